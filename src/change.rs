@@ -1,0 +1,104 @@
+//! The owned model of a change: which files changed and how. Plain data,
+//! produced by [`crate::git`] and consumed by everything above it.
+
+/// A git object id, as hex.
+pub type ObjectId = String;
+
+/// A file mode as git records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Executable,
+    Symlink,
+    Submodule,
+}
+
+impl Kind {
+    /// Type changes are file ↔ symlink ↔ submodule; the executable bit is a mode change.
+    pub fn same_type(self, other: Kind) -> bool {
+        let norm = |k| if k == Kind::Executable { Kind::File } else { k };
+        norm(self) == norm(other)
+    }
+}
+
+/// One side of a file change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: ObjectId,
+    pub kind: Kind,
+}
+
+/// A file that differs between the base and the new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: String,
+    pub old: Option<Entry>,
+    pub new: Option<Entry>,
+    /// Where git's rename detection says a deleted file went.
+    pub renamed_to: Option<String>,
+}
+
+impl FileChange {
+    pub fn is_deleted(&self) -> bool {
+        self.new.is_none()
+    }
+
+    pub fn is_added(&self) -> bool {
+        self.old.is_none()
+    }
+
+    pub fn content_changed(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(o), Some(n)) => o.id != n.id,
+            _ => true,
+        }
+    }
+
+    pub fn type_changed(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(o), Some(n)) => !o.kind.same_type(n.kind),
+            _ => false,
+        }
+    }
+}
+
+/// A zero-context hunk, as git numbers it: a pure insertion has `old_lines == 0`
+/// and `old_start` = the line it follows; a pure deletion has `new_lines == 0`
+/// and `new_start` = the new line before the gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hunk {
+    pub old_start: u32,
+    pub old_lines: u32,
+    pub new_start: u32,
+    pub new_lines: u32,
+}
+
+impl Hunk {
+    pub fn old_end(&self) -> u32 {
+        self.old_start + self.old_lines.saturating_sub(1)
+    }
+}
+
+/// Lines as git counts them: a last line without a newline is still a line.
+pub fn count_lines(data: &[u8]) -> usize {
+    let newlines = data.iter().filter(|&&b| b == b'\n').count();
+    newlines + usize::from(!data.is_empty() && data.last() != Some(&b'\n'))
+}
+
+/// git's binary heuristic: a NUL byte in the first 8000 bytes.
+pub fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+/// The text of lines `start..=end` (1-based) of `data`, lossily decoded.
+pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
+    data.split_inclusive(|&b| b == b'\n')
+        .skip(start.saturating_sub(1) as usize)
+        .take((end + 1).saturating_sub(start) as usize)
+        .map(|l| {
+            let l = l.strip_suffix(b"\n").unwrap_or(l);
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            String::from_utf8_lossy(l).into_owned()
+        })
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! `guard check`: the staged change, one commit, or a range, each judged by the
+//! manifest in force before it.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::cli::{Format, ManifestArg};
+use crate::error::{Error, Result};
+use crate::git::{Repo, Side};
+use crate::manifest;
+use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
+use crate::report::{self, Entry, Report};
+use crate::{Outcome, trailers};
+
+pub struct Request {
+    pub rev: Option<String>,
+    pub staged: bool,
+    pub message_file: Option<PathBuf>,
+    pub base: Option<String>,
+    pub format: Format,
+    pub manifest: ManifestArg,
+}
+
+/// Where the manifest is: its repository path, and on disk.
+pub struct ManifestLoc {
+    /// Repository-relative, '/'-separated; `None` when outside the work tree.
+    pub rel: Option<String>,
+    pub abs: PathBuf,
+    /// Given by `--manifest` or `GUARD_MANIFEST`.
+    pub explicit: bool,
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn canonical_dir(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| normalize(p))
+}
+
+pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
+    let workdir = canonical_dir(repo.workdir()?);
+    let given = arg.manifest.clone().or_else(|| {
+        std::env::var_os("GUARD_MANIFEST")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let Some(given) = given else {
+        return Ok(ManifestLoc {
+            rel: Some(manifest::DEFAULT_PATH.to_string()),
+            abs: workdir.join(manifest::DEFAULT_PATH),
+            explicit: false,
+        });
+    };
+    let cwd = std::env::current_dir()?;
+    let abs = normalize(&cwd.join(&given));
+    let abs = match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => canonical_dir(dir).join(name),
+        _ => abs,
+    };
+    let rel = abs.strip_prefix(&workdir).ok().map(|r| {
+        r.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    });
+    Ok(ManifestLoc {
+        rel: rel.filter(|r| !r.is_empty()),
+        abs,
+        explicit: true,
+    })
+}
+
+/// The comment string git uses to strip the message (`core.commentChar`, with `auto`).
+pub fn comment_string(repo: &Repo, message: &str) -> String {
+    let configured = repo
+        .config_string("core.commentString")
+        .or_else(|| repo.config_string("core.commentChar"));
+    match configured.as_deref() {
+        None | Some("") => "#".to_string(),
+        Some("auto") => message
+            .lines()
+            .find(|l| l.contains("Please enter the commit message"))
+            .and_then(|l| l.chars().next())
+            .map_or("#".to_string(), |c| c.to_string()),
+        Some(s) => s.to_string(),
+    }
+}
+
+/// The email git would record as the author of the next commit.
+pub fn next_author_email(repo: &Repo) -> String {
+    std::env::var("GIT_AUTHOR_EMAIL")
+        .ok()
+        .or_else(|| repo.config_string("user.email"))
+        .or_else(|| std::env::var("EMAIL").ok())
+        .unwrap_or_default()
+}
+
+/// The other parents of the commit being made (a merge in progress).
+fn merge_heads(repo: &Repo) -> Result<Vec<Side>> {
+    let path = repo.git_dir().join("MERGE_HEAD");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let c = repo.commit(&repo.resolve(line)?)?;
+        out.push(Side::Tree(c.tree));
+    }
+    Ok(out)
+}
+
+/// Everything needed to judge the staged change.
+pub struct Staged<'r> {
+    pub eval: Evaluator<'r>,
+    pub which: BaseManifest,
+    pub change: Change,
+}
+
+pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
+    if repo.index_has_conflicts()? {
+        return Err(Error::new(
+            "the index has unresolved conflicts: resolve them before checking the staged change",
+        ));
+    }
+    let base = repo.head_side()?;
+    let rel = loc.rel.clone();
+    let in_head = match &rel {
+        Some(r) => repo.entry(&base, r)?.is_some(),
+        None => false,
+    };
+    let which = if !in_head && loc.explicit && loc.abs.is_file() {
+        let text = std::fs::read_to_string(&loc.abs)
+            .map_err(|e| Error::context(format!("cannot read {}", loc.abs.display()), e))?;
+        BaseManifest::Text {
+            text,
+            label: loc.abs.display().to_string(),
+        }
+    } else {
+        BaseManifest::InBase(rel.clone().unwrap_or_else(|| manifest::DEFAULT_PATH.into()))
+    };
+    let eval = Evaluator::new(repo, rel.unwrap_or_else(|| manifest::DEFAULT_PATH.into()));
+    Ok(Staged {
+        eval,
+        which,
+        change: Change {
+            base,
+            new: Side::Index,
+            others: merge_heads(repo)?,
+        },
+    })
+}
+
+/// Judge the staged change with `message` (already cleaned up).
+pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Verdict> {
+    let s = staged(repo, loc)?;
+    let subject = Subject {
+        commit: None,
+        subject: message.lines().next().unwrap_or("").to_string(),
+        message: message.to_string(),
+        author_email: next_author_email(repo),
+    };
+    s.eval.evaluate(subject, &s.which, &s.change)
+}
+
+fn commit_rel(loc: &ManifestLoc) -> Result<String> {
+    loc.rel.clone().ok_or_else(|| {
+        Error::new(format!(
+            "--manifest {} is outside the repository: commits can only be judged by a manifest in their tree",
+            loc.abs.display()
+        ))
+    })
+}
+
+/// Judge one commit against its first parent.
+pub fn judge_commit(eval: &Evaluator<'_>, id: &str) -> Result<Verdict> {
+    let repo = eval.repo;
+    let c = repo.commit(id)?;
+    let mut parents = repo.parent_trees(&c)?;
+    let base = if parents.is_empty() {
+        Side::Empty
+    } else {
+        parents.remove(0)
+    };
+    let subject = Subject {
+        commit: Some(c.id.clone()),
+        subject: c.subject().to_string(),
+        message: c.message.clone(),
+        author_email: c.author_email.clone(),
+    };
+    let change = Change {
+        base,
+        new: Side::Tree(c.tree.clone()),
+        others: parents,
+    };
+    eval.evaluate(
+        subject,
+        &BaseManifest::InBase(eval.manifest_path.clone()),
+        &change,
+    )
+}
+
+fn split_range(spec: &str) -> Option<(&str, &str)> {
+    if spec.contains("...") {
+        return None;
+    }
+    spec.split_once("..")
+}
+
+/// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
+pub fn judge_range(repo: &Repo, rel: String, from: &str, to: &str) -> Result<Report> {
+    let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
+    let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
+    let eval = Evaluator::new(repo, rel);
+    let mut report = Report::default();
+    for id in repo.range(&from, &to)? {
+        report.entries.push(match judge_commit(&eval, &id) {
+            Ok(v) => Entry::Judged(Box::new(v)),
+            Err(e) => Entry::Failed {
+                commit: Some(id.clone()),
+                error: e.to_string(),
+            },
+        });
+    }
+    Ok(report)
+}
+
+pub fn render(report: &Report, format: Format) -> Outcome {
+    let stdout = match format {
+        Format::Human => report::human::render(report),
+        Format::Json => report::json::render(report),
+        Format::Sarif => report::sarif::render(report),
+        Format::Github => report::github::render(report),
+    };
+    let code = if report.failed() {
+        2
+    } else if report.blocked() {
+        1
+    } else {
+        0
+    };
+    let mut stderr = String::new();
+    for e in &report.entries {
+        if let Entry::Failed { commit, error } = e {
+            stderr.push_str(&format!(
+                "guard: error: {}: {error}\n",
+                commit
+                    .as_deref()
+                    .map_or("change", |c| &c[..c.len().min(10)])
+            ));
+        }
+    }
+    Outcome {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+pub fn run(req: Request) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, &req.manifest)?;
+    let base = req
+        .base
+        .clone()
+        .or_else(|| std::env::var("GUARD_BASE").ok().filter(|b| !b.is_empty()));
+    let report = match (&req.rev, base) {
+        (Some(rev), _) if !req.staged => match split_range(rev) {
+            Some((a, b)) => judge_range(&repo, commit_rel(&loc)?, a, b)?,
+            None => {
+                let id = repo.resolve(rev)?;
+                let eval = Evaluator::new(&repo, commit_rel(&loc)?);
+                Report {
+                    entries: vec![Entry::Judged(Box::new(judge_commit(&eval, &id)?))],
+                }
+            }
+        },
+        (None, Some(b)) if !req.staged && req.message_file.is_none() => {
+            let head = repo.resolve("HEAD")?;
+            let other = repo.resolve(&b)?;
+            let mb = repo.merge_base(&other, &head)?;
+            judge_range(&repo, commit_rel(&loc)?, &mb, &head)?
+        }
+        _ => {
+            let message = match &req.message_file {
+                Some(f) => {
+                    let bytes = std::fs::read(f)
+                        .map_err(|e| Error::context(format!("cannot read {}", f.display()), e))?;
+                    let raw = String::from_utf8_lossy(&bytes).into_owned();
+                    trailers::cleanup(&raw, &comment_string(&repo, &raw))
+                }
+                None => String::new(),
+            };
+            Report {
+                entries: vec![Entry::Judged(Box::new(judge_staged(
+                    &repo, &loc, &message,
+                )?))],
+            }
+        }
+    };
+    Ok(render(&report, req.format))
+}

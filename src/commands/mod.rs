@@ -1,0 +1,269 @@
+//! The commands other than `check`: zones, init, fix, and the hooks.
+
+pub mod fix;
+pub mod hooks;
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use crate::Outcome;
+use crate::change;
+use crate::check::manifest_loc;
+use crate::cli::{ListFormat, ManifestArg};
+use crate::error::{Error, Result};
+use crate::git::{Repo, Side};
+use crate::manifest::validate::{self, FileState};
+use crate::manifest::{self, PathSpec};
+
+/// Read a file of the working tree, or of `side` when given.
+struct Files<'r> {
+    repo: &'r Repo,
+    side: Option<Side>,
+}
+
+impl Files<'_> {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match &self.side {
+            Some(side) => match self.repo.entry(side, path)? {
+                Some(e) => Ok(Some(self.repo.blob(&e.id)?)),
+                None => Ok(None),
+            },
+            None => {
+                let p = self.repo.workdir()?.join(path);
+                if p.is_file() {
+                    Ok(Some(std::fs::read(&p)?))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    fn state(&self, path: &str) -> Result<FileState> {
+        Ok(match self.read(path)? {
+            Some(data) => FileState::Lines(change::count_lines(&data)),
+            None => {
+                let is_dir = match &self.side {
+                    Some(side) => self.repo.is_dir(side, path)?,
+                    None => self.repo.workdir()?.join(path).is_dir(),
+                };
+                if is_dir {
+                    FileState::NotAFile
+                } else {
+                    FileState::Missing
+                }
+            }
+        })
+    }
+
+    fn list(&self) -> Result<Vec<String>> {
+        self.repo.files(self.side.as_ref().unwrap_or(&Side::Index))
+    }
+}
+
+/// `guard zones [--rev REV] [--verify]`.
+pub fn zones(
+    rev: Option<&str>,
+    verify: bool,
+    format: ListFormat,
+    arg: &ManifestArg,
+) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, arg)?;
+    let (text, label, files) = match rev {
+        Some(rev) => {
+            let c = repo.commit(&repo.resolve(rev)?)?;
+            let side = Side::Tree(c.tree);
+            let rel = loc
+                .rel
+                .clone()
+                .ok_or_else(|| Error::new("--manifest must be inside the repository with --rev"))?;
+            let entry = repo
+                .entry(&side, &rel)?
+                .ok_or_else(|| Error::new(format!("{rev} has no {rel}")))?;
+            let text = String::from_utf8(repo.blob(&entry.id)?)
+                .map_err(|_| Error::new(format!("{rev}:{rel} is not UTF-8")))?;
+            (
+                text,
+                format!("{rev}:{rel}"),
+                Files {
+                    repo: &repo,
+                    side: Some(side),
+                },
+            )
+        }
+        None => {
+            let text = std::fs::read_to_string(&loc.abs)
+                .map_err(|e| Error::context(format!("cannot read {}", loc.abs.display()), e))?;
+            let label = loc
+                .rel
+                .clone()
+                .unwrap_or_else(|| loc.abs.display().to_string());
+            (
+                text,
+                label,
+                Files {
+                    repo: &repo,
+                    side: None,
+                },
+            )
+        }
+    };
+    let m = manifest::parse(&text, &label).map_err(|e| Error::new(e.to_string()))?;
+    let checked = validate::check_files(&m, &text, &label, |p| files.state(p))?;
+    let mut unresolved: Vec<String> = Vec::new();
+    if let Err(e) = &checked {
+        unresolved.push(e.to_string());
+    }
+    let all_files = if m.zones.iter().any(|z| z.path.is_glob()) {
+        files.list()?
+    } else {
+        Vec::new()
+    };
+    let mut out = String::new();
+    let mut rows = Vec::new();
+    for z in &m.zones {
+        let threshold = z.threshold(&m.policy);
+        let (matched, first_line) = match &z.path {
+            PathSpec::Glob { .. } => {
+                let n = all_files.iter().filter(|f| z.path.matches(f)).count();
+                (
+                    n,
+                    format!("({n} file{} match)", if n == 1 { "" } else { "s" }),
+                )
+            }
+            PathSpec::Literal(p) => match files.read(p)? {
+                Some(data) => {
+                    let start = z.lines.map_or(1, |r| r.start);
+                    let text = change::line_text(&data, start, start)
+                        .pop()
+                        .unwrap_or_default();
+                    (1, text.trim().to_string())
+                }
+                None => {
+                    let dir = matches!(files.state(p)?, FileState::NotAFile);
+                    (
+                        usize::from(dir),
+                        if dir {
+                            "(directory)".into()
+                        } else {
+                            "(missing)".into()
+                        },
+                    )
+                }
+            },
+        };
+        if matched == 0 && checked.is_ok() {
+            unresolved.push(format!(
+                "{label}:{}:{}: zone {:?}: {} matches no file",
+                z.pos.line,
+                z.pos.col,
+                z.id,
+                z.path.as_str()
+            ));
+        }
+        let lines = z.lines.map_or("whole file".to_string(), |r| r.to_string());
+        let _ = writeln!(
+            out,
+            "{:<24} {:<40} {:<12} {} sign-off{}  {}\n{:<24} | {}",
+            z.id,
+            z.path.as_str(),
+            lines,
+            threshold,
+            if threshold == 1 { " " } else { "s" },
+            z.reason,
+            "",
+            first_line
+        );
+        rows.push(json!({
+            "id": z.id, "path": z.path.as_str(), "glob": z.path.is_glob(),
+            "lines": z.lines.map(|r| r.to_string()), "signoffs": threshold,
+            "reason": z.reason, "first_line": first_line, "resolves": matched > 0,
+        }));
+    }
+    if m.zones.is_empty() {
+        out.push_str("no zones\n");
+    }
+    let stdout = match format {
+        ListFormat::Human => out,
+        ListFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&json!({ "zones": rows })).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    let mut outcome = Outcome {
+        code: 0,
+        stdout,
+        stderr: String::new(),
+    };
+    if !unresolved.is_empty() {
+        for u in &unresolved {
+            outcome.stderr.push_str(u);
+            outcome.stderr.push('\n');
+        }
+        if verify {
+            outcome.code = 2;
+        }
+    } else if verify {
+        outcome
+            .stderr
+            .push_str(&format!("{label}: every zone resolves\n"));
+    }
+    Ok(outcome)
+}
+
+const STARTER: &str = r#"# guard.toml: the zones of this repository that need sign-offs to change.
+# Reference: every key is described in docs/reference.md of guard.
+version = 1
+
+[policy]
+signoffs = 2                        # distinct instance sign-offs a touched zone needs
+trailers = ["Signed-off-by"]        # trailer keys whose values count as sign-offs
+author_counts = true                # may the commit author's own sign-off count?
+audit_trailers = []                 # e.g. ["Why", "Impact", "Tests", "Rollback"]
+
+# The people, bots and agents whose sign-offs count.
+# [[instance]]
+# id = "alpha"
+# emails = ["alpha@example.com"]
+
+# A protected zone: a file, a glob, or a line range of a file.
+# [[zone]]
+# id = "auth"
+# path = "src/auth.py"
+# lines = "10-80"                   # optional; absent = the whole file
+# reason = "Authentication checks"
+# signoffs = 2                      # optional; overrides policy.signoffs
+
+# A forbidden modification: holds even with sign-offs.
+# [[invariant]]
+# path = "src/app.py"
+# must_contain = "TrustedHostMiddleware"
+# reason = "TrustedHostMiddleware must stay enabled"
+"#;
+
+/// `guard init`: write a commented starter manifest; never overwrite one.
+pub fn init(arg: &ManifestArg) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, arg)?;
+    if loc.abs.exists() {
+        return Err(Error::new(format!(
+            "{} already exists; guard init never overwrites a manifest",
+            loc.abs.display()
+        )));
+    }
+    std::fs::write(&loc.abs, STARTER)
+        .map_err(|e| Error::context(format!("cannot write {}", loc.abs.display()), e))?;
+    Ok(Outcome {
+        code: 0,
+        stdout: format!(
+            "wrote {}: declare instances and zones, then commit it\n",
+            loc.abs.display()
+        ),
+        stderr: String::new(),
+    })
+}
+
+pub use fix::fix;

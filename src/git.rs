@@ -1,0 +1,441 @@
+//! The only module that names git2. It opens the repository as git would and
+//! hands out owned data: commits, file changes, hunks, blob bytes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort, Tree};
+
+use crate::change::{Entry, FileChange, Hunk, Kind, ObjectId};
+use crate::error::{Error, Result};
+
+/// A version of the repository's files to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The empty tree (an unborn HEAD, a root commit's parent).
+    Empty,
+    /// A tree, by id.
+    Tree(ObjectId),
+    /// The index (the staged change), as `GIT_INDEX_FILE` names it.
+    Index,
+}
+
+/// What guard needs of a commit.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub message: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Seconds since the epoch, and the author's offset in minutes.
+    pub time: i64,
+    pub offset_minutes: i32,
+}
+
+impl CommitInfo {
+    pub fn short(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("").trim()
+    }
+}
+
+pub struct Repo {
+    repo: Repository,
+    shallow: HashSet<String>,
+}
+
+fn oid(id: &str) -> Result<Oid> {
+    Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
+}
+
+fn kind(mode: u32) -> Option<Kind> {
+    match mode {
+        0o100644 | 0o100664 => Some(Kind::File),
+        0o100755 => Some(Kind::Executable),
+        0o120000 => Some(Kind::Symlink),
+        0o160000 => Some(Kind::Submodule),
+        _ => None,
+    }
+}
+
+fn hex(id: Oid) -> ObjectId {
+    id.to_string()
+}
+
+impl Repo {
+    /// Open the repository as git would from the environment (`GIT_DIR`,
+    /// `GIT_INDEX_FILE`, …) or by discovery from the current directory.
+    pub fn open() -> Result<Repo> {
+        static TUNE: Once = Once::new();
+        TUNE.call_once(|| {
+            // git does not re-hash objects on read either: they were verified when fetched.
+            git2::opts::strict_hash_verification(false);
+        });
+        let repo = Repository::open_from_env().map_err(|e| {
+            Error::new(format!(
+                "not a git repository (or any parent up to the root): {}",
+                e.message()
+            ))
+        })?;
+        let shallow = std::fs::read_to_string(repo.path().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        Ok(Repo { repo, shallow })
+    }
+
+    pub fn workdir(&self) -> Result<&Path> {
+        self.repo
+            .workdir()
+            .ok_or_else(|| Error::new("this command needs a work tree (the repository is bare)"))
+    }
+
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The common git directory (shared by linked worktrees).
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.commondir().to_path_buf()
+    }
+
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo.config().ok()?.get_string(key).ok()
+    }
+
+    pub fn config_path(&self, key: &str) -> Option<PathBuf> {
+        self.repo.config().ok()?.get_path(key).ok()
+    }
+
+    /// The tree of HEAD, or `Empty` when HEAD is unborn.
+    pub fn head_side(&self) -> Result<Side> {
+        match self.repo.head() {
+            Ok(head) => {
+                let commit = head
+                    .peel_to_commit()
+                    .map_err(|e| Error::context("cannot read HEAD", e.message()))?;
+                Ok(Side::Tree(hex(commit.tree_id())))
+            }
+            Err(e)
+                if e.code() == git2::ErrorCode::UnbornBranch
+                    || e.code() == git2::ErrorCode::NotFound =>
+            {
+                Ok(Side::Empty)
+            }
+            Err(e) => Err(Error::context("cannot read HEAD", e.message())),
+        }
+    }
+
+    /// Resolve a revision to a commit (a tag means its commit).
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| Error::new(format!("bad revision {rev:?}: {}", e.message())))?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|_| Error::new(format!("revision {rev:?} does not name a commit")))?;
+        Ok(hex(commit.id()))
+    }
+
+    pub fn commit(&self, id: &str) -> Result<CommitInfo> {
+        let c = self
+            .repo
+            .find_commit(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        let author = c.author();
+        Ok(CommitInfo {
+            id: id.to_string(),
+            tree: hex(c.tree_id()),
+            parents: c.parent_ids().map(hex).collect(),
+            message: String::from_utf8_lossy(c.message_raw_bytes()).into_owned(),
+            author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            time: author.when().seconds(),
+            offset_minutes: author.when().offset_minutes(),
+        })
+    }
+
+    /// The base a commit is judged against: its first parent's tree, or the empty
+    /// tree for a root commit. A shallow boundary or a missing parent is an error.
+    pub fn parent_trees(&self, c: &CommitInfo) -> Result<Vec<Side>> {
+        if self.shallow.contains(&c.id) {
+            return Err(Error::new(format!(
+                "commit {} is at the boundary of a shallow clone: its parents are missing, \
+                 so its change cannot be evaluated; fetch full history \
+                 (git fetch --unshallow, or fetch-depth: 0 in CI)",
+                c.short()
+            )));
+        }
+        c.parents
+            .iter()
+            .map(|p| {
+                let pc = self.repo.find_commit(oid(p)?).map_err(|e| {
+                    Error::new(format!(
+                        "commit {}: parent {} is missing ({}); fetch full history \
+                         (git fetch --unshallow)",
+                        c.short(),
+                        &p[..p.len().min(10)],
+                        e.message()
+                    ))
+                })?;
+                Ok(Side::Tree(hex(pc.tree_id())))
+            })
+            .collect()
+    }
+
+    /// Commits reachable from `to` and not from `from`, oldest first.
+    pub fn range(&self, from: &str, to: &str) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(oid(to)?)
+            .map_err(|e| Error::context(format!("cannot walk from {to}"), e.message()))?;
+        walk.hide(oid(from)?)
+            .map_err(|e| Error::context(format!("cannot walk from {from}"), e.message()))?;
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<ObjectId> {
+        self.repo
+            .merge_base(oid(a)?, oid(b)?)
+            .map(hex)
+            .map_err(|e| Error::context("no merge base", e.message()))
+    }
+
+    fn tree(&self, id: &str) -> Result<Tree<'_>> {
+        self.repo
+            .find_tree(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))
+    }
+
+    /// The entry at `path` in `side`, if any.
+    pub fn entry(&self, side: &Side, path: &str) -> Result<Option<Entry>> {
+        match side {
+            Side::Empty => Ok(None),
+            Side::Tree(t) => {
+                let tree = self.tree(t)?;
+                match tree.get_path(Path::new(path)) {
+                    Ok(e) => {
+                        if e.kind() == Some(ObjectType::Tree) {
+                            return Ok(None);
+                        }
+                        Ok(kind(e.filemode() as u32).map(|k| Entry {
+                            id: hex(e.id()),
+                            kind: k,
+                        }))
+                    }
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+                    Err(e) => Err(Error::context(
+                        format!("cannot look up {path}"),
+                        e.message(),
+                    )),
+                }
+            }
+            Side::Index => {
+                let index = self.repo.index()?;
+                Ok(index.get_path(Path::new(path), 0).and_then(|e| {
+                    kind(e.mode).map(|k| Entry {
+                        id: hex(e.id),
+                        kind: k,
+                    })
+                }))
+            }
+        }
+    }
+
+    /// Is there a directory at `path` in `side`?
+    pub fn is_dir(&self, side: &Side, path: &str) -> Result<bool> {
+        Ok(match side {
+            Side::Empty => false,
+            Side::Tree(t) => self
+                .tree(t)?
+                .get_path(Path::new(path))
+                .is_ok_and(|e| e.kind() == Some(ObjectType::Tree)),
+            Side::Index => {
+                let index = self.repo.index()?;
+                let prefix = format!("{path}/");
+                index.iter().any(|e| e.path.starts_with(prefix.as_bytes()))
+            }
+        })
+    }
+
+    /// Every file path in `side` (for listing what a glob matches).
+    pub fn files(&self, side: &Side) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        match side {
+            Side::Empty => {}
+            Side::Tree(t) => {
+                self.tree(t)?.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                    if e.kind() != Some(ObjectType::Tree) {
+                        out.push(format!("{dir}{}", e.name().unwrap_or("")));
+                    }
+                    git2::TreeWalkResult::Ok
+                })?;
+            }
+            Side::Index => {
+                for e in self.repo.index()?.iter() {
+                    out.push(String::from_utf8_lossy(&e.path).into_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn blob(&self, id: &str) -> Result<Vec<u8>> {
+        let blob = self
+            .repo
+            .find_blob(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
+        Ok(blob.content().to_vec())
+    }
+
+    pub fn index_has_conflicts(&self) -> Result<bool> {
+        Ok(self.repo.index()?.has_conflicts())
+    }
+
+    /// Files that differ between `old` and `new`, limited to paths under `roots`
+    /// ("" = everything). Renames are reported as a deletion and an addition.
+    pub fn changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {
+        if old == new {
+            return Ok(Vec::new());
+        }
+        let mut opts = DiffOptions::new();
+        opts.include_typechange(true).ignore_submodules(false);
+        if !roots.iter().any(|r| r.is_empty()) {
+            if roots.is_empty() {
+                return Ok(Vec::new());
+            }
+            opts.disable_pathspec_match(true);
+            for r in roots {
+                opts.pathspec(*r);
+            }
+        }
+        let old_tree = match old {
+            Side::Tree(t) => Some(self.tree(t)?),
+            Side::Empty => None,
+            Side::Index => return Err(Error::new("internal: the index is never a base")),
+        };
+        let diff = match new {
+            Side::Tree(t) => {
+                let new_tree = self.tree(t)?;
+                self.repo
+                    .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), Some(&mut opts))?
+            }
+            Side::Empty => self
+                .repo
+                .diff_tree_to_tree(old_tree.as_ref(), None, Some(&mut opts))?,
+            Side::Index => {
+                let index = self.repo.index()?;
+                self.repo
+                    .diff_tree_to_index(old_tree.as_ref(), Some(&index), Some(&mut opts))?
+            }
+        };
+        let mut out = Vec::new();
+        for d in diff.deltas() {
+            let entry = |f: git2::DiffFile<'_>| {
+                kind(f.mode().into()).map(|k| Entry {
+                    id: hex(f.id()),
+                    kind: k,
+                })
+            };
+            let path = |f: git2::DiffFile<'_>| {
+                f.path_bytes()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .unwrap_or_default()
+            };
+            let (old_e, new_e) = match d.status() {
+                Delta::Added => (None, entry(d.new_file())),
+                Delta::Deleted => (entry(d.old_file()), None),
+                Delta::Modified | Delta::Typechange => (entry(d.old_file()), entry(d.new_file())),
+                Delta::Unmodified | Delta::Ignored | Delta::Untracked => continue,
+                other => {
+                    return Err(Error::new(format!(
+                        "unexpected change status {other:?} for {}",
+                        path(d.new_file())
+                    )));
+                }
+            };
+            let p = if new_e.is_some() {
+                path(d.new_file())
+            } else {
+                path(d.old_file())
+            };
+            out.push(FileChange {
+                path: p,
+                old: old_e,
+                new: new_e,
+                renamed_to: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Where git's rename detection says `path` (deleted between `old` and `new`) went.
+    pub fn rename_target(&self, old: &Side, new: &Side, path: &str) -> Result<Option<String>> {
+        let mut opts = DiffOptions::new();
+        let old_tree = match old {
+            Side::Tree(t) => Some(self.tree(t)?),
+            _ => return Ok(None),
+        };
+        let mut diff = match new {
+            Side::Tree(t) => {
+                let nt = self.tree(t)?;
+                self.repo
+                    .diff_tree_to_tree(old_tree.as_ref(), Some(&nt), Some(&mut opts))?
+            }
+            Side::Index => {
+                let index = self.repo.index()?;
+                self.repo
+                    .diff_tree_to_index(old_tree.as_ref(), Some(&index), Some(&mut opts))?
+            }
+            Side::Empty => return Ok(None),
+        };
+        let mut find = git2::DiffFindOptions::new();
+        find.renames(true);
+        diff.find_similar(Some(&mut find))?;
+        for d in diff.deltas() {
+            if d.status() == Delta::Renamed && d.old_file().path_bytes() == Some(path.as_bytes()) {
+                return Ok(d
+                    .new_file()
+                    .path_bytes()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Zero-context hunks between two blobs, as `git diff -U0` finds them.
+    pub fn hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
+        let old_blob = self.repo.find_blob(oid(old)?)?;
+        let new_blob = self.repo.find_blob(oid(new)?)?;
+        let mut opts = DiffOptions::new();
+        opts.context_lines(0)
+            .interhunk_lines(0)
+            .indent_heuristic(true)
+            .force_text(true);
+        let patch = git2::Patch::from_blobs(&old_blob, None, &new_blob, None, Some(&mut opts))?;
+        let mut out = Vec::with_capacity(patch.num_hunks());
+        for i in 0..patch.num_hunks() {
+            let (h, _) = patch.hunk(i)?;
+            out.push(Hunk {
+                old_start: h.old_start(),
+                old_lines: h.old_lines(),
+                new_start: h.new_start(),
+                new_lines: h.new_lines(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,80 @@
+//! guard: protect the security-critical zones of a git repository.
+//!
+//! The library decides and renders; it never prints. [`run`] returns what to
+//! write and the exit code, and `main` writes it.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod change;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod git;
+pub mod manifest;
+pub mod policy;
+pub mod report;
+pub mod signature;
+pub mod signoff;
+pub mod trailers;
+pub mod zones;
+
+pub use error::{Error, Result};
+
+/// What a command produced: the text for stdout and stderr, and the exit code
+/// (0 passed, 1 blocked, 2 could not evaluate).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
+pub fn run(cli: cli::Cli) -> Result<Outcome> {
+    use cli::Command;
+    match cli.command {
+        Command::Check {
+            rev,
+            staged,
+            message_file,
+            base,
+            format,
+            color: _,
+            manifest,
+        } => check::run(check::Request {
+            rev,
+            staged,
+            message_file,
+            base,
+            format,
+            manifest,
+        }),
+        Command::Zones {
+            rev,
+            verify,
+            format,
+            manifest,
+        } => commands::zones(rev.as_deref(), verify, format, &manifest),
+        Command::Init { manifest } => commands::init(&manifest),
+        Command::Fix { manifest } => commands::fix(&manifest),
+        Command::Install { force } => commands::hooks::install(force),
+        Command::Uninstall => commands::hooks::uninstall(),
+        Command::Hook { hook } => match hook {
+            cli::HookCommand::PreCommit { manifest } => commands::hooks::pre_commit(&manifest),
+            cli::HookCommand::CommitMsg { file, manifest } => {
+                commands::hooks::commit_msg(&file, &manifest)
+            }
+        },
+        Command::Sign { .. } | Command::Digest { .. } => Err(Error::new(
+            "signed sign-offs (guard sign / guard digest) are not available in this version",
+        )),
+        Command::Audit { .. } => Err(Error::new("guard audit is not available in this version")),
+        Command::Demo { .. } => Err(Error::new("guard demo is not available in this version")),
+    }
+}

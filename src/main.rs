@@ -1,0 +1,26 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // A panic is "could not evaluate", never a pass and never an unknown status.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("guard: internal error: {info}");
+        std::process::exit(2);
+    }));
+    let cli = guard::cli::Cli::parse();
+    match guard::run(cli) {
+        Ok(outcome) => {
+            // A closed pipe (`guard check | head`) must not change the verdict's code.
+            let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+            ExitCode::from(outcome.code)
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "guard: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

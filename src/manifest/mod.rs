@@ -1,0 +1,227 @@
+//! `guard.toml`: the typed manifest the engine works with.
+//!
+//! [`raw`] holds what was written (with spans); [`validate`] turns it into the
+//! types below, which cannot be invalid; [`compare`] classifies a change of the
+//! manifest; [`edit`] rewrites it without disturbing anything else.
+
+pub mod compare;
+pub mod edit;
+pub mod raw;
+pub mod validate;
+
+use globset::GlobMatcher;
+use regex::bytes::Regex;
+use serde::Serialize;
+
+pub use validate::{ConfigError, parse};
+
+/// The default manifest path, relative to the repository root.
+pub const DEFAULT_PATH: &str = "guard.toml";
+
+/// An inclusive, 1-based line range with `1 <= start <= end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LineRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl LineRange {
+    pub fn new(start: u32, end: u32) -> Option<Self> {
+        (start >= 1 && start <= end).then_some(LineRange { start, end })
+    }
+
+    pub fn contains_range(&self, other: &LineRange) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+
+    pub fn len(&self) -> u32 {
+        self.end - self.start + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl std::fmt::Display for LineRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
+    }
+}
+
+/// What a zone or an invariant applies to.
+#[derive(Debug, Clone)]
+pub enum PathSpec {
+    /// A file, or a directory and everything below it (as a git pathspec).
+    Literal(String),
+    /// A globset pattern matched against repository-relative paths.
+    Glob {
+        pattern: String,
+        matcher: GlobMatcher,
+    },
+}
+
+impl PathSpec {
+    pub fn as_str(&self) -> &str {
+        match self {
+            PathSpec::Literal(p) => p,
+            PathSpec::Glob { pattern, .. } => pattern,
+        }
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            PathSpec::Literal(p) => {
+                path == p
+                    || (path.len() > p.len()
+                        && path.starts_with(p.as_str())
+                        && path.as_bytes()[p.len()] == b'/')
+            }
+            PathSpec::Glob { matcher, .. } => matcher.is_match(path),
+        }
+    }
+
+    /// The directory (or file) under which every match lies; "" for the whole tree.
+    pub fn root(&self) -> &str {
+        match self {
+            PathSpec::Literal(p) => p,
+            PathSpec::Glob { pattern, .. } => {
+                let meta = pattern
+                    .find(['*', '?', '[', '{', '\\'])
+                    .unwrap_or(pattern.len());
+                match pattern[..meta].rfind('/') {
+                    Some(slash) => &pattern[..slash],
+                    None => "",
+                }
+            }
+        }
+    }
+
+    pub fn is_glob(&self) -> bool {
+        matches!(self, PathSpec::Glob { .. })
+    }
+}
+
+impl PartialEq for PathSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_glob() == other.is_glob() && self.as_str() == other.as_str()
+    }
+}
+
+/// Where in the manifest text an item was written (1-based).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub signoffs: u32,
+    pub trailers: Vec<String>,
+    pub author_counts: bool,
+    pub audit_trailers: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            signoffs: 2,
+            trailers: vec!["Signed-off-by".to_string()],
+            author_counts: true,
+            audit_trailers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub id: String,
+    /// Lower-cased.
+    pub emails: Vec<String>,
+    pub key: Option<String>,
+}
+
+impl Instance {
+    pub fn has_email(&self, email: &str) -> bool {
+        self.emails.iter().any(|e| e.eq_ignore_ascii_case(email))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub id: String,
+    pub path: PathSpec,
+    pub lines: Option<LineRange>,
+    pub reason: String,
+    pub signoffs: Option<u32>,
+    /// Position of the `lines` value (or of the zone) in the manifest.
+    pub pos: Pos,
+}
+
+impl Zone {
+    pub fn threshold(&self, policy: &Policy) -> u32 {
+        self.signoffs.unwrap_or(policy.signoffs)
+    }
+
+    /// "backend/main.py:5-184", or just the path for a whole-file zone.
+    pub fn location(&self) -> String {
+        match self.lines {
+            Some(r) => format!("{}:{}", self.path.as_str(), r),
+            None => self.path.as_str().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Invariant {
+    pub path: PathSpec,
+    pub must_contain: Option<Regex>,
+    pub must_not_contain: Option<Regex>,
+    pub reason: String,
+}
+
+impl Invariant {
+    /// Identity for comparing manifests: what the invariant enforces.
+    pub fn key(&self) -> (String, Option<String>, Option<String>) {
+        (
+            self.path.as_str().to_string(),
+            self.must_contain.as_ref().map(|r| r.as_str().to_string()),
+            self.must_not_contain
+                .as_ref()
+                .map(|r| r.as_str().to_string()),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub version: i64,
+    pub policy: Policy,
+    pub instances: Vec<Instance>,
+    pub zones: Vec<Zone>,
+    pub invariants: Vec<Invariant>,
+}
+
+impl Manifest {
+    pub fn zone(&self, id: &str) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.id == id)
+    }
+
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.id == id)
+    }
+
+    /// Paths under which a change can matter to this manifest: zones, invariants.
+    pub fn roots(&self) -> Vec<&str> {
+        let mut roots: Vec<&str> = self
+            .zones
+            .iter()
+            .map(|z| z.path.root())
+            .chain(self.invariants.iter().map(|i| i.path.root()))
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    }
+}

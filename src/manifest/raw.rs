@@ -1,0 +1,57 @@
+//! The manifest as written: serde structs that keep spans for error messages.
+//!
+//! Every table denies unknown fields, and nothing is flattened (flatten would
+//! silently disable `deny_unknown_fields`): a typo in a policy is an error.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManifest {
+    pub version: Option<Spanned<i64>>,
+    pub policy: Option<RawPolicy>,
+    #[serde(default, rename = "instance")]
+    pub instances: Vec<Spanned<RawInstance>>,
+    #[serde(default, rename = "zone")]
+    pub zones: Vec<Spanned<RawZone>>,
+    #[serde(default, rename = "invariant")]
+    pub invariants: Vec<Spanned<RawInvariant>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub signoffs: Option<Spanned<i64>>,
+    pub trailers: Option<Vec<Spanned<String>>>,
+    pub author_counts: Option<bool>,
+    pub audit_trailers: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    pub id: Option<Spanned<String>>,
+    #[serde(default)]
+    pub emails: Vec<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZone {
+    pub id: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub lines: Option<Spanned<String>>,
+    pub reason: Option<String>,
+    pub signoffs: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInvariant {
+    pub path: Option<Spanned<String>>,
+    pub must_contain: Option<Spanned<String>>,
+    pub must_not_contain: Option<Spanned<String>>,
+    pub reason: Option<String>,
+}

@@ -1,0 +1,487 @@
+//! Raw manifest → typed [`Manifest`], collecting every problem at once.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+
+use globset::GlobBuilder;
+use regex::bytes::Regex;
+use toml::Spanned;
+
+use super::raw::{RawInstance, RawInvariant, RawManifest, RawZone};
+use super::{Instance, Invariant, LineRange, Manifest, PathSpec, Policy, Pos, Zone};
+
+/// One problem in a manifest, at a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pos: Pos,
+    pub message: String,
+    /// The manifest line the problem is on, for the caret display.
+    pub source_line: String,
+}
+
+/// A manifest guard cannot use: exit 2, every problem listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// How the manifest is named in messages: a path, or "REV:path".
+    pub label: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.label, p.pos.line, p.pos.col, p.message
+            )?;
+            if !p.source_line.is_empty() {
+                let width = p.pos.line.to_string().len();
+                write!(
+                    f,
+                    "\n{:width$} |\n{} | {}\n{:width$} | {:>col$}",
+                    "",
+                    p.pos.line,
+                    p.source_line,
+                    "",
+                    "^",
+                    col = p.pos.col
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Maps byte offsets of the manifest text to line and column.
+pub struct Source<'a> {
+    text: &'a str,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Source { text }
+    }
+
+    pub fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Pos {
+            line,
+            col: before[line_start..].chars().count() + 1,
+        }
+    }
+
+    pub fn problem(&self, span: Range<usize>, message: impl Into<String>) -> Problem {
+        let pos = self.pos(span.start);
+        self.problem_at(pos, message)
+    }
+
+    pub fn problem_at(&self, pos: Pos, message: impl Into<String>) -> Problem {
+        let source_line = self
+            .text
+            .lines()
+            .nth(pos.line.saturating_sub(1))
+            .unwrap_or("")
+            .to_string();
+        Problem {
+            pos,
+            message: message.into(),
+            source_line,
+        }
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Parse and validate manifest text. File-dependent checks (ranges past the end of
+/// their file) are [`check_files`]'s, since they need a tree to look at.
+pub fn parse(text: &str, label: &str) -> Result<Manifest, ConfigError> {
+    let src = Source::new(text);
+    let fail = |problems| ConfigError {
+        label: label.to_string(),
+        problems,
+    };
+    let raw: RawManifest = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = e.message().trim().replace('\n', " ");
+            return Err(fail(vec![src.problem(span, message)]));
+        }
+    };
+    let mut v = Validator {
+        src: &src,
+        problems: Vec::new(),
+    };
+    let manifest = v.manifest(raw);
+    if v.problems.is_empty() {
+        Ok(manifest)
+    } else {
+        v.problems.sort_by_key(|p| (p.pos.line, p.pos.col));
+        Err(fail(v.problems))
+    }
+}
+
+struct Validator<'a> {
+    src: &'a Source<'a>,
+    problems: Vec<Problem>,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+impl Validator<'_> {
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let p = self.src.problem(span, message);
+        self.problems.push(p);
+    }
+
+    fn manifest(&mut self, raw: RawManifest) -> Manifest {
+        let version = match raw.version {
+            None => {
+                self.err(0..0, "missing required key `version` (add `version = 1`)");
+                1
+            }
+            Some(v) if *v.get_ref() != 1 => {
+                self.err(
+                    v.span(),
+                    format!(
+                        "unsupported version {}: this guard reads version 1",
+                        v.get_ref()
+                    ),
+                );
+                1
+            }
+            Some(v) => v.into_inner(),
+        };
+        let mut policy = Policy::default();
+        if let Some(p) = raw.policy {
+            if let Some(s) = p.signoffs {
+                policy.signoffs = self.threshold(&s);
+            }
+            if let Some(t) = p.trailers {
+                policy.trailers = self.trailer_keys(t, "trailers");
+            }
+            if let Some(a) = p.author_counts {
+                policy.author_counts = a;
+            }
+            if let Some(t) = p.audit_trailers {
+                policy.audit_trailers = self.trailer_keys(t, "audit_trailers");
+            }
+        }
+        let instances = self.instances(raw.instances);
+        let zones = self.zones(raw.zones);
+        let invariants = raw
+            .invariants
+            .into_iter()
+            .filter_map(|i| self.invariant(i))
+            .collect();
+        Manifest {
+            version,
+            policy,
+            instances,
+            zones,
+            invariants,
+        }
+    }
+
+    fn threshold(&mut self, s: &Spanned<i64>) -> u32 {
+        match u32::try_from(*s.get_ref()) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                self.err(
+                    s.span(),
+                    format!("`signoffs` must be at least 1, found {}", s.get_ref()),
+                );
+                1
+            }
+        }
+    }
+
+    fn trailer_keys(&mut self, keys: Vec<Spanned<String>>, what: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for k in keys {
+            let ok = !k.get_ref().is_empty()
+                && k.get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if ok {
+                out.push(k.into_inner());
+            } else {
+                self.err(
+                    k.span(),
+                    format!(
+                        "`{what}` entry {:?} is not a trailer key (letters, digits and `-`)",
+                        k.get_ref()
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    fn id(&mut self, id: Option<Spanned<String>>, table: Range<usize>, what: &str) -> String {
+        match id {
+            None => {
+                self.err(table, format!("{what} is missing required key `id`"));
+                String::new()
+            }
+            Some(id) => {
+                if !valid_id(id.get_ref()) {
+                    self.err(
+                        id.span(),
+                        format!("{what} id {:?} must match [a-z0-9._-]+", id.get_ref()),
+                    );
+                }
+                id.into_inner()
+            }
+        }
+    }
+
+    fn instances(&mut self, raw: Vec<Spanned<RawInstance>>) -> Vec<Instance> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for item in raw {
+            let span = item.span();
+            let r = item.into_inner();
+            let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
+            let id = self.id(r.id, span.clone(), "instance");
+            if !id.is_empty() && !seen.insert(id.clone()) {
+                self.err(id_span, format!("duplicate instance id {id:?}"));
+            }
+            let mut emails = Vec::new();
+            for e in r.emails {
+                let email = e.get_ref().trim();
+                if email.is_empty()
+                    || email.contains(['<', '>'])
+                    || email.contains(char::is_whitespace)
+                {
+                    self.err(
+                        e.span(),
+                        format!(
+                            "{:?} is not an email address (write it without <>)",
+                            e.get_ref()
+                        ),
+                    );
+                } else {
+                    emails.push(email.to_ascii_lowercase());
+                }
+            }
+            let key = r.key.map(|k| {
+                let text = k.get_ref().trim().to_string();
+                if crate::signature::parse_public_key(&text).is_err() {
+                    self.err(
+                        k.span(),
+                        "`key` is not an OpenSSH public key (\"ssh-ed25519 AAAA... comment\")",
+                    );
+                }
+                text
+            });
+            out.push(Instance { id, emails, key });
+        }
+        out
+    }
+
+    fn path(&mut self, p: &Spanned<String>, what: &str) -> Option<PathSpec> {
+        let text = p.get_ref();
+        let bad = text.is_empty()
+            || text.starts_with('/')
+            || text.starts_with('\\')
+            || (text.len() > 1 && text.as_bytes()[1] == b':')
+            || text.split(['/', '\\']).any(|c| c == "..")
+            || text.split('/').any(|c| c == "." || c.is_empty())
+            || text.contains('\0');
+        if bad {
+            self.err(
+                p.span(),
+                format!(
+                    "{what} path {text:?} must be relative to the repository root, without `..`, `.` or empty components"
+                ),
+            );
+            return None;
+        }
+        if text.contains(['*', '?', '[', '{']) {
+            match GlobBuilder::new(text).literal_separator(true).build() {
+                Ok(g) => Some(PathSpec::Glob {
+                    pattern: text.clone(),
+                    matcher: g.compile_matcher(),
+                }),
+                Err(e) => {
+                    self.err(p.span(), format!("invalid glob {text:?}: {}", e.kind()));
+                    None
+                }
+            }
+        } else {
+            Some(PathSpec::Literal(text.clone()))
+        }
+    }
+
+    fn zones(&mut self, raw: Vec<Spanned<RawZone>>) -> Vec<Zone> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for item in raw {
+            let span = item.span();
+            let r = item.into_inner();
+            let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
+            let id = self.id(r.id, span.clone(), "zone");
+            if id == "manifest" {
+                self.err(
+                    id_span.clone(),
+                    "zone id \"manifest\" is reserved for the manifest itself",
+                );
+            }
+            if !id.is_empty() && !seen.insert(id.clone()) {
+                self.err(id_span, format!("duplicate zone id {id:?}"));
+            }
+            let path = match &r.path {
+                None => {
+                    self.err(
+                        span.clone(),
+                        format!("zone {id:?} is missing required key `path`"),
+                    );
+                    None
+                }
+                Some(p) => self.path(p, "zone"),
+            };
+            let mut pos = self.src.pos(span.start);
+            let lines = r.lines.as_ref().and_then(|l| {
+                pos = self.src.pos(l.span().start);
+                let range = parse_range(l.get_ref());
+                if range.is_none() {
+                    self.err(
+                        l.span(),
+                        format!(
+                            "`lines` must be \"A-B\" with 1 <= A <= B, found {:?}",
+                            l.get_ref()
+                        ),
+                    );
+                }
+                if matches!(path, Some(PathSpec::Glob { .. })) {
+                    self.err(l.span(), "`lines` needs a single file, not a glob");
+                }
+                range
+            });
+            let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
+            if let Some(path) = path {
+                out.push(Zone {
+                    id,
+                    path,
+                    lines,
+                    reason: r.reason.unwrap_or_default(),
+                    signoffs,
+                    pos,
+                });
+            }
+        }
+        out
+    }
+
+    fn invariant(&mut self, item: Spanned<RawInvariant>) -> Option<Invariant> {
+        let span = item.span();
+        let r = item.into_inner();
+        let path = match &r.path {
+            None => {
+                self.err(span.clone(), "invariant is missing required key `path`");
+                None
+            }
+            Some(p) => self.path(p, "invariant"),
+        };
+        if r.must_contain.is_none() && r.must_not_contain.is_none() {
+            self.err(
+                span,
+                "invariant needs a pattern: `must_contain` or `must_not_contain`",
+            );
+        }
+        let mut regex = |p: &Option<Spanned<String>>, key: &str| {
+            p.as_ref().and_then(|p| match Regex::new(p.get_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    let detail = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    self.err(p.span(), format!("`{key}` is not a valid regex: {detail}"));
+                    None
+                }
+            })
+        };
+        let must_contain = regex(&r.must_contain, "must_contain");
+        let must_not_contain = regex(&r.must_not_contain, "must_not_contain");
+        Some(Invariant {
+            path: path?,
+            must_contain,
+            must_not_contain,
+            reason: r.reason.unwrap_or_default(),
+        })
+    }
+}
+
+/// `"A-B"` with `1 <= A <= B` (spaces around the numbers allowed).
+pub fn parse_range(s: &str) -> Option<LineRange> {
+    let (a, b) = s.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() || b.is_empty() || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    LineRange::new(a.parse().ok()?, b.parse().ok()?)
+}
+
+/// What a zone's file is in the tree the manifest is judged against.
+pub enum FileState {
+    Missing,
+    NotAFile,
+    Lines(usize),
+}
+
+/// Checks that need the files: every `lines` zone's file exists and is long enough.
+pub fn check_files(
+    manifest: &Manifest,
+    text: &str,
+    label: &str,
+    mut file: impl FnMut(&str) -> crate::Result<FileState>,
+) -> crate::Result<Result<(), ConfigError>> {
+    let src = Source::new(text);
+    let mut problems = Vec::new();
+    for z in &manifest.zones {
+        let (Some(range), PathSpec::Literal(path)) = (z.lines, &z.path) else {
+            continue;
+        };
+        let msg = match file(path)? {
+            FileState::Lines(n) if range.end as usize <= n => continue,
+            FileState::Lines(n) => format!(
+                "zone {:?}: lines {range} run past the end of {path} ({n} lines)",
+                z.id
+            ),
+            FileState::Missing => format!("zone {:?}: {path} does not exist", z.id),
+            FileState::NotAFile => format!("zone {:?}: {path} is not a file", z.id),
+        };
+        problems.push(src.problem_at(z.pos, msg));
+    }
+    Ok(if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            label: label.to_string(),
+            problems,
+        })
+    })
+}

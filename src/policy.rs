@@ -1,0 +1,723 @@
+//! Zones + sign-offs + invariants → [`Verdict`]. The one place that decides.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::change::{self, FileChange, Hunk, Kind};
+use crate::error::{Error, Result};
+use crate::git::{Repo, Side};
+use crate::manifest::compare::{self, Comparison, Expected, Stale};
+use crate::manifest::validate::{self, FileState};
+use crate::manifest::{LineRange, Manifest, PathSpec, Zone};
+use crate::signoff::{self, Signoffs};
+use crate::trailers;
+use crate::zones;
+
+/// The change being judged: who and what.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subject {
+    /// "staged", or the full commit id.
+    pub commit: Option<String>,
+    pub subject: String,
+    #[serde(skip)]
+    pub message: String,
+    pub author_email: String,
+}
+
+impl Subject {
+    pub fn label(&self) -> String {
+        match &self.commit {
+            Some(id) => format!("commit {} ({})", &id[..id.len().min(10)], self.subject),
+            None => "staged change".to_string(),
+        }
+    }
+}
+
+/// Lines of a file a change touched, with their text before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct TouchedLines {
+    pub old: Option<LineRange>,
+    pub new: Option<LineRange>,
+    pub old_text: Vec<String>,
+    pub new_text: Vec<String>,
+}
+
+/// A zone the change touches.
+#[derive(Debug, Clone, Serialize)]
+pub struct Touch {
+    pub zone: String,
+    pub reason: String,
+    pub file: String,
+    pub lines: Option<LineRange>,
+    pub threshold: u32,
+    /// "lines modified", "file deleted", "manifest weakened", …
+    pub how: String,
+    pub hunks: Vec<TouchedLines>,
+    /// For the manifest zone: each weakening.
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "code", rename_all = "kebab-case")]
+pub enum Violation {
+    InsufficientSignoffs {
+        zone: String,
+        needed: u32,
+        counted: u32,
+        /// Instances whose sign-off would still count.
+        candidates: Vec<String>,
+        trailer: String,
+    },
+    StaleZone(Stale),
+    Invariant {
+        file: String,
+        rule: String,
+        pattern: String,
+        line: Option<usize>,
+        text: Option<String>,
+        reason: String,
+    },
+    MissingAuditTrailer {
+        trailer: String,
+    },
+}
+
+impl Violation {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Violation::InsufficientSignoffs { .. } => "insufficient-signoffs",
+            Violation::StaleZone(_) => "stale-zone",
+            Violation::Invariant { .. } => "invariant",
+            Violation::MissingAuditTrailer { .. } => "missing-audit-trailer",
+        }
+    }
+}
+
+/// The judgment of one change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// False when no manifest was in force: no rules, a pass.
+    pub rules: bool,
+    pub touched: Vec<Touch>,
+    pub signoffs: Signoffs,
+    pub violations: Vec<Violation>,
+    pub manifest_change: Option<Comparison>,
+    pub notes: Vec<String>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Which manifest judges the change.
+pub enum BaseManifest {
+    /// Read it from the base side at this repository path.
+    InBase(String),
+    /// The working-tree manifest (HEAD has none and `--manifest` was given).
+    Text { text: String, label: String },
+}
+
+/// A change to judge.
+pub struct Change {
+    pub base: Side,
+    pub new: Side,
+    /// A merge's other parents.
+    pub others: Vec<Side>,
+}
+
+/// The manifest in force for a change, validated against its files, with its text.
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub path: String,
+}
+
+pub struct Evaluator<'r> {
+    pub repo: &'r Repo,
+    pub manifest_path: String,
+    line_counts: RefCell<HashMap<String, usize>>,
+    parsed: RefCell<HashMap<String, Manifest>>,
+}
+
+const MAX_TEXT_LINES: usize = 40;
+
+impl<'r> Evaluator<'r> {
+    pub fn new(repo: &'r Repo, manifest_path: String) -> Self {
+        Evaluator {
+            repo,
+            manifest_path,
+            line_counts: RefCell::new(HashMap::new()),
+            parsed: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn lines_of(&self, id: &str) -> Result<usize> {
+        if let Some(&n) = self.line_counts.borrow().get(id) {
+            return Ok(n);
+        }
+        let n = change::count_lines(&self.repo.blob(id)?);
+        self.line_counts.borrow_mut().insert(id.to_string(), n);
+        Ok(n)
+    }
+
+    fn file_state(&self, side: &Side, path: &str) -> Result<FileState> {
+        match self.repo.entry(side, path)? {
+            Some(e) if matches!(e.kind, Kind::File | Kind::Executable) => {
+                Ok(FileState::Lines(self.lines_of(&e.id)?))
+            }
+            Some(_) => Ok(FileState::NotAFile),
+            None if self.repo.is_dir(side, path)? => Ok(FileState::NotAFile),
+            None => Ok(FileState::Missing),
+        }
+    }
+
+    fn side_label(side: &Side, what: &str) -> String {
+        match side {
+            Side::Index => format!("{what} (staged)"),
+            Side::Tree(t) => format!("{what} (in tree {})", &t[..t.len().min(10)]),
+            Side::Empty => what.to_string(),
+        }
+    }
+
+    /// Parse manifest text and validate it against the files of `side`.
+    pub fn validate(&self, text: &str, label: &str, side: &Side) -> Result<Manifest> {
+        let manifest = validate::parse(text, label).map_err(|e| Error::new(e.to_string()))?;
+        validate::check_files(&manifest, text, label, |p| self.file_state(side, p))?
+            .map_err(|e| Error::new(e.to_string()))?;
+        Ok(manifest)
+    }
+
+    /// The manifest at the manifest path of `side`, if any (parsed, not file-checked).
+    fn manifest_at(&self, side: &Side) -> Result<Option<(String, String)>> {
+        let Some(entry) = self.repo.entry(side, &self.manifest_path)? else {
+            return Ok(None);
+        };
+        let bytes = self.repo.blob(&entry.id)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(format!(
+                "{}: the manifest is not UTF-8",
+                Self::side_label(side, &self.manifest_path)
+            ))
+        })?;
+        Ok(Some((entry.id, text)))
+    }
+
+    /// The manifest in force for a change whose base is `base`.
+    pub fn base_manifest(&self, base: &Side, which: &BaseManifest) -> Result<Option<Manifest>> {
+        match which {
+            BaseManifest::Text { text, label } => Ok(Some(self.validate(text, label, base)?)),
+            BaseManifest::InBase(path) => {
+                debug_assert_eq!(path, &self.manifest_path);
+                let Some((id, text)) = self.manifest_at(base)? else {
+                    return Ok(None);
+                };
+                let label = Self::side_label(base, &self.manifest_path);
+                let key = format!("{id}:{base:?}");
+                if let Some(m) = self.parsed.borrow().get(&key) {
+                    return Ok(Some(m.clone()));
+                }
+                let m = self.validate(&text, &label, base)?;
+                let mut cache = self.parsed.borrow_mut();
+                if cache.len() > 64 {
+                    cache.clear();
+                }
+                cache.insert(key, m.clone());
+                Ok(Some(m))
+            }
+        }
+    }
+
+    /// Zero-context hunks of a content change.
+    fn hunks_of(&self, c: &FileChange) -> Result<Vec<Hunk>> {
+        match (&c.old, &c.new) {
+            (Some(o), Some(n)) if o.id != n.id => self.repo.hunks(&o.id, &n.id),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// For a merge: keep the hunks (first parent → result) the merge itself wrote,
+    /// i.e. that also differ from every other parent.
+    fn own_hunks(&self, c: &FileChange, hunks: Vec<Hunk>, others: &[Side]) -> Result<Vec<Hunk>> {
+        let Some(new) = &c.new else { return Ok(hunks) };
+        let mut kept = hunks;
+        for other in others {
+            let Some(oe) = self.repo.entry(other, &c.path)? else {
+                continue; // the file is new relative to that parent: all of it differs
+            };
+            if oe.id == new.id {
+                return Ok(Vec::new());
+            }
+            let theirs = self.repo.hunks(&oe.id, &new.id)?;
+            let (mut lines, mut gaps) = (Vec::new(), Vec::new());
+            for h in &theirs {
+                if h.new_lines == 0 {
+                    gaps.push(h.new_start);
+                } else {
+                    lines.push((h.new_start, h.new_start + h.new_lines - 1));
+                }
+            }
+            let hit_line = |a: u32, b: u32| lines.iter().any(|&(s, e)| s <= b && a <= e);
+            kept.retain(|h| {
+                if h.new_lines == 0 {
+                    gaps.contains(&h.new_start) || hit_line(h.new_start, h.new_start + 1)
+                } else {
+                    let (a, b) = (h.new_start, h.new_start + h.new_lines - 1);
+                    hit_line(a, b) || gaps.iter().any(|&g| g + 1 >= a && g <= b)
+                }
+            });
+        }
+        Ok(kept)
+    }
+
+    fn texts(&self, c: &FileChange, hunks: &[Hunk]) -> Result<Vec<TouchedLines>> {
+        let old = match &c.old {
+            Some(e) => self.repo.blob(&e.id)?,
+            None => Vec::new(),
+        };
+        let new = match &c.new {
+            Some(e) => self.repo.blob(&e.id)?,
+            None => Vec::new(),
+        };
+        let cap = |mut v: Vec<String>| {
+            if v.len() > MAX_TEXT_LINES {
+                let more = v.len() - MAX_TEXT_LINES;
+                v.truncate(MAX_TEXT_LINES);
+                v.push(format!("… ({more} more lines)"));
+            }
+            v
+        };
+        Ok(hunks
+            .iter()
+            .map(|h| {
+                let old_r = LineRange::new(h.old_start, h.old_end()).filter(|_| h.old_lines > 0);
+                let new_r =
+                    LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
+                        .filter(|_| h.new_lines > 0);
+                TouchedLines {
+                    old: old_r,
+                    new: new_r,
+                    old_text: old_r
+                        .map_or_else(Vec::new, |r| cap(change::line_text(&old, r.start, r.end))),
+                    new_text: new_r
+                        .map_or_else(Vec::new, |r| cap(change::line_text(&new, r.start, r.end))),
+                }
+            })
+            .collect())
+    }
+
+    /// Judge one change.
+    pub fn evaluate(
+        &self,
+        subject: Subject,
+        which: &BaseManifest,
+        change: &Change,
+    ) -> Result<Verdict> {
+        let mut verdict = Verdict {
+            subject,
+            rules: false,
+            touched: Vec::new(),
+            signoffs: Signoffs::default(),
+            violations: Vec::new(),
+            manifest_change: None,
+            notes: Vec::new(),
+        };
+        let Some(manifest) = self.base_manifest(&change.base, which)? else {
+            verdict.notes.push(format!(
+                "no {} in force before this change: no rules apply",
+                self.manifest_path
+            ));
+            return Ok(verdict);
+        };
+        verdict.rules = true;
+        let mut roots = manifest.roots();
+        roots.push(&self.manifest_path);
+        let mut changes = self.repo.changes(&change.base, &change.new, &roots)?;
+        // A merge wrote only what differs from every parent.
+        if !change.others.is_empty() {
+            let mut own = Vec::with_capacity(changes.len());
+            for c in changes {
+                let mut taken = false;
+                for o in &change.others {
+                    if self.repo.entry(o, &c.path)? == c.new {
+                        taken = true;
+                    }
+                }
+                if !taken {
+                    own.push(c);
+                }
+            }
+            changes = own;
+        }
+        let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
+        let mut expected: HashMap<String, Expected> = HashMap::new();
+
+        for zone in &manifest.zones {
+            for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
+                if let Some(t) = self.touch(zone, &manifest, c, change, &mut hunk_cache)? {
+                    verdict.touched.push(t);
+                }
+                if let PathSpec::Literal(p) = &zone.path {
+                    if p == &c.path {
+                        if let Some(e) = self.expect(zone, c, change, &mut hunk_cache)? {
+                            expected.insert(zone.id.clone(), e);
+                        }
+                    }
+                }
+            }
+        }
+
+        // The manifest guards itself.
+        self.judge_manifest(&manifest, change, &changes, &expected, &mut verdict)?;
+
+        // Sign-offs, counted against the manifest in force.
+        let trailers = trailers::parse(&verdict.subject.message);
+        verdict.signoffs = signoff::evaluate(&manifest, &trailers, &verdict.subject.author_email);
+        if verdict.signoffs.open && !verdict.touched.is_empty() {
+            verdict.notes.push(
+                "the manifest declares no [[instance]]: any distinct email counts as a sign-off"
+                    .to_string(),
+            );
+        }
+        let counted = verdict.signoffs.count();
+        let mut needed_by_zone: Vec<(String, u32)> = Vec::new();
+        for t in &verdict.touched {
+            if !needed_by_zone.iter().any(|(z, _)| z == &t.zone) {
+                needed_by_zone.push((t.zone.clone(), t.threshold));
+            }
+        }
+        let author = manifest
+            .instances
+            .iter()
+            .find(|i| i.has_email(&verdict.subject.author_email))
+            .map(|i| i.id.clone());
+        let candidates: Vec<String> = manifest
+            .instances
+            .iter()
+            .filter(|i| !verdict.signoffs.distinct.contains(&i.id))
+            .filter(|i| manifest.policy.author_counts || author.as_ref() != Some(&i.id))
+            .map(|i| i.id.clone())
+            .collect();
+        let trailer = manifest
+            .policy
+            .trailers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "Signed-off-by".into());
+        for (zone, needed) in needed_by_zone {
+            if counted < needed {
+                verdict.violations.push(Violation::InsufficientSignoffs {
+                    zone,
+                    needed,
+                    counted,
+                    candidates: candidates.clone(),
+                    trailer: trailer.clone(),
+                });
+            }
+        }
+        if !verdict.touched.is_empty() {
+            for key in &manifest.policy.audit_trailers {
+                let present = trailers
+                    .iter()
+                    .any(|t| t.key.eq_ignore_ascii_case(key) && !t.value.trim().is_empty());
+                if !present {
+                    verdict.violations.push(Violation::MissingAuditTrailer {
+                        trailer: key.clone(),
+                    });
+                }
+            }
+        }
+        self.invariants(&manifest, &changes, &mut verdict)?;
+        Ok(verdict)
+    }
+
+    fn cached_hunks(
+        &self,
+        c: &FileChange,
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<Vec<Hunk>> {
+        if let Some(h) = cache.get(&c.path) {
+            return Ok(h.clone());
+        }
+        let h = self.hunks_of(c)?;
+        cache.insert(c.path.clone(), h.clone());
+        Ok(h)
+    }
+
+    fn touch(
+        &self,
+        zone: &Zone,
+        manifest: &Manifest,
+        c: &FileChange,
+        change: &Change,
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<Option<Touch>> {
+        let mut touch = Touch {
+            zone: zone.id.clone(),
+            reason: zone.reason.clone(),
+            file: c.path.clone(),
+            lines: zone.lines,
+            threshold: zone.threshold(&manifest.policy),
+            how: String::new(),
+            hunks: Vec::new(),
+            details: Vec::new(),
+        };
+        let whole = zone.lines.is_none();
+        touch.how = if c.is_deleted() {
+            match self
+                .repo
+                .rename_target(&change.base, &change.new, &c.path)?
+            {
+                Some(to) => format!("file renamed to {to}"),
+                None => "file deleted".to_string(),
+            }
+        } else if c.is_added() {
+            if !whole {
+                return Ok(None);
+            }
+            "file added".to_string()
+        } else if c.type_changed() {
+            "file type changed".to_string()
+        } else if !c.content_changed() {
+            if !whole {
+                return Ok(None);
+            }
+            "file mode changed".to_string()
+        } else {
+            let (Some(o), Some(n)) = (&c.old, &c.new) else {
+                return Ok(None);
+            };
+            let binary = change::is_binary(&self.repo.blob(&o.id)?)
+                || change::is_binary(&self.repo.blob(&n.id)?);
+            let mut hunks = self.cached_hunks(c, cache)?;
+            if !change.others.is_empty() {
+                hunks = self.own_hunks(c, hunks, &change.others)?;
+                if hunks.is_empty() {
+                    return Ok(None);
+                }
+            }
+            if binary {
+                "binary content changed".to_string()
+            } else {
+                let touching = match zone.lines {
+                    Some(r) => zones::touching(&hunks, r),
+                    None => hunks,
+                };
+                if touching.is_empty() {
+                    return Ok(None);
+                }
+                touch.hunks = self.texts(c, &touching)?;
+                "lines changed".to_string()
+            }
+        };
+        Ok(Some(touch))
+    }
+
+    /// Where a literal-path zone's code is after the change to its file.
+    fn expect(
+        &self,
+        zone: &Zone,
+        c: &FileChange,
+        change: &Change,
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<Option<Expected>> {
+        if c.is_deleted() {
+            let Some(to) = self
+                .repo
+                .rename_target(&change.base, &change.new, &c.path)?
+            else {
+                return Ok(Some(Expected::Gone(format!("{} was deleted", c.path))));
+            };
+            let lines = match zone.lines {
+                None => None,
+                Some(r) => {
+                    let (Some(o), Some(n)) = (&c.old, self.repo.entry(&change.new, &to)?) else {
+                        return Ok(None);
+                    };
+                    match zones::map_range(&self.repo.hunks(&o.id, &n.id)?, r) {
+                        Some(m) => Some(m),
+                        None => {
+                            return Ok(Some(Expected::Gone(format!(
+                                "every line of the zone was deleted when {} was renamed to {to}",
+                                c.path
+                            ))));
+                        }
+                    }
+                }
+            };
+            return Ok(Some(Expected::At { path: to, lines }));
+        }
+        if c.type_changed() {
+            return Ok(Some(Expected::Gone(format!(
+                "{} is no longer a regular file",
+                c.path
+            ))));
+        }
+        let Some(r) = zone.lines else { return Ok(None) };
+        if !c.content_changed() {
+            return Ok(None);
+        }
+        let hunks = self.cached_hunks(c, cache)?;
+        Ok(Some(match zones::map_range(&hunks, r) {
+            Some(m) => Expected::At {
+                path: c.path.clone(),
+                lines: Some(m),
+            },
+            None => Expected::Gone("every line of the zone was deleted".to_string()),
+        }))
+    }
+
+    fn judge_manifest(
+        &self,
+        base: &Manifest,
+        change: &Change,
+        changes: &[FileChange],
+        expected: &HashMap<String, Expected>,
+        verdict: &mut Verdict,
+    ) -> Result<()> {
+        let mc = changes.iter().find(|c| c.path == self.manifest_path);
+        let after: Manifest = match mc {
+            None => base.clone(),
+            Some(c) if c.new.is_none() => {
+                verdict.touched.push(Touch {
+                    zone: "manifest".into(),
+                    reason: "the manifest guards itself".into(),
+                    file: self.manifest_path.clone(),
+                    lines: None,
+                    threshold: base.policy.signoffs,
+                    how: "manifest deleted".into(),
+                    hunks: Vec::new(),
+                    details: vec!["every zone, invariant and instance removed".into()],
+                });
+                return Ok(());
+            }
+            Some(_) => {
+                let (_, text) = self
+                    .manifest_at(&change.new)?
+                    .ok_or_else(|| Error::new("internal: changed manifest vanished"))?;
+                let label = Self::side_label(&change.new, &self.manifest_path);
+                validate::parse(&text, &label).map_err(|e| {
+                    Error::new(format!(
+                        "{} writes an invalid manifest:\n{e}",
+                        verdict.subject.label()
+                    ))
+                })?
+            }
+        };
+        if mc.is_none() && expected.is_empty() {
+            return Ok(());
+        }
+        let mut cmp = compare::compare(base, &after, expected);
+        // Every line zone of the manifest after the change must fit its file.
+        for z in &after.zones {
+            let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {
+                continue;
+            };
+            if cmp.stale.iter().any(|s| s.zone == z.id) {
+                continue;
+            }
+            let file_changed = changes.iter().any(|c| &c.path == p);
+            let same_zone = base
+                .zone(&z.id)
+                .is_some_and(|b| b.path == z.path && b.lines == z.lines);
+            if !file_changed && same_zone {
+                continue;
+            }
+            let detail = match self.file_state(&change.new, p)? {
+                FileState::Lines(n) if r.end as usize <= n => continue,
+                FileState::Lines(n) => {
+                    format!("{p} has {n} lines after the change: the range runs past its end")
+                }
+                FileState::Missing => format!("{p} does not exist after the change"),
+                FileState::NotAFile => format!("{p} is not a file after the change"),
+            };
+            cmp.stale.push(Stale {
+                zone: z.id.clone(),
+                written: z.location(),
+                expected: None,
+                detail,
+            });
+        }
+        for s in &cmp.stale {
+            verdict.violations.push(Violation::StaleZone(s.clone()));
+        }
+        if !cmp.weakenings.is_empty() {
+            verdict.touched.push(Touch {
+                zone: "manifest".into(),
+                reason: "the manifest guards itself".into(),
+                file: self.manifest_path.clone(),
+                lines: None,
+                threshold: base.policy.signoffs,
+                how: "manifest weakened".into(),
+                hunks: Vec::new(),
+                details: cmp.weakenings.clone(),
+            });
+        }
+        if mc.is_some() || !cmp.stale.is_empty() {
+            verdict.manifest_change = Some(cmp);
+        }
+        Ok(())
+    }
+
+    fn invariants(
+        &self,
+        manifest: &Manifest,
+        changes: &[FileChange],
+        verdict: &mut Verdict,
+    ) -> Result<()> {
+        for inv in &manifest.invariants {
+            for c in changes.iter().filter(|c| inv.path.matches(&c.path)) {
+                let Some(new) = &c.new else {
+                    if let Some(re) = &inv.must_contain {
+                        verdict.violations.push(Violation::Invariant {
+                            file: c.path.clone(),
+                            rule: "must_contain".into(),
+                            pattern: re.as_str().to_string(),
+                            line: None,
+                            text: Some("the file was deleted".into()),
+                            reason: inv.reason.clone(),
+                        });
+                    }
+                    continue;
+                };
+                if !c.content_changed() {
+                    continue;
+                }
+                let data = self.repo.blob(&new.id)?;
+                if let Some(re) = &inv.must_contain {
+                    if !re.is_match(&data) {
+                        verdict.violations.push(Violation::Invariant {
+                            file: c.path.clone(),
+                            rule: "must_contain".into(),
+                            pattern: re.as_str().to_string(),
+                            line: None,
+                            text: None,
+                            reason: inv.reason.clone(),
+                        });
+                    }
+                }
+                if let Some(re) = &inv.must_not_contain {
+                    if let Some(m) = re.find(&data) {
+                        let line = data[..m.start()].iter().filter(|&&b| b == b'\n').count() + 1;
+                        let text = change::line_text(&data, line as u32, line as u32)
+                            .pop()
+                            .unwrap_or_default();
+                        verdict.violations.push(Violation::Invariant {
+                            file: c.path.clone(),
+                            rule: "must_not_contain".into(),
+                            pattern: re.as_str().to_string(),
+                            line: Some(line),
+                            text: Some(text),
+                            reason: inv.reason.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! The human report: for every violation the change, the zone and its reason,
+//! the file and touched lines with their old and new text, who signed and why a
+//! sign-off did not count, and what would make it pass.
+
+use std::fmt::Write;
+
+use super::{Entry, Report};
+use crate::manifest::LineRange;
+use crate::policy::{Touch, Verdict, Violation};
+
+/// A one-line message and the location (in the new version) for a violation.
+pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRange>, String) {
+    match viol {
+        Violation::InsufficientSignoffs {
+            zone,
+            needed,
+            counted,
+            ..
+        } => {
+            let t = v.touched.iter().find(|t| &t.zone == zone);
+            let lines = t
+                .and_then(|t| t.hunks.iter().find_map(|h| h.new.or(h.old)))
+                .or(t.and_then(|t| t.lines));
+            let reason = t.map(|t| t.reason.as_str()).unwrap_or("");
+            (
+                t.map(|t| t.file.clone()),
+                lines,
+                format!(
+                    "zone {zone} ({reason}) is touched and needs {needed} sign-off{} from distinct instances; {counted} counted",
+                    if *needed == 1 { "" } else { "s" }
+                ),
+            )
+        }
+        Violation::StaleZone(s) => {
+            let file = s.written.split(':').next().map(str::to_string);
+            (
+                file,
+                None,
+                match &s.expected {
+                    Some(e) => format!(
+                        "stale zone {}: the manifest says {}, its code is now at {} ({}); run `guard fix`",
+                        s.zone, s.written, e, s.detail
+                    ),
+                    None => format!("stale zone {}: {} ({})", s.zone, s.written, s.detail),
+                },
+            )
+        }
+        Violation::Invariant {
+            file,
+            rule,
+            pattern,
+            line,
+            text,
+            reason,
+        } => {
+            let what = match (rule.as_str(), line, text) {
+                ("must_not_contain", Some(l), Some(t)) => {
+                    format!(
+                        "line {l} matches forbidden pattern /{pattern}/: {}",
+                        t.trim()
+                    )
+                }
+                (_, _, Some(t)) => format!("{rule} /{pattern}/: {t}"),
+                _ => format!("no longer matches required pattern /{pattern}/"),
+            };
+            (
+                Some(file.clone()),
+                line.and_then(|l| LineRange::new(l as u32, l as u32)),
+                format!(
+                    "invariant on {file}: {what} ({reason}); invariants hold even with sign-offs"
+                ),
+            )
+        }
+        Violation::MissingAuditTrailer { trailer } => (
+            None,
+            None,
+            format!(
+                "missing audit trailer {trailer}: add a non-empty `{trailer}: ...` line to the message's trailer block"
+            ),
+        ),
+    }
+}
+
+fn touch_block(out: &mut String, t: &Touch) {
+    let loc = match t.lines {
+        Some(r) if t.file.len() > 0 => format!("{}:{}", t.file, r),
+        _ => t.file.clone(),
+    };
+    let reason = if t.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", t.reason)
+    };
+    let _ = writeln!(out, "  zone {}{reason}", t.zone);
+    let _ = writeln!(out, "    {loc}: {}", t.how);
+    for d in &t.details {
+        let _ = writeln!(out, "      * {d}");
+    }
+    for h in &t.hunks {
+        let range = |r: Option<LineRange>| match r {
+            Some(r) if r.start == r.end => format!("line {}", r.start),
+            Some(r) => format!("lines {r}"),
+            None => "nothing".to_string(),
+        };
+        let _ = writeln!(out, "    {} -> {}:", range(h.old), range(h.new));
+        for l in &h.old_text {
+            let _ = writeln!(out, "      - {l}");
+        }
+        for l in &h.new_text {
+            let _ = writeln!(out, "      + {l}");
+        }
+    }
+}
+
+fn verdict_block(out: &mut String, v: &Verdict) {
+    let label = v.subject.label();
+    if !v.rules {
+        let _ = writeln!(out, "passed  {label}: {}", v.notes.join("; "));
+        return;
+    }
+    if v.touched.is_empty() && v.violations.is_empty() {
+        let _ = writeln!(out, "passed  {label}: touches no zone");
+        return;
+    }
+    let status = if v.passed() { "passed " } else { "BLOCKED" };
+    let _ = writeln!(out, "{status} {label}");
+    for t in &v.touched {
+        touch_block(out, t);
+    }
+    if let Some(c) = &v.manifest_change {
+        for d in &c.drift {
+            let _ = writeln!(out, "  manifest: {d} (drift, no sign-off needed)");
+        }
+        for d in &c.tightenings {
+            let _ = writeln!(out, "  manifest: {d} (tightening, no sign-off needed)");
+        }
+    }
+    if !v.touched.is_empty() {
+        if v.signoffs.entries.is_empty() {
+            let _ = writeln!(
+                out,
+                "  sign-offs: none found in the message's trailer block"
+            );
+        } else {
+            let _ = writeln!(out, "  sign-offs:");
+            for s in &v.signoffs.entries {
+                let mark = if s.counted { "counted " } else { "rejected" };
+                let who = match (&s.instance, s.counted) {
+                    (Some(i), true) => format!(" -> {i}"),
+                    _ => String::new(),
+                };
+                let why = if s.counted {
+                    String::new()
+                } else {
+                    format!(": {}", s.why_not)
+                };
+                let _ = writeln!(out, "    {mark} {}: {}{who}{why}", s.trailer, s.value);
+            }
+        }
+    }
+    for viol in &v.violations {
+        let (_, _, msg) = locate(v, viol);
+        let _ = writeln!(out, "  violation [{}]: {msg}", viol.code());
+        let fix = match viol {
+            Violation::InsufficientSignoffs {
+                needed,
+                counted,
+                candidates,
+                trailer,
+                ..
+            } => {
+                let more = needed.saturating_sub(*counted);
+                if v.signoffs.open {
+                    format!("add {more} more `{trailer}: Name <email>` trailer(s) from distinct people")
+                } else if candidates.is_empty() {
+                    format!("{more} more distinct instance(s) must sign, but no registered instance is left to sign")
+                } else {
+                    format!(
+                        "add `{trailer}: Name <email>` trailers from {more} more of: {}",
+                        candidates.join(", ")
+                    )
+                }
+            }
+            Violation::StaleZone(s) => match &s.expected {
+                Some(e) => format!("run `guard fix` (it writes {e}) and commit the manifest with the change"),
+                None => "edit the zone in the manifest (removing or re-pointing it needs the sign-offs)".to_string(),
+            },
+            Violation::Invariant { .. } => {
+                "restore the required text or remove the forbidden one; sign-offs do not waive an invariant".to_string()
+            }
+            Violation::MissingAuditTrailer { trailer } => {
+                format!("add `{trailer}: <text>` to the last paragraph of the message")
+            }
+        };
+        let _ = writeln!(out, "    to pass: {fix}");
+    }
+    for n in &v.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for e in &report.entries {
+        match e {
+            Entry::Judged(v) => verdict_block(&mut out, v),
+            Entry::Failed { commit, error } => {
+                let _ = writeln!(
+                    out,
+                    "ERROR   {}: could not evaluate: {error}",
+                    commit.as_deref().unwrap_or("change")
+                );
+            }
+        }
+    }
+    let judged = report.entries.len();
+    let blocked = report
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Judged(v) if !v.passed()))
+        .count();
+    let failed = report
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Failed { .. }))
+        .count();
+    if judged > 1 || blocked > 0 || failed > 0 {
+        let _ = writeln!(
+            out,
+            "guard: {} ({judged} change{} checked, {blocked} blocked, {failed} not evaluated)",
+            report.status(),
+            if judged == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
