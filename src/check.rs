@@ -119,6 +119,40 @@ fn merge_heads(repo: &Repo) -> Result<Vec<Side>> {
     Ok(out)
 }
 
+/// Is the commit being made a `git commit --amend`? git does not tell its hooks,
+/// so look at the git process that runs them (`GUARD_AMEND=1|0` overrides).
+fn amending() -> bool {
+    if let Ok(v) = std::env::var("GUARD_AMEND") {
+        return v == "1";
+    }
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..4 {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            return false;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        if args.iter().any(|a| *a == b"commit") {
+            return args.iter().any(|a| *a == b"--amend");
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+        let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok())
+        else {
+            return false;
+        };
+        if ppid <= 1 {
+            return false;
+        }
+        pid = ppid;
+    }
+    false
+}
+
 /// Everything needed to judge the staged change.
 pub struct Staged<'r> {
     pub eval: Evaluator<'r>,
@@ -132,7 +166,19 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
             "the index has unresolved conflicts: resolve them before checking the staged change",
         ));
     }
-    let base = repo.head_side()?;
+    let (base, others) = if amending() {
+        // `git commit --amend` replaces HEAD: the change is HEAD's parent -> index.
+        let head = repo.commit(&repo.resolve("HEAD")?)?;
+        let mut parents = repo.parent_trees(&head)?;
+        if parents.is_empty() {
+            (Side::Empty, Vec::new())
+        } else {
+            let first = parents.remove(0);
+            (first, parents)
+        }
+    } else {
+        (repo.head_side()?, merge_heads(repo)?)
+    };
     let rel = loc.rel.clone();
     let in_head = match &rel {
         Some(r) => repo.entry(&base, r)?.is_some(),
@@ -155,7 +201,7 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
         change: Change {
             base,
             new: Side::Index,
-            others: merge_heads(repo)?,
+            others,
         },
     })
 }

@@ -439,3 +439,17 @@ impl Repo {
         Ok(out)
     }
 }
+
+impl Repo {
+    /// Stage the working-tree file at `path` (as `git add path` would).
+    pub fn stage_path(&self, path: &str) -> Result<()> {
+        let mut index = self.repo.index()?;
+        index
+            .add_path(Path::new(path))
+            .map_err(|e| Error::context(format!("cannot stage {path}"), e.message()))?;
+        index
+            .write()
+            .map_err(|e| Error::context("cannot write the index", e.message()))?;
+        Ok(())
+    }
+}

@@ -334,9 +334,7 @@ impl<'r> Evaluator<'r> {
             return Ok(verdict);
         };
         verdict.rules = true;
-        let mut roots = manifest.roots();
-        roots.push(&self.manifest_path);
-        let mut changes = self.repo.changes(&change.base, &change.new, &roots)?;
+        let mut changes = self.changes(&manifest, change)?;
         // A merge wrote only what differs from every parent.
         if !change.others.is_empty() {
             let mut own = Vec::with_capacity(changes.len());
@@ -354,22 +352,15 @@ impl<'r> Evaluator<'r> {
             changes = own;
         }
         let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
-        let mut expected: HashMap<String, Expected> = HashMap::new();
 
         for zone in &manifest.zones {
             for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
                 if let Some(t) = self.touch(zone, &manifest, c, change, &mut hunk_cache)? {
                     verdict.touched.push(t);
                 }
-                if let PathSpec::Literal(p) = &zone.path {
-                    if p == &c.path {
-                        if let Some(e) = self.expect(zone, c, change, &mut hunk_cache)? {
-                            expected.insert(zone.id.clone(), e);
-                        }
-                    }
-                }
             }
         }
+        let expected = self.expectations(&manifest, change, &changes, &mut hunk_cache)?;
 
         // The manifest guards itself.
         self.judge_manifest(&manifest, change, &changes, &expected, &mut verdict)?;
@@ -433,6 +424,34 @@ impl<'r> Evaluator<'r> {
         }
         self.invariants(&manifest, &changes, &mut verdict)?;
         Ok(verdict)
+    }
+
+    /// The file changes that can matter to `manifest`: zones, invariants, itself.
+    pub fn changes(&self, manifest: &Manifest, change: &Change) -> Result<Vec<FileChange>> {
+        let mut roots = manifest.roots();
+        roots.push(&self.manifest_path);
+        self.repo.changes(&change.base, &change.new, &roots)
+    }
+
+    /// Where each zone on a single file is after the change (zones whose file the
+    /// change did not touch are absent: they stay where they are).
+    pub fn expectations(
+        &self,
+        manifest: &Manifest,
+        change: &Change,
+        changes: &[FileChange],
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<HashMap<String, Expected>> {
+        let mut expected = HashMap::new();
+        for zone in &manifest.zones {
+            let PathSpec::Literal(p) = &zone.path else { continue };
+            if let Some(c) = changes.iter().find(|c| &c.path == p) {
+                if let Some(e) = self.expect(zone, c, change, cache)? {
+                    expected.insert(zone.id.clone(), e);
+                }
+            }
+        }
+        Ok(expected)
     }
 
     fn cached_hunks(

@@ -1,25 +1,321 @@
-//! `guard install`, `guard uninstall`, and the hook entry points.
+//! `guard install`, `guard uninstall`, and the hook entry points git runs.
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::Outcome;
+use crate::check::{self, manifest_loc};
 use crate::cli::ManifestArg;
+use crate::commands::fix;
 use crate::error::{Error, Result};
+use crate::git::Repo;
+use crate::policy::Violation;
+use crate::report::{self, Entry, Report};
+use crate::trailers;
 
-pub fn install(_force: bool) -> Result<Outcome> {
-    Err(Error::new("guard install is not available in this version"))
+const HOOKS: [&str; 2] = ["pre-commit", "commit-msg"];
+const MARKER: &str = "# guard-hook:";
+/// Suffix of a pre-existing hook that the installed hook runs first.
+const CHAINED: &str = "pre-guard";
+/// Suffix of a pre-existing hook replaced by `--force` (restored by uninstall).
+const REPLACED: &str = "guard-backup";
+
+/// The hook script. `bin` is the guard binary recorded at install time ("" in
+/// the copies shipped under hooks/, which find guard on PATH).
+pub fn script(hook: &str, bin: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+{MARKER} {hook}
+# Installed by `guard install`; `guard uninstall` restores what was here before.
+guard_bin='{bin}'
+if [ -x "$0.{CHAINED}" ]; then
+    "$0.{CHAINED}" "$@" || exit $?
+fi
+if [ -n "$guard_bin" ] && [ -x "$guard_bin" ]; then
+    exec "$guard_bin" hook {hook} "$@"
+elif command -v guard >/dev/null 2>&1; then
+    exec guard hook {hook} "$@"
+fi
+echo "guard: cannot find the guard binary (${{guard_bin:-not recorded}}, nor guard on PATH): reinstall guard, then run guard install" >&2
+exit 2
+"#
+    )
 }
 
+fn hooks_dir() -> Result<PathBuf> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--git-path", "hooks"])
+        .output()
+        .map_err(|e| Error::context("cannot run git", e))?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "git rev-parse --git-path hooks failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Ok(if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir()?.join(p)
+    })
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".");
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn is_ours(p: &Path) -> bool {
+    std::fs::read_to_string(p).is_ok_and(|t| t.lines().nth(1).is_some_and(|l| l.starts_with(MARKER)))
+}
+
+enum State {
+    Absent,
+    Ours,
+    /// An executable regular file: guard runs it first.
+    Chainable,
+    /// Something guard cannot run safely in front of itself.
+    Foreign(String),
+}
+
+fn state(p: &Path) -> State {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return State::Absent;
+    };
+    if is_ours(p) && !meta.file_type().is_symlink() {
+        return State::Ours;
+    }
+    if meta.file_type().is_symlink() {
+        return State::Foreign("is a symbolic link".into());
+    }
+    if !meta.is_file() {
+        return State::Foreign("is not a regular file".into());
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return State::Foreign("is not executable (git does not run it)".into());
+    }
+    State::Chainable
+}
+
+fn write_script(p: &Path, text: &str) -> Result<()> {
+    std::fs::write(p, text).map_err(|e| Error::context(format!("cannot write {}", p.display()), e))?;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// `guard install [--force]`.
+pub fn install(force: bool) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    repo.workdir()?;
+    let dir = hooks_dir()?;
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if bin.contains('\'') {
+        return Err(Error::new("the guard binary's path contains a quote; move it elsewhere"));
+    }
+    // Plan first: a refused install changes nothing.
+    let mut plan = Vec::new();
+    for hook in HOOKS {
+        let p = dir.join(hook);
+        let st = state(&p);
+        for suffix in [CHAINED, REPLACED] {
+            let side = with_suffix(&p, suffix);
+            if side.exists() && !matches!(st, State::Ours) {
+                return Err(Error::new(format!(
+                    "{} exists from an earlier install: move it away or run guard uninstall first",
+                    side.display()
+                )));
+            }
+        }
+        if let State::Foreign(why) = &st {
+            if !force {
+                return Err(Error::new(format!(
+                    "{} {why}: guard cannot chain to it safely; nothing was installed \
+                     (guard install --force replaces it and keeps it for guard uninstall)",
+                    p.display()
+                )));
+            }
+        }
+        plan.push((hook, p, st));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::context(format!("cannot create {}", dir.display()), e))?;
+    let mut out = String::new();
+    for (hook, p, st) in plan {
+        let text = script(hook, &bin);
+        match st {
+            State::Ours => {
+                if std::fs::read_to_string(&p).ok().as_deref() == Some(text.as_str()) {
+                    let _ = writeln!(out, "{hook}: already installed at {}", p.display());
+                    continue;
+                }
+                write_script(&p, &text)?;
+                let _ = writeln!(out, "{hook}: updated {}", p.display());
+            }
+            State::Absent => {
+                write_script(&p, &text)?;
+                let _ = writeln!(out, "{hook}: installed {}", p.display());
+            }
+            State::Chainable => {
+                let side = with_suffix(&p, CHAINED);
+                std::fs::rename(&p, &side)?;
+                write_script(&p, &text)?;
+                let _ = writeln!(
+                    out,
+                    "{hook}: installed {}; the existing hook moved to {} and still runs first",
+                    p.display(),
+                    side.display()
+                );
+            }
+            State::Foreign(why) => {
+                let side = with_suffix(&p, REPLACED);
+                std::fs::rename(&p, &side)?;
+                write_script(&p, &text)?;
+                let _ = writeln!(
+                    out,
+                    "{hook}: replaced {} ({why}; kept as {} for guard uninstall)",
+                    p.display(),
+                    side.display()
+                );
+            }
+        }
+    }
+    Ok(Outcome {
+        code: 0,
+        stdout: out,
+        stderr: String::new(),
+    })
+}
+
+/// `guard uninstall`: remove guard's hooks and restore what was there.
 pub fn uninstall() -> Result<Outcome> {
-    Err(Error::new(
-        "guard uninstall is not available in this version",
-    ))
+    Repo::open()?;
+    let dir = hooks_dir()?;
+    let mut out = String::new();
+    for hook in HOOKS {
+        let p = dir.join(hook);
+        match state(&p) {
+            State::Ours => {
+                std::fs::remove_file(&p)?;
+                let mut restored = false;
+                for suffix in [CHAINED, REPLACED] {
+                    let side = with_suffix(&p, suffix);
+                    if std::fs::symlink_metadata(&side).is_ok() && !restored {
+                        std::fs::rename(&side, &p)?;
+                        restored = true;
+                        let _ = writeln!(out, "{hook}: removed guard's hook, restored the previous one");
+                    }
+                }
+                if !restored {
+                    let _ = writeln!(out, "{hook}: removed {}", p.display());
+                }
+            }
+            State::Absent => {
+                let _ = writeln!(out, "{hook}: not installed");
+            }
+            _ => {
+                let _ = writeln!(out, "{hook}: {} is not guard's hook; left alone", p.display());
+            }
+        }
+    }
+    Ok(Outcome {
+        code: 0,
+        stdout: out,
+        stderr: String::new(),
+    })
 }
 
-pub fn pre_commit(_arg: &ManifestArg) -> Result<Outcome> {
-    Err(Error::new("not available"))
+/// `guard hook pre-commit`: validate, fix drift, enforce what needs no message,
+/// announce the zones the staged change touches and the sign-offs it will need.
+pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, arg)?;
+    let fixed = fix::fix_staged(&repo, &loc, false)?;
+    let mut out = fix::describe(&fixed);
+    if fixed.unstaged && !fixed.moves.is_empty() {
+        return Ok(Outcome {
+            code: 1,
+            stdout: out,
+            stderr: "guard: blocked: zones moved and the manifest has unstaged edits; run `guard fix`\n".into(),
+        });
+    }
+    let verdict = check::judge_staged(&repo, &loc, "")?;
+    let mut blocking = verdict.clone();
+    blocking.violations.retain(|v| {
+        !matches!(
+            v,
+            Violation::InsufficientSignoffs { .. } | Violation::MissingAuditTrailer { .. }
+        )
+    });
+    if !blocking.violations.is_empty() {
+        out.push_str(&report::human::render(&Report {
+            entries: vec![Entry::Judged(Box::new(blocking))],
+        }));
+        return Ok(Outcome {
+            code: 1,
+            stdout: out,
+            stderr: String::new(),
+        });
+    }
+    let mut zones: Vec<String> = Vec::new();
+    for t in &verdict.touched {
+        let line = match t.lines {
+            Some(r) => format!("{} ({}:{})", t.zone, t.file, r),
+            None => format!("{} ({})", t.zone, t.file),
+        };
+        if !zones.contains(&line) {
+            zones.push(line);
+            let who = match verdict.violations.iter().find_map(|v| match v {
+                Violation::InsufficientSignoffs { candidates, .. } => Some(candidates.clone()),
+                _ => None,
+            }) {
+                Some(c) if !c.is_empty() => format!(" from: {}", c.join(", ")),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "guard: {} needs {} sign-off{}{who}",
+                zones.last().map(String::as_str).unwrap_or(""),
+                t.threshold,
+                if t.threshold == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(Outcome {
+        code: 0,
+        stdout: String::new(),
+        stderr: out,
+    })
 }
 
-pub fn commit_msg(_file: &Path, _arg: &ManifestArg) -> Result<Outcome> {
-    Err(Error::new("not available"))
+/// `guard hook commit-msg FILE`: the blocking decision, with the message as git
+/// will store it.
+pub fn commit_msg(file: &Path, arg: &ManifestArg) -> Result<Outcome> {
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, arg)?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
+    let raw = String::from_utf8_lossy(&bytes).into_owned();
+    let message = trailers::cleanup(&raw, &check::comment_string(&repo, &raw));
+    let verdict = check::judge_staged(&repo, &loc, &message)?;
+    let report = Report {
+        entries: vec![Entry::Judged(Box::new(verdict))],
+    };
+    let mut outcome = check::render(&report, crate::cli::Format::Human);
+    if outcome.code == 0 {
+        // A quiet hook on success keeps commits quiet; the zones were announced.
+        outcome.stderr = std::mem::take(&mut outcome.stdout);
+        if !outcome.stderr.starts_with("passed") || outcome.stderr.contains("touches no zone") {
+            outcome.stderr.clear();
+        }
+    }
+    Ok(outcome)
 }
