@@ -444,7 +444,9 @@ impl<'r> Evaluator<'r> {
     ) -> Result<HashMap<String, Expected>> {
         let mut expected = HashMap::new();
         for zone in &manifest.zones {
-            let PathSpec::Literal(p) = &zone.path else { continue };
+            let PathSpec::Literal(p) = &zone.path else {
+                continue;
+            };
             if let Some(c) = changes.iter().find(|c| &c.path == p) {
                 if let Some(e) = self.expect(zone, c, change, cache)? {
                     expected.insert(zone.id.clone(), e);

@@ -165,6 +165,14 @@ fn unfold(value: &str) -> String {
 /// The trailers of a commit message, as `git log --format=%(trailers:only,unfold)`
 /// would list them. Non-UTF-8 bytes are replaced, never a failure.
 pub fn parse(message: &str) -> Vec<Trailer> {
+    // Like git's pretty-printer, start at the subject: skip leading blank lines.
+    let mut message = message;
+    while let Some(nl) = message.find('\n') {
+        if !is_blank(&message[..nl]) {
+            break;
+        }
+        message = &message[nl + 1..];
+    }
     let end = end_of_message(message);
     let start = trailer_block_start(message, end);
     let block = &message[start..end];

@@ -125,7 +125,11 @@ pub fn describe(f: &Fixed) -> String {
         let _ = writeln!(s, "moved {m}");
     }
     for g in &f.gone {
-        let _ = writeln!(s, "cannot fix {g}; remove or re-point the zone in {} (a weakening: it needs the sign-offs)", f.manifest);
+        let _ = writeln!(
+            s,
+            "cannot fix {g}; remove or re-point the zone in {} (a weakening: it needs the sign-offs)",
+            f.manifest
+        );
     }
     if !f.moves.is_empty() {
         if f.unstaged && f.wrote {

@@ -71,7 +71,8 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
 }
 
 fn is_ours(p: &Path) -> bool {
-    std::fs::read_to_string(p).is_ok_and(|t| t.lines().nth(1).is_some_and(|l| l.starts_with(MARKER)))
+    std::fs::read_to_string(p)
+        .is_ok_and(|t| t.lines().nth(1).is_some_and(|l| l.starts_with(MARKER)))
 }
 
 enum State {
@@ -103,7 +104,8 @@ fn state(p: &Path) -> State {
 }
 
 fn write_script(p: &Path, text: &str) -> Result<()> {
-    std::fs::write(p, text).map_err(|e| Error::context(format!("cannot write {}", p.display()), e))?;
+    std::fs::write(p, text)
+        .map_err(|e| Error::context(format!("cannot write {}", p.display()), e))?;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }
@@ -119,7 +121,9 @@ pub fn install(force: bool) -> Result<Outcome> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     if bin.contains('\'') {
-        return Err(Error::new("the guard binary's path contains a quote; move it elsewhere"));
+        return Err(Error::new(
+            "the guard binary's path contains a quote; move it elsewhere",
+        ));
     }
     // Plan first: a refused install changes nothing.
     let mut plan = Vec::new();
@@ -211,7 +215,10 @@ pub fn uninstall() -> Result<Outcome> {
                     if std::fs::symlink_metadata(&side).is_ok() && !restored {
                         std::fs::rename(&side, &p)?;
                         restored = true;
-                        let _ = writeln!(out, "{hook}: removed guard's hook, restored the previous one");
+                        let _ = writeln!(
+                            out,
+                            "{hook}: removed guard's hook, restored the previous one"
+                        );
                     }
                 }
                 if !restored {
@@ -222,7 +229,11 @@ pub fn uninstall() -> Result<Outcome> {
                 let _ = writeln!(out, "{hook}: not installed");
             }
             _ => {
-                let _ = writeln!(out, "{hook}: {} is not guard's hook; left alone", p.display());
+                let _ = writeln!(
+                    out,
+                    "{hook}: {} is not guard's hook; left alone",
+                    p.display()
+                );
             }
         }
     }
@@ -244,7 +255,9 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
         return Ok(Outcome {
             code: 1,
             stdout: out,
-            stderr: "guard: blocked: zones moved and the manifest has unstaged edits; run `guard fix`\n".into(),
+            stderr:
+                "guard: blocked: zones moved and the manifest has unstaged edits; run `guard fix`\n"
+                    .into(),
         });
     }
     let verdict = check::judge_staged(&repo, &loc, "")?;

@@ -1,0 +1,239 @@
+//! Contract sections 3 and 5: zones follow their code; the manifest guards itself.
+
+use crate::common::*;
+
+const ZONES: &str = "\n# the main zone\n[[zone]]\nid = \"mw\"   # middleware\npath = \"f.txt\"\nlines = \"5-10\"\nreason = \"Middleware\"\n\n[[zone]]\nid = \"other\"\npath = \"f.txt\"\nlines = \"15-16\"\n";
+
+fn setup() -> Repo {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONES));
+    r.commit("init");
+    r
+}
+
+#[test]
+fn fix_moves_zones_and_keeps_every_other_byte() {
+    let r = setup();
+    let before = r.read("guard.toml");
+    r.write("f.txt", &format!("import a\nimport b\n{}", lines(20)));
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["fix"]);
+    assert_code(&run, 0);
+    assert!(
+        run.stdout.contains("mw: f.txt 5-10 -> f.txt 7-12"),
+        "{run:?}"
+    );
+    let after = r.read("guard.toml");
+    assert_eq!(
+        after,
+        before
+            .replace("lines = \"5-10\"", "lines = \"7-12\"")
+            .replace("lines = \"15-16\"", "lines = \"17-18\"")
+    );
+    // Staged: the check passes without sign-offs (drift only, no zone touched).
+    let run = r.guard(&["check"]);
+    assert_code(&run, 0);
+    let id = r.commit("imports");
+    assert_code(&r.guard(&["check", &id]), 0);
+    let again = r.guard(&["fix"]);
+    assert_code(&again, 0);
+    assert!(again.stdout.contains("nothing to fix"), "{again:?}");
+}
+
+#[test]
+fn without_the_fix_the_commit_is_stale_and_signoffs_do_not_waive_it() {
+    let r = setup();
+    r.write("f.txt", &format!("import a\n{}", lines(20)));
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("s", &[ALPHA, BETA, GAMMA]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("stale-zone"), "{run:?}");
+    assert!(run.stdout.contains("f.txt:6-11"), "{run:?}");
+}
+
+#[test]
+fn insertions_inside_widen_the_zone_and_deletions_shrink_it() {
+    let r = setup();
+    let mut v: Vec<String> = lines(20).lines().map(String::from).collect();
+    v.insert(7, "inserted".into());
+    v.remove(0);
+    r.write("f.txt", &(v.join("\n") + "\n"));
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["fix"]);
+    assert!(
+        run.stdout.contains("mw: f.txt 5-10 -> f.txt 4-10"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_zone_whose_lines_are_all_deleted_is_reported_not_guessed() {
+    let r = setup();
+    let v: Vec<String> = lines(20)
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !(14..=15).contains(i))
+        .map(|(_, l)| l.to_string())
+        .collect();
+    r.write("f.txt", &(v.join("\n") + "\n"));
+    r.git(&["add", "-A"]);
+    let before = r.read("guard.toml");
+    let run = r.guard(&["fix"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("other"), "{run:?}");
+    assert_eq!(r.read("guard.toml"), before);
+}
+
+#[test]
+fn a_rename_carries_the_zone_to_the_new_path() {
+    let r = setup();
+    r.git(&["mv", "f.txt", "g.txt"]);
+    let run = r.guard(&["fix"]);
+    assert_code(&run, 0);
+    assert!(r.read("guard.toml").contains("path = \"g.txt\""), "{run:?}");
+}
+
+#[test]
+fn a_manifest_moving_a_zone_elsewhere_is_a_weakening() {
+    let r = setup();
+    r.write("guard.toml", &r.read("guard.toml").replace("5-10", "6-10"));
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("zone mw shrunk f.txt:5-10 -> f.txt:6-10"),
+        "{run:?}"
+    );
+    let msg = r.file("m");
+    std::fs::write(&msg, signed("s", &[ALPHA, BETA])).unwrap();
+    assert_code(
+        &r.guard(&["check", "--message-file", msg.to_str().unwrap()]),
+        0,
+    );
+}
+
+fn manifest_change(from: &str, to: &str) -> Run {
+    let r = setup();
+    let text = r.read("guard.toml");
+    assert!(text.contains(from), "{from}");
+    r.write("guard.toml", &text.replacen(from, to, 1));
+    r.git(&["add", "-A"]);
+    r.guard(&["check"])
+}
+
+#[test]
+fn weakenings_need_signoffs() {
+    for (from, to, what) in [
+        ("lines = \"5-10\"", "lines = \"5-9\"", "shrunk"),
+        (
+            "reason = \"Middleware\"\n",
+            "reason = \"Middleware\"\nsignoffs = 1\n",
+            "signoffs lowered 2 -> 1",
+        ),
+        (
+            "version = 1\n",
+            "version = 1\n[policy]\nsignoffs = 1\n",
+            "policy.signoffs lowered",
+        ),
+        (
+            "version = 1\n",
+            "version = 1\n[policy]\ntrailers = [\"Signed-off-by\", \"Acked-by\"]\n",
+            "accepts a new key",
+        ),
+        (
+            "\"gamma@jarvis.example\"]",
+            "\"gamma@jarvis.example\", \"g@evil.example\"]",
+            "email g@evil.example added",
+        ),
+        (
+            "id = \"gamma\"\n",
+            "id = \"gamma\"\nkey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKw0 g\"\n",
+            "key added",
+        ),
+        (
+            "[[zone]]\nid = \"other\"\npath = \"f.txt\"\nlines = \"15-16\"\n",
+            "",
+            "zone other removed",
+        ),
+    ] {
+        let run = manifest_change(from, to);
+        assert_code(&run, 1);
+        assert!(run.stdout.contains(what), "{what}: {run:?}");
+    }
+}
+
+#[test]
+fn tightenings_need_no_signoffs() {
+    for (from, to) in [
+        ("lines = \"5-10\"", "lines = \"4-11\""),
+        (
+            "reason = \"Middleware\"\n",
+            "reason = \"Middleware\"\nsignoffs = 3\n",
+        ),
+        (
+            "version = 1\n",
+            "version = 1\n[policy]\nsignoffs = 3\naudit_trailers = [\"Why\"]\n",
+        ),
+        (
+            "[[instance]]\nid = \"gamma\"\nemails = [\"gamma@jarvis.example\"]\n",
+            "",
+        ),
+        (
+            "version = 1\n",
+            "version = 1\n[[invariant]]\npath = \"f.txt\"\nmust_contain = \"line 1\"\n",
+        ),
+        (
+            "# the main zone\n",
+            "# the main zone\n[[zone]]\nid = \"new\"\npath = \"f.txt\"\nlines = \"1-2\"\n\n",
+        ),
+    ] {
+        let run = manifest_change(from, to);
+        assert_code(&run, 0);
+    }
+}
+
+#[test]
+fn removing_the_last_instance_is_a_weakening() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(5));
+    r.write(
+        "guard.toml",
+        "version = 1\n[[instance]]\nid = \"a\"\nemails = [\"a@x.example\"]\n",
+    );
+    r.commit("init");
+    r.write("guard.toml", "version = 1\n");
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("the last one"), "{run:?}");
+}
+
+#[test]
+fn a_zone_past_the_new_end_of_its_file_is_stale() {
+    let r = setup();
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml").replace("15-16", "15-26"),
+    );
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("stale-zone"), "{run:?}");
+}
+
+#[test]
+fn deleting_the_manifest_needs_signoffs() {
+    let r = setup();
+    std::fs::remove_file(r.file("guard.toml")).unwrap();
+    r.git(&["add", "-A"]);
+    assert_code(&r.guard(&["check"]), 1);
+}

@@ -1,0 +1,321 @@
+//! Contract section 6: guard install / uninstall and real commits through the hooks.
+
+use crate::common::*;
+
+const ZONE: &str =
+    "\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\nreason = \"the zone\"\n";
+
+fn installed() -> Repo {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    let run = r.guard(&["install"]);
+    assert_code(&run, 0);
+    r
+}
+
+fn touch_zone(r: &Repo, text: &str) {
+    r.write(
+        "f.txt",
+        &lines(20).replace("line 7\n", &format!("{text}\n")),
+    );
+}
+
+fn head(r: &Repo) -> String {
+    r.git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn commits_through_the_hooks_with_dash_m() {
+    let r = installed();
+    let before = head(&r);
+    touch_zone(&r, "x");
+    let run = r.commit_hooked("unsigned");
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("needs 2 sign-offs") || run.stderr.contains("needs 2 sign-offs"),
+        "{run:?}"
+    );
+    assert_eq!(head(&r), before);
+    let run = r.commit_hooked(&signed("signed", &[ALPHA, BETA]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(head(&r), before);
+    // Unrelated work passes.
+    r.write("other.txt", "x\n");
+    assert_eq!(r.commit_hooked("unrelated").code, 0);
+}
+
+#[test]
+fn message_file_trailer_option_and_editor() {
+    let r = installed();
+    touch_zone(&r, "x");
+    r.git(&["add", "-A"]);
+    let m = r.file("msg.txt");
+    std::fs::write(&m, signed("from file", &[ALPHA, GAMMA])).unwrap();
+    assert_eq!(
+        r.git_run(&["commit", "-q", "-F", m.to_str().unwrap()]).code,
+        0
+    );
+
+    touch_zone(&r, "y");
+    r.git(&["add", "-A"]);
+    let run = r.git_run(&[
+        "commit",
+        "-q",
+        "-m",
+        "with trailers",
+        "--trailer",
+        &format!("Signed-off-by: {ALPHA}"),
+        "--trailer",
+        &format!("Signed-off-by: {BETA}"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    touch_zone(&r, "z");
+    r.git(&["add", "-A"]);
+    let editor = r.file("editor.sh");
+    std::fs::write(
+        &editor,
+        format!("#!/bin/sh\nprintf 'edited\\n\\nSigned-off-by: {ALPHA}\\nSigned-off-by: {GAMMA}\\n' > \"$1\"\n"),
+    )
+    .unwrap();
+    r.git(&["config", "core.editor", editor.to_str().unwrap()]);
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = r.git_run(&["commit", "-q"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn commented_out_signoffs_never_count() {
+    let r = installed();
+    touch_zone(&r, "x");
+    r.git(&["add", "-A"]);
+    let editor = r.file("editor.sh");
+    std::fs::write(
+        &editor,
+        format!("#!/bin/sh\nprintf 'edited\\n\\nSigned-off-by: {ALPHA}\\n# Signed-off-by: {BETA}\\n' > \"$1\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    r.git(&["config", "core.editor", editor.to_str().unwrap()]);
+    let run = r.git_run(&["commit", "-q"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    // With another comment character, '#' lines are text (and the trailer block has prose).
+    r.git(&["config", "core.commentChar", ";"]);
+    let run = r.git_run(&["commit", "-q", "--cleanup=strip"]);
+    assert_ne!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn the_pre_commit_hook_fixes_drift_and_stages_the_manifest() {
+    let r = installed();
+    r.write("f.txt", &format!("import a\n{}", lines(20)));
+    let run = r.commit_hooked("import");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        r.git(&["show", "HEAD:guard.toml"])
+            .contains("lines = \"6-11\"")
+    );
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    assert_eq!(r.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn the_pre_commit_hook_blocks_when_the_manifest_has_unstaged_edits() {
+    let r = installed();
+    r.write("f.txt", &format!("import a\n{}", lines(20)));
+    r.git(&["add", "f.txt"]);
+    r.write("guard.toml", &(r.read("guard.toml") + "# local note\n"));
+    let run = r.git_run(&["commit", "-q", "-m", "import"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("guard fix"), "{run:?}");
+}
+
+#[test]
+fn amend_is_judged_against_the_parent() {
+    let r = installed();
+    touch_zone(&r, "x");
+    assert_eq!(r.commit_hooked(&signed("signed", &[ALPHA, BETA])).code, 0);
+    // Dropping the sign-offs by amending the message must not pass.
+    let out = r
+        .cmd("git")
+        .args(["commit", "-q", "--amend", "-m", "no more sign-offs"])
+        .env_remove("GUARD_AMEND")
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = r
+        .cmd("git")
+        .args([
+            "commit",
+            "-q",
+            "--amend",
+            "-m",
+            &signed("reworded", &[GAMMA, BETA]),
+        ])
+        .env_remove("GUARD_AMEND")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn invariants_block_from_the_pre_commit_hook() {
+    let r = Repo::new();
+    r.write("main.py", "app.add_middleware(TrustedHostMiddleware)\n");
+    r.write(
+        "guard.toml",
+        &manifest("\n[[invariant]]\npath = \"*.py\"\nmust_contain = \"TrustedHostMiddleware\"\nmust_not_contain = \"verify\\\\s*=\\\\s*False\"\nreason = \"keep it\"\n"),
+    );
+    r.commit("init");
+    assert_code(&r.guard(&["install"]), 0);
+    r.write("main.py", "app = 1\n");
+    let run = r.commit_hooked(&signed("remove it", &[ALPHA, BETA, GAMMA]));
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.all().contains("invariant"), "{run:?}");
+    r.write(
+        "main.py",
+        "app.add_middleware(TrustedHostMiddleware)\nx = 1\nrequests.get(u, verify = False)\n",
+    );
+    let run = r.commit_hooked("insecure");
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.all().contains("line 3"), "{run:?}");
+    r.write("new.py", "no middleware here\n");
+    r.write("main.py", "app.add_middleware(TrustedHostMiddleware)\n");
+    assert_ne!(r.commit_hooked("new file").code, 0);
+}
+
+#[test]
+fn install_chains_to_an_existing_hook_and_uninstall_restores_it() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    let hook = r.path().join(".git/hooks/pre-commit");
+    let original = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/old-hook-ran\"\nexit ${OLD_HOOK_EXIT:-0}\n";
+    std::fs::write(&hook, original).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert_code(&r.guard(&["install"]), 0);
+    // Twice changes nothing.
+    let again = r.guard(&["install"]);
+    assert_code(&again, 0);
+    assert!(again.stdout.contains("already installed"), "{again:?}");
+    r.write("other.txt", "x\n");
+    assert_eq!(r.commit_hooked("unrelated").code, 0);
+    assert!(r.path().join(".git/old-hook-ran").exists());
+    // The old hook's failure still blocks.
+    r.write("other.txt", "y\n");
+    r.git(&["add", "-A"]);
+    let out = r
+        .cmd("git")
+        .args(["commit", "-q", "-m", "x"])
+        .env("OLD_HOOK_EXIT", "1")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert_code(&r.guard(&["uninstall"]), 0);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+    assert!(!r.path().join(".git/hooks/commit-msg").exists());
+}
+
+#[test]
+fn install_refuses_what_it_cannot_chain_unless_forced() {
+    let r = Repo::new();
+    r.commit("init");
+    let hooks = r.path().join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink("/bin/true", hooks.join("commit-msg")).unwrap();
+    let run = r.guard(&["install"]);
+    assert_code(&run, 2);
+    assert!(
+        !hooks.join("pre-commit").exists(),
+        "a refused install changes nothing"
+    );
+    assert_code(&r.guard(&["install", "--force"]), 0);
+    assert_code(&r.guard(&["uninstall"]), 0);
+    assert_eq!(
+        std::fs::read_link(hooks.join("commit-msg"))
+            .unwrap()
+            .to_str(),
+        Some("/bin/true")
+    );
+}
+
+#[test]
+fn core_hooks_path_and_worktrees() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    r.git(&["config", "core.hooksPath", ".githooks"]);
+    assert_code(&r.guard(&["install"]), 0);
+    assert!(r.path().join(".githooks/pre-commit").exists());
+    touch_zone(&r, "x");
+    assert_ne!(r.commit_hooked("unsigned").code, 0);
+    r.git(&["config", "--unset", "core.hooksPath"]);
+    r.git(&["checkout", "-q", "--", "."]);
+    r.git(&["reset", "-q", "--hard"]);
+
+    assert_code(&r.guard(&["install"]), 0);
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "side",
+        wt_path.to_str().unwrap(),
+    ]);
+    std::fs::write(
+        wt_path.join("f.txt"),
+        lines(20).replace("line 6\n", "six\n"),
+    )
+    .unwrap();
+    let out = r
+        .cmd("git")
+        .current_dir(&wt_path)
+        .args(["commit", "-qam", "unsigned"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let out = r
+        .cmd("git")
+        .current_dir(&wt_path)
+        .args(["commit", "-qam", &signed("signed", &[ALPHA, BETA])])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn commit_dash_a_uses_the_temporary_index() {
+    let r = installed();
+    touch_zone(&r, "x");
+    let out = r.git_run(&["commit", "-qam", "unsigned"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let out = r.git_run(&["commit", "-q", "-m", "unsigned", "--", "f.txt"]);
+    assert_ne!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn shipped_hook_scripts_match_the_installed_ones() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for hook in ["pre-commit", "commit-msg"] {
+        let shipped = std::fs::read_to_string(root.join("hooks").join(hook)).unwrap();
+        assert_eq!(shipped, guard::commands::hooks::script(hook, ""));
+    }
+    let yaml = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).unwrap();
+    assert!(yaml.contains("guard hook commit-msg"));
+}

@@ -1,0 +1,157 @@
+//! Property tests of the zone arithmetic against a brute-force model that
+//! tracks line identities through random edits.
+
+use guard::change::Hunk;
+use guard::manifest::LineRange;
+use guard::zones::{hunk_touches, map_range};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Old(u32),
+    New(u32),
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(usize, u32),
+    Delete(usize, usize),
+    Replace(usize, usize, u32),
+}
+
+fn apply(n: u32, ops: &[Op]) -> Vec<Line> {
+    let mut v: Vec<Line> = (1..=n).map(Line::Old).collect();
+    let mut fresh = 0;
+    let mut new_lines = |k: u32| {
+        (0..k)
+            .map(|_| {
+                fresh += 1;
+                Line::New(fresh)
+            })
+            .collect::<Vec<_>>()
+    };
+    for op in ops {
+        match *op {
+            Op::Insert(at, k) => {
+                let at = at % (v.len() + 1);
+                let ins = new_lines(k);
+                v.splice(at..at, ins);
+            }
+            Op::Delete(at, k) if !v.is_empty() => {
+                let at = at % v.len();
+                let end = (at + k).min(v.len());
+                v.drain(at..end);
+            }
+            Op::Replace(at, k, m) if !v.is_empty() => {
+                let at = at % v.len();
+                let end = (at + k).min(v.len());
+                let ins = new_lines(m);
+                v.splice(at..end, ins);
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// Zero-context hunks as git reports them for unique lines.
+fn hunks(n: u32, new: &[Line]) -> Vec<Hunk> {
+    let surviving: Vec<bool> = (1..=n).map(|i| new.contains(&Line::Old(i))).collect();
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0usize, 0usize); // 0-based cursors in old and new
+    while i < n as usize || j < new.len() {
+        if j < new.len() && new[j] == Line::Old(i as u32 + 1) {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let mut s = i;
+        while s < n as usize && !surviving[s] {
+            s += 1;
+        }
+        let mut t = j;
+        while t < new.len() && matches!(new[t], Line::New(_)) {
+            t += 1;
+        }
+        let (del, ins) = ((s - i) as u32, (t - j) as u32);
+        out.push(Hunk {
+            old_start: if del > 0 { i as u32 + 1 } else { i as u32 },
+            old_lines: del,
+            new_start: if ins > 0 { j as u32 + 1 } else { j as u32 },
+            new_lines: ins,
+        });
+        i = s;
+        j = t;
+    }
+    out
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..60usize, 1..4u32).prop_map(|(a, k)| Op::Insert(a, k)),
+        (0..60usize, 1..5usize).prop_map(|(a, k)| Op::Delete(a, k)),
+        (0..60usize, 1..4usize, 1..4u32).prop_map(|(a, k, m)| Op::Replace(a, k, m)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn touched_zones_match_the_model(
+        n in 1..40u32,
+        zone in (1..40u32, 0..12u32),
+        ops in proptest::collection::vec(op(), 0..4),
+    ) {
+        let a = zone.0.min(n);
+        let b = (a + zone.1).min(n);
+        let range = LineRange::new(a, b).unwrap();
+        let new = apply(n, &ops);
+        let hs = hunks(n, &new);
+        let touched = hs.iter().any(|h| hunk_touches(h, range));
+        // Model: untouched iff every zone line survives and they stay contiguous.
+        let positions: Vec<usize> = (a..=b)
+            .filter_map(|l| new.iter().position(|x| *x == Line::Old(l)))
+            .collect();
+        let intact = positions.len() == (b - a + 1) as usize
+            && positions.windows(2).all(|w| w[1] == w[0] + 1);
+        prop_assert_eq!(touched, !intact, "hunks {:?} new {:?}", hs, new);
+    }
+
+    #[test]
+    fn a_moved_zone_covers_exactly_its_code(
+        n in 1..40u32,
+        zone in (1..40u32, 0..12u32),
+        ops in proptest::collection::vec(op(), 0..4),
+    ) {
+        let a = zone.0.min(n);
+        let b = (a + zone.1).min(n);
+        let range = LineRange::new(a, b).unwrap();
+        let new = apply(n, &ops);
+        let hs = hunks(n, &new);
+        let mapped = map_range(&hs, range);
+        let survivors: Vec<u32> = (a..=b)
+            .filter_map(|l| new.iter().position(|x| *x == Line::Old(l)).map(|p| p as u32 + 1))
+            .collect();
+        match mapped {
+            None => prop_assert!(survivors.is_empty(), "lost surviving lines {:?}", survivors),
+            Some(m) => {
+                prop_assert!(m.end as usize <= new.len(), "{:?} past the end ({})", m, new.len());
+                for s in &survivors {
+                    prop_assert!(m.start <= *s && *s <= m.end, "{:?} misses line {}", m, s);
+                }
+                // No surviving line from outside the zone is inside the moved range.
+                for p in m.start..=m.end {
+                    if let Line::Old(o) = new[p as usize - 1] {
+                        prop_assert!(a <= o && o <= b, "{:?} holds old line {} from outside {:?}", m, o, range);
+                    }
+                }
+            }
+        }
+        if !hs.iter().any(|h| hunk_touches(h, range)) {
+            // An untouched zone moves by a pure shift and keeps its length.
+            let m = mapped.unwrap();
+            prop_assert_eq!(m.len(), range.len());
+        }
+    }
+}

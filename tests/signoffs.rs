@@ -1,0 +1,224 @@
+//! Contract section 2 (sign-off rules) and 3 (the base manifest's instances).
+
+use crate::common::*;
+
+const ZONE: &str =
+    "\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\nreason = \"the zone\"\n";
+
+/// Commit a zone-touching change with `message` (no hooks) and check it.
+fn check_message(extra_policy: &str, message: &str, author: Option<&str>) -> Run {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write("guard.toml", &manifest(&format!("{extra_policy}{ZONE}")));
+    r.commit("init");
+    r.write("f.txt", &lines(10).replace("line 3\n", "line three\n"));
+    r.git(&["add", "-A"]);
+    let mut args = vec![
+        "commit",
+        "-q",
+        "--no-verify",
+        "--cleanup=verbatim",
+        "-m",
+        message,
+    ];
+    let author_arg;
+    if let Some(a) = author {
+        author_arg = format!("--author={a}");
+        args.push(&author_arg);
+    }
+    r.git(&args);
+    r.guard(&["check", "HEAD"])
+}
+
+#[test]
+fn two_distinct_instances_pass_one_does_not() {
+    assert_code(&check_message("", &signed("s", &[ALPHA, BETA]), None), 0);
+    let run = check_message("", &signed("s", &[ALPHA]), None);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("1 counted"), "{run:?}");
+}
+
+#[test]
+fn one_instance_under_two_emails_counts_once() {
+    let run = check_message(
+        "",
+        &signed(
+            "s",
+            &["Beta <beta@jarvis.example>", "B2 <BETA2@jarvis.example>"],
+        ),
+        None,
+    );
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("already signed"), "{run:?}");
+}
+
+#[test]
+fn ids_and_emails_match_ignoring_ascii_case() {
+    assert_code(
+        &check_message(
+            "",
+            &signed("s", &["ALPHA", "Beta <Beta@Jarvis.Example>"]),
+            None,
+        ),
+        0,
+    );
+    assert_code(
+        &check_message("", &signed("s", &[" gamma ", "alpha"]), None),
+        0,
+    );
+}
+
+#[test]
+fn unregistered_signoffs_are_named_and_do_not_count() {
+    let run = check_message(
+        "",
+        &signed("s", &[ALPHA, "Mallory <mallory@evil.example>"]),
+        None,
+    );
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("mallory@evil.example"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("not the email of a registered instance"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn author_counts_false_rejects_the_authors_own_signoff() {
+    let policy = "\n[policy]\nauthor_counts = false\n";
+    let author = "Alpha <alpha@jarvis.example>";
+    let run = check_message(policy, &signed("s", &["alpha", BETA]), Some(author));
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("author_counts = false"), "{run:?}");
+    assert_code(
+        &check_message(policy, &signed("s", &[GAMMA, BETA]), Some(author)),
+        0,
+    );
+    // Authorship alone is never a sign-off, even when the author may count.
+    assert_code(&check_message("", &signed("s", &[BETA]), Some(author)), 1);
+    assert_code(
+        &check_message("", &signed("s", &[ALPHA, BETA]), Some(author)),
+        0,
+    );
+}
+
+#[test]
+fn per_zone_threshold_overrides_the_policy() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nsignoffs = 1\n"),
+    );
+    r.commit("init");
+    r.write("f.txt", &lines(11));
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "--no-verify", "-m", &signed("s", &[GAMMA])]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}
+
+#[test]
+fn only_configured_trailer_keys_count() {
+    assert_code(
+        &check_message(
+            "",
+            "s\n\nAcked-by: Alpha <alpha@jarvis.example>\nAcked-by: Beta <beta@jarvis.example>\n",
+            None,
+        ),
+        1,
+    );
+    let policy = "\n[policy]\ntrailers = [\"Signed-off-by\", \"Acked-by\"]\n";
+    assert_code(
+        &check_message(
+            policy,
+            "s\n\nAcked-by: Alpha <alpha@jarvis.example>\nsigned-off-by: Beta <beta@jarvis.example>\n",
+            None,
+        ),
+        0,
+    );
+}
+
+#[test]
+fn signoffs_outside_the_trailer_block_do_not_count() {
+    // In the body, followed by another paragraph.
+    let m = format!("s\n\nSigned-off-by: {ALPHA}\nSigned-off-by: {BETA}\n\nMore text after.\n");
+    assert_code(&check_message("", &m, None), 1);
+    // In a paragraph that is mostly prose (the 25% rule, no git-generated prefix).
+    let m = format!("s\n\nThis is prose.\nMore prose here.\nAnd more.\nReviewed-by: {ALPHA}\n");
+    let policy = "\n[policy]\ntrailers = [\"Reviewed-by\"]\nsignoffs = 1\n";
+    assert_code(&check_message(policy, &m, None), 1);
+    // Continuation lines are unfolded into the value.
+    let m = "s\n\nSigned-off-by: Alpha\n <alpha@jarvis.example>\nSigned-off-by: beta\n";
+    assert_code(&check_message("", m, None), 0);
+}
+
+#[test]
+fn without_instances_any_distinct_email_counts() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write(
+        "guard.toml",
+        "version = 1\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\n",
+    );
+    r.commit("init");
+    r.write("f.txt", &lines(11));
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("s", &["A <a@x.example>", "A again <A@X.example>"]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("declares no [[instance]]"), "{run:?}");
+    r.git(&[
+        "commit",
+        "-q",
+        "--amend",
+        "--no-verify",
+        "-m",
+        &signed("s", &["A <a@x.example>", "B <b@x.example>"]),
+    ]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}
+
+#[test]
+fn audit_trailers_are_required_on_zone_touching_commits() {
+    let policy = "\n[policy]\naudit_trailers = [\"Why\", \"Rollback\"]\n";
+    let run = check_message(policy, &signed("s", &[ALPHA, BETA]), None);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("missing audit trailer Why"), "{run:?}");
+    let m = format!(
+        "s\n\nWhy: because\nRollback: revert it\nSigned-off-by: {ALPHA}\nSigned-off-by: {BETA}\n"
+    );
+    assert_code(&check_message(policy, &m, None), 0);
+    let m =
+        format!("s\n\nWhy: because\nRollback:\nSigned-off-by: {ALPHA}\nSigned-off-by: {BETA}\n");
+    assert_code(&check_message(policy, &m, None), 1);
+}
+
+#[test]
+fn a_commit_cannot_register_the_instances_that_sign_it() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    let text = r.read("guard.toml")
+        + "\n[[instance]]\nid = \"mallory\"\nemails = [\"m@evil.example\"]\n[[instance]]\nid = \"eve\"\nemails = [\"e@evil.example\"]\n";
+    r.write("guard.toml", &text);
+    r.write("f.txt", &lines(10).replace("line 2\n", "evil\n"));
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("s", &["M <m@evil.example>", "E <e@evil.example>"]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("instance mallory added"), "{run:?}");
+}

@@ -1,0 +1,15 @@
+//! guard's integration tests: real repositories in temp dirs, real commits,
+//! real hooks. Modules follow the contract's sections.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod common;
+
+mod check;
+mod drift;
+mod hooks;
+mod manifest;
+mod merges;
+mod property;
+mod signoffs;
+mod touch;
+mod trailers_oracle;

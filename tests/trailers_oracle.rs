@@ -1,0 +1,115 @@
+//! guard reads trailers exactly as git does: git's own parser is the oracle.
+
+use crate::common::*;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, TestRunner};
+
+const POOL: &[&str] = &[
+    "Subject line",
+    "",
+    "",
+    "Signed-off-by: Alpha <alpha@x.example>",
+    "Reviewed-by: Beta <b@x.example>",
+    "Acked-by:gamma",
+    "  continued value",
+    "\tmore continuation",
+    "Some prose in the body.",
+    "More prose: with a colon later on",
+    "---",
+    "(cherry picked from commit 0123456789abcdef0123456789abcdef01234567)",
+    "Key : spaced separator",
+    "Not a trailer line",
+    "# a comment line",
+    "Empty-Value:",
+    "x",
+    "Fixes: #123",
+    "Co-authored-by: Someone <s@x.example>",
+];
+
+fn oracle(r: &Repo, messages: &[String]) -> Vec<Vec<(String, String)>> {
+    let tree = r.git(&["write-tree"]);
+    let mut ids = Vec::new();
+    for m in messages {
+        let f = r.file("msg");
+        std::fs::write(&f, m).unwrap();
+        ids.push(r.git(&["commit-tree", &tree, "-F", f.to_str().unwrap()]));
+    }
+    let mut args = vec![
+        "log",
+        "--no-walk=unsorted",
+        "--format=%H%x01%(trailers:only,unfold)%x00",
+    ];
+    args.extend(ids.iter().map(String::as_str));
+    let out = r.git_run(&args).stdout;
+    let parsed: std::collections::HashMap<String, Vec<(String, String)>> = out
+        .split('\0')
+        .filter_map(|block| block.trim_start().split_once('\x01'))
+        .map(|(id, block)| {
+            let trailers = block
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let (k, v) = l.split_once(':').unwrap();
+                    (k.trim().to_string(), v.trim().to_string())
+                })
+                .collect();
+            (id.to_string(), trailers)
+        })
+        .collect();
+    ids.iter().map(|id| parsed[id].clone()).collect()
+}
+
+fn ours(m: &str) -> Vec<(String, String)> {
+    guard::trailers::parse(m)
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
+}
+
+#[test]
+fn random_messages_parse_as_git_parses_them() {
+    let r = Repo::new();
+    r.commit("init");
+    let mut runner = TestRunner::new(Config::with_cases(1));
+    let strategy = proptest::collection::vec(
+        proptest::collection::vec(proptest::sample::select(POOL), 1..10),
+        300,
+    );
+    let tree = strategy.new_tree(&mut runner).unwrap();
+    let messages: Vec<String> = tree
+        .current()
+        .into_iter()
+        .map(|lines| lines.join("\n") + "\n")
+        .collect();
+    let expected = oracle(&r, &messages);
+    for (m, want) in messages.iter().zip(expected) {
+        assert_eq!(ours(m), want, "message:\n{m}");
+    }
+}
+
+#[test]
+fn handpicked_messages_parse_as_git_parses_them() {
+    let r = Repo::new();
+    r.commit("init");
+    let messages: Vec<String> = [
+        "Signed-off-by: a <a@x>\n",
+        "subject\n\nSigned-off-by: a <a@x>\n",
+        "subject\n\nbody\n\nSigned-off-by: a <a@x>\n# trailing comment\n\n",
+        "subject\n\nbody\n---\nSigned-off-by: a <a@x>\n",
+        "subject\n\nprose\nprose\nprose\nSigned-off-by: a\n",
+        "subject\n\nprose\nprose\nprose\nprose\nSigned-off-by: a\n",
+        "subject\n\nReviewed-by: a\n  b\n   c\nSigned-off-by: d\n",
+        "subject\n\n(cherry picked from commit abc)\nSigned-off-by: x\n",
+        "subject\nsecond subject line\nSigned-off-by: a\n",
+        "subject\n\nSigned-off-by: a\n\n\n",
+        "subject\n\nSigned-off-by: a\nnot a trailer\n",
+        "subject\r\n\r\nSigned-off-by: a\r\n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let expected = oracle(&r, &messages);
+    for (m, want) in messages.iter().zip(expected) {
+        assert_eq!(ours(m), want, "message:\n{m:?}");
+    }
+}
