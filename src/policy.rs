@@ -447,10 +447,10 @@ impl<'r> Evaluator<'r> {
             let PathSpec::Literal(p) = &zone.path else {
                 continue;
             };
-            if let Some(c) = changes.iter().find(|c| &c.path == p) {
-                if let Some(e) = self.expect(zone, c, change, cache)? {
-                    expected.insert(zone.id.clone(), e);
-                }
+            if let Some(c) = changes.iter().find(|c| &c.path == p)
+                && let Some(e) = self.expect(zone, c, change, cache)?
+            {
+                expected.insert(zone.id.clone(), e);
             }
         }
         Ok(expected)
@@ -709,33 +709,33 @@ impl<'r> Evaluator<'r> {
                     continue;
                 }
                 let data = self.repo.blob(&new.id)?;
-                if let Some(re) = &inv.must_contain {
-                    if !re.is_match(&data) {
-                        verdict.violations.push(Violation::Invariant {
-                            file: c.path.clone(),
-                            rule: "must_contain".into(),
-                            pattern: re.as_str().to_string(),
-                            line: None,
-                            text: None,
-                            reason: inv.reason.clone(),
-                        });
-                    }
+                if let Some(re) = &inv.must_contain
+                    && !re.is_match(&data)
+                {
+                    verdict.violations.push(Violation::Invariant {
+                        file: c.path.clone(),
+                        rule: "must_contain".into(),
+                        pattern: re.as_str().to_string(),
+                        line: None,
+                        text: None,
+                        reason: inv.reason.clone(),
+                    });
                 }
-                if let Some(re) = &inv.must_not_contain {
-                    if let Some(m) = re.find(&data) {
-                        let line = data[..m.start()].iter().filter(|&&b| b == b'\n').count() + 1;
-                        let text = change::line_text(&data, line as u32, line as u32)
-                            .pop()
-                            .unwrap_or_default();
-                        verdict.violations.push(Violation::Invariant {
-                            file: c.path.clone(),
-                            rule: "must_not_contain".into(),
-                            pattern: re.as_str().to_string(),
-                            line: Some(line),
-                            text: Some(text),
-                            reason: inv.reason.clone(),
-                        });
-                    }
+                if let Some(re) = &inv.must_not_contain
+                    && let Some(m) = re.find(&data)
+                {
+                    let line = data[..m.start()].iter().filter(|&&b| b == b'\n').count() + 1;
+                    let text = change::line_text(&data, line as u32, line as u32)
+                        .pop()
+                        .unwrap_or_default();
+                    verdict.violations.push(Violation::Invariant {
+                        file: c.path.clone(),
+                        rule: "must_not_contain".into(),
+                        pattern: re.as_str().to_string(),
+                        line: Some(line),
+                        text: Some(text),
+                        reason: inv.reason.clone(),
+                    });
                 }
             }
         }

@@ -118,9 +118,9 @@ fn trailer_block_start(buf: &str, len: usize) -> usize {
             }
             non_trailer_lines += possible_continuation;
             let next = s + line.len() + 1;
-            if recognized_prefix && trailer_lines * 3 >= non_trailer_lines {
-                return next.min(len);
-            } else if trailer_lines > 0 && non_trailer_lines == 0 {
+            let mostly_trailers = recognized_prefix && trailer_lines * 3 >= non_trailer_lines;
+            let only_trailers = trailer_lines > 0 && non_trailer_lines == 0;
+            if mostly_trailers || only_trailers {
                 return next.min(len);
             }
             return len;
@@ -180,11 +180,9 @@ pub fn parse(message: &str) -> Vec<Trailer> {
     let mut logical: Vec<(String, bool)> = Vec::new();
     for line in block.split_inclusive('\n') {
         let starts_space = line.bytes().next().is_some_and(|b| b.is_ascii_whitespace());
-        if starts_space {
-            if let Some((last, true)) = logical.last_mut() {
-                last.push_str(line);
-                continue;
-            }
+        if starts_space && let Some((last, true)) = logical.last_mut() {
+            last.push_str(line);
+            continue;
         }
         let is_trailer = find_separator(line).is_some_and(|p| p >= 1);
         logical.push((line.to_string(), is_trailer));

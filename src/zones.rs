@@ -63,6 +63,7 @@ pub fn map_range(hunks: &[Hunk], range: LineRange) -> Option<LineRange> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -17,7 +17,7 @@ fn check_with(text: &str) -> Run {
 fn assert_config_error(text: &str, line: usize, needle: &str) {
     let run = check_with(text);
     assert_code(&run, 2);
-    let want = format!("guard.toml (in tree ");
+    let want = "guard.toml (in tree ".to_string();
     assert!(run.stderr.contains(&want), "{run:?}");
     assert!(
         run.stderr.contains(&format!("):{line}:")),

@@ -102,12 +102,10 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
     let on_disk = std::fs::read_to_string(&loc.abs).ok();
     out.unstaged = on_disk.as_deref() != Some(staged_text.as_str());
     if out.unstaged {
-        if write_unstaged {
-            if let Some(text) = on_disk {
-                let new_text = edit::rewrite(&text, &moves)?;
-                std::fs::write(&loc.abs, new_text)?;
-                out.wrote = true;
-            }
+        if write_unstaged && let Some(text) = on_disk {
+            let new_text = edit::rewrite(&text, &moves)?;
+            std::fs::write(&loc.abs, new_text)?;
+            out.wrote = true;
         }
         return Ok(out);
     }

@@ -139,14 +139,14 @@ pub fn install(force: bool) -> Result<Outcome> {
                 )));
             }
         }
-        if let State::Foreign(why) = &st {
-            if !force {
-                return Err(Error::new(format!(
-                    "{} {why}: guard cannot chain to it safely; nothing was installed \
+        if let State::Foreign(why) = &st
+            && !force
+        {
+            return Err(Error::new(format!(
+                "{} {why}: guard cannot chain to it safely; nothing was installed \
                      (guard install --force replaces it and keeps it for guard uninstall)",
-                    p.display()
-                )));
-            }
+                p.display()
+            )));
         }
         plan.push((hook, p, st));
     }

@@ -83,7 +83,7 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
 
 fn touch_block(out: &mut String, t: &Touch) {
     let loc = match t.lines {
-        Some(r) if t.file.len() > 0 => format!("{}:{}", t.file, r),
+        Some(r) if !t.file.is_empty() => format!("{}:{}", t.file, r),
         _ => t.file.clone(),
     };
     let reason = if t.reason.is_empty() {
