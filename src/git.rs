@@ -453,3 +453,17 @@ impl Repo {
         Ok(())
     }
 }
+
+impl Repo {
+    /// Every commit reachable from `to`, oldest first.
+    pub fn history(&self, to: &str) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(oid(to)?)?;
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+}

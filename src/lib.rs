@@ -9,6 +9,7 @@ pub mod change;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod error;
 pub mod git;
 pub mod manifest;
@@ -74,7 +75,12 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Sign { .. } | Command::Digest { .. } => Err(Error::new(
             "signed sign-offs (guard sign / guard digest) are not available in this version",
         )),
-        Command::Audit { .. } => Err(Error::new("guard audit is not available in this version")),
-        Command::Demo { .. } => Err(Error::new("guard demo is not available in this version")),
+        Command::Audit {
+            range,
+            zone,
+            format,
+            manifest,
+        } => commands::audit::audit(range.as_deref(), zone.as_deref(), format, &manifest),
+        Command::Demo { keep } => demo::run(keep.as_deref()),
     }
 }

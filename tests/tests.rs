@@ -4,7 +4,9 @@
 
 mod common;
 
+mod audit;
 mod check;
+mod demo;
 mod drift;
 mod hooks;
 mod manifest;

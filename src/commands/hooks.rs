@@ -269,6 +269,8 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
         )
     });
     if !blocking.violations.is_empty() {
+        // Sign-offs are the commit-msg hook's business: show only what blocks now.
+        blocking.touched.clear();
         out.push_str(&report::human::render(&Report {
             entries: vec![Entry::Judged(Box::new(blocking))],
         }));

@@ -1,5 +1,6 @@
 //! The commands other than `check`: zones, init, fix, and the hooks.
 
+pub mod audit;
 pub mod fix;
 pub mod hooks;
 

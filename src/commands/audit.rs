@@ -1,0 +1,169 @@
+//! `guard audit`: every commit of a range that touched a zone, with who signed,
+//! the audit trailers, and the verdict.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::Outcome;
+use crate::check::{judge_commit, manifest_loc};
+use crate::cli::{ListFormat, ManifestArg};
+use crate::error::{Error, Result};
+use crate::git::Repo;
+use crate::policy::Evaluator;
+use crate::trailers;
+
+/// "YYYY-MM-DD HH:MM:SS +HHMM" from seconds and an offset in minutes.
+pub fn format_date(secs: i64, offset_minutes: i32) -> String {
+    let t = secs + i64::from(offset_minutes) * 60;
+    let (days, rem) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        off / 60,
+        off % 60
+    )
+}
+
+pub fn audit(
+    range: Option<&str>,
+    zone: Option<&str>,
+    format: ListFormat,
+    arg: &ManifestArg,
+) -> Result<Outcome> {
+    if arg.manifest.is_some() {
+        return Err(Error::new(
+            "guard audit --manifest (the what-if audit) is not available in this version",
+        ));
+    }
+    let repo = Repo::open()?;
+    let loc = manifest_loc(&repo, arg)?;
+    let rel = loc
+        .rel
+        .clone()
+        .ok_or_else(|| Error::new("the manifest must be inside the repository"))?;
+    let ids = match range.map(|r| r.split_once("..")) {
+        Some(Some((a, b))) => {
+            let from = repo.resolve(if a.is_empty() { "HEAD" } else { a })?;
+            let to = repo.resolve(if b.is_empty() { "HEAD" } else { b })?;
+            repo.range(&from, &to)?
+        }
+        Some(None) => repo.history(&repo.resolve(range.unwrap_or("HEAD"))?)?,
+        None => repo.history(&repo.resolve("HEAD")?)?,
+    };
+    let eval = Evaluator::new(&repo, rel);
+    let (mut rows, mut human) = (Vec::<Value>::new(), String::new());
+    let (mut blocked, mut failed) = (false, false);
+    for id in ids {
+        let verdict = match judge_commit(&eval, &id) {
+            Ok(v) => v,
+            Err(e) => {
+                failed = true;
+                let _ = writeln!(human, "{id}  ERROR could not evaluate: {e}\n");
+                rows.push(json!({ "commit": id, "error": e.to_string() }));
+                continue;
+            }
+        };
+        let touched: Vec<_> = verdict
+            .touched
+            .iter()
+            .filter(|t| zone.is_none_or(|z| t.zone == z))
+            .collect();
+        if touched.is_empty() && (zone.is_some() || verdict.violations.is_empty()) {
+            continue;
+        }
+        let c = repo.commit(&id)?;
+        let date = format_date(c.time, c.offset_minutes);
+        let trailers = trailers::parse(&c.message);
+        let manifest_audit: Vec<(String, String)> = trailers
+            .iter()
+            .filter(|t| !t.key.eq_ignore_ascii_case("Signed-off-by"))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        let status = if verdict.passed() {
+            "passed"
+        } else {
+            "blocked"
+        };
+        blocked |= !verdict.passed();
+        let _ = writeln!(
+            human,
+            "{id}  {date}  {} <{}>\n  {}",
+            c.author_name,
+            c.author_email,
+            c.subject()
+        );
+        for t in &touched {
+            let loc = match t.lines {
+                Some(r) => format!("{}:{r}", t.file),
+                None => t.file.clone(),
+            };
+            let _ = writeln!(human, "  zone      {} ({loc}: {})", t.zone, t.how);
+        }
+        for s in &verdict.signoffs.entries {
+            let what = if s.counted {
+                format!("counted as {}", s.instance.as_deref().unwrap_or("?"))
+            } else {
+                format!("not counted: {}", s.why_not)
+            };
+            let _ = writeln!(human, "  sign-off  {}: {} ({what})", s.trailer, s.value);
+        }
+        for (k, v) in &manifest_audit {
+            let _ = writeln!(human, "  trailer   {k}: {v}");
+        }
+        let codes: Vec<&str> = verdict.violations.iter().map(|v| v.code()).collect();
+        let _ = writeln!(
+            human,
+            "  verdict   {status}{}\n",
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", codes.join(", "))
+            }
+        );
+        rows.push(json!({
+            "commit": id,
+            "date": date,
+            "author": { "name": c.author_name, "email": c.author_email },
+            "subject": c.subject(),
+            "zones": touched.iter().map(|t| json!({
+                "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
+            })).collect::<Vec<_>>(),
+            "signoffs": verdict.signoffs.entries,
+            "trailers": manifest_audit.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
+            "verdict": status,
+            "violations": verdict.violations,
+        }));
+    }
+    if rows.is_empty() {
+        human.push_str("no commit in the range touched a zone\n");
+    }
+    let stdout = match format {
+        ListFormat::Human => human,
+        ListFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&json!({ "version": 1, "commits": rows }))
+                .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    Ok(Outcome {
+        code: if failed { 2 } else { u8::from(blocked) },
+        stdout,
+        stderr: String::new(),
+    })
+}

@@ -1,0 +1,53 @@
+//! Contract section 6, `guard demo`: every step behaves as narrated.
+
+use crate::common::*;
+
+#[test]
+fn the_demo_plays_every_step_as_narrated() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("demo");
+    let out = std::process::Command::new(guard_bin())
+        .args(["demo", "--keep", dir.to_str().unwrap()])
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("NOT AS NARRATED"), "{stdout}");
+    for (title, verdict) in [
+        ("An unrelated change passes", "got: allowed"),
+        ("without sign-offs is blocked", "got: blocked"),
+        ("One sign-off is not enough", "got: blocked"),
+        ("Two distinct instances", "got: allowed"),
+        ("drifts every zone", "got: allowed"),
+        ("Shrinking a zone", "got: blocked"),
+        ("Removing TrustedHostMiddleware", "got: blocked"),
+        ("--no-verify commit slips past", "got: allowed"),
+        ("catches it", "got: blocked"),
+        ("guard audit", "got: blocked"),
+    ] {
+        let at = stdout
+            .find(title)
+            .unwrap_or_else(|| panic!("no step {title:?}: {stdout}"));
+        let rest = &stdout[at..];
+        let line = rest.lines().nth(1).unwrap_or("");
+        assert!(line.contains(verdict), "{title}: {line}");
+    }
+    // The kept repository holds the bypass commit, and guard's own CI step sees it.
+    let repo = dir.join("jarvis");
+    let out = std::process::Command::new(guard_bin())
+        .current_dir(&repo)
+        .args(["check", "main..feature"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Allow longer chat messages"));
+}
