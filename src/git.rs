@@ -1,14 +1,17 @@
 //! The only module that names git2. It opens the repository as git would and
 //! hands out owned data: commits, file changes, hunks, blob bytes.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Once;
 
 use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort, Tree};
 
 use crate::change::{Entry, FileChange, Hunk, Kind, ObjectId};
 use crate::error::{Error, Result};
+use crate::index::{self, IndexEntry};
 
 /// A version of the repository's files to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +51,16 @@ impl CommitInfo {
 pub struct Repo {
     repo: Repository,
     shallow: HashSet<String>,
+    /// Blobs read recently: a change's blobs are read for several purposes.
+    blobs: RefCell<HashMap<String, Rc<[u8]>>>,
+    /// The index as read by [`crate::index`] (`None` inside: use libgit2's).
+    staged: RefCell<Option<Option<Rc<Vec<IndexEntry>>>>>,
+    /// Hunks already computed, by (old, new) blob ids.
+    hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
 }
+
+/// Bytes of blobs kept in the cache before it is cleared.
+const BLOB_CACHE_BYTES: usize = 64 << 20;
 
 fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
@@ -66,6 +78,13 @@ fn kind(mode: u32) -> Option<Kind> {
 
 fn hex(id: Oid) -> ObjectId {
     id.to_string()
+}
+
+fn index_entry(e: &IndexEntry) -> Option<Entry> {
+    kind(e.mode).map(|k| Entry {
+        id: e.id.iter().map(|b| format!("{b:02x}")).collect(),
+        kind: k,
+    })
 }
 
 impl Repo {
@@ -89,7 +108,13 @@ impl Repo {
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
-        Ok(Repo { repo, shallow })
+        Ok(Repo {
+            repo,
+            shallow,
+            blobs: RefCell::new(HashMap::new()),
+            staged: RefCell::new(None),
+            hunk_cache: RefCell::new(HashMap::new()),
+        })
     }
 
     pub fn workdir(&self) -> Result<&Path> {
@@ -244,6 +269,13 @@ impl Repo {
                 }
             }
             Side::Index => {
+                if let Some(ents) = self.index_entries()? {
+                    let i = index::lower_bound(&ents, path.as_bytes());
+                    return Ok(ents
+                        .get(i)
+                        .filter(|e| e.path == path.as_bytes() && e.stage == 0)
+                        .and_then(index_entry));
+                }
                 let index = self.repo.index()?;
                 Ok(index.get_path(Path::new(path), 0).and_then(|e| {
                     kind(e.mode).map(|k| Entry {
@@ -264,8 +296,14 @@ impl Repo {
                 .get_path(Path::new(path))
                 .is_ok_and(|e| e.kind() == Some(ObjectType::Tree)),
             Side::Index => {
-                let index = self.repo.index()?;
                 let prefix = format!("{path}/");
+                if let Some(ents) = self.index_entries()? {
+                    let i = index::lower_bound(&ents, prefix.as_bytes());
+                    return Ok(ents
+                        .get(i)
+                        .is_some_and(|e| e.path.starts_with(prefix.as_bytes())));
+                }
+                let index = self.repo.index()?;
                 index.iter().any(|e| e.path.starts_with(prefix.as_bytes()))
             }
         })
@@ -285,6 +323,14 @@ impl Repo {
                 })?;
             }
             Side::Index => {
+                if let Some(ents) = self.index_entries()? {
+                    out.extend(
+                        ents.iter()
+                            .filter(|e| e.stage == 0)
+                            .map(|e| String::from_utf8_lossy(&e.path).into_owned()),
+                    );
+                    return Ok(out);
+                }
                 for e in self.repo.index()?.iter() {
                     out.push(String::from_utf8_lossy(&e.path).into_owned());
                 }
@@ -293,16 +339,171 @@ impl Repo {
         Ok(out)
     }
 
-    pub fn blob(&self, id: &str) -> Result<Vec<u8>> {
+    pub fn blob(&self, id: &str) -> Result<Rc<[u8]>> {
+        if let Some(b) = self.blobs.borrow().get(id) {
+            return Ok(b.clone());
+        }
         let blob = self
             .repo
             .find_blob(oid(id)?)
             .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
-        Ok(blob.content().to_vec())
+        let data: Rc<[u8]> = Rc::from(blob.content());
+        let mut cache = self.blobs.borrow_mut();
+        if cache.values().map(|b| b.len()).sum::<usize>() + data.len() > BLOB_CACHE_BYTES {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), data.clone());
+        Ok(data)
     }
 
     pub fn index_has_conflicts(&self) -> Result<bool> {
+        if let Some(ents) = self.index_entries()? {
+            return Ok(ents.iter().any(|e| e.stage != 0));
+        }
         Ok(self.repo.index()?.has_conflicts())
+    }
+
+    /// The index entries, read directly (see [`crate::index`]); `None` when the
+    /// index is of a kind only libgit2 reads.
+    fn index_entries(&self) -> Result<Option<Rc<Vec<IndexEntry>>>> {
+        if let Some(cached) = self.staged.borrow().as_ref() {
+            return Ok(cached.clone());
+        }
+        let sha1 = self
+            .config_string("extensions.objectformat")
+            .is_none_or(|f| f.eq_ignore_ascii_case("sha1"));
+        let path = match std::env::var_os("GIT_INDEX_FILE") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => self.repo.path().join("index"),
+        };
+        let parsed = if !sha1 {
+            None
+        } else {
+            match std::fs::read(&path) {
+                Ok(data) => index::parse(&data).map(Rc::new),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Rc::new(Vec::new())),
+                Err(e) => {
+                    return Err(Error::context(format!("cannot read {}", path.display()), e));
+                }
+            }
+        };
+        *self.staged.borrow_mut() = Some(parsed.clone());
+        Ok(parsed)
+    }
+
+    /// Files that differ between a tree and the index under `roots`, by direct
+    /// lookups (no whole-index diff).
+    fn changes_to_index(
+        &self,
+        old: &Side,
+        ents: &[IndexEntry],
+        roots: &[&str],
+    ) -> Result<Vec<FileChange>> {
+        let old_tree = match old {
+            Side::Tree(t) => Some(self.tree(t)?),
+            _ => None,
+        };
+        let mut roots: Vec<&str> = if roots.iter().any(|r| r.is_empty()) {
+            vec![""]
+        } else {
+            roots.to_vec()
+        };
+        roots.sort_unstable();
+        roots.dedup();
+        let mut before: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut after: BTreeMap<String, Entry> = BTreeMap::new();
+        for root in roots {
+            // The index side.
+            let range: &[IndexEntry] = if root.is_empty() {
+                ents
+            } else {
+                let i = index::lower_bound(ents, root.as_bytes());
+                &ents[i..]
+            };
+            for e in range {
+                let under = root.is_empty()
+                    || e.path == root.as_bytes()
+                    || (e.path.starts_with(root.as_bytes())
+                        && e.path.get(root.len()) == Some(&b'/'));
+                if !under {
+                    if e.path.starts_with(root.as_bytes()) {
+                        continue; // "root-x" sorts between "root" and "root/"
+                    }
+                    break;
+                }
+                if e.stage == 0
+                    && let Some(entry) = index_entry(e)
+                {
+                    after.insert(String::from_utf8_lossy(&e.path).into_owned(), entry);
+                }
+            }
+            // The tree side.
+            let Some(tree) = &old_tree else { continue };
+            let sub = if root.is_empty() {
+                Some(tree.clone())
+            } else {
+                match tree.get_path(Path::new(root)) {
+                    Ok(e) if e.kind() == Some(ObjectType::Tree) => {
+                        Some(self.repo.find_tree(e.id())?)
+                    }
+                    Ok(e) => {
+                        if let Some(k) = kind(e.filemode() as u32) {
+                            before.insert(
+                                root.to_string(),
+                                Entry {
+                                    id: hex(e.id()),
+                                    kind: k,
+                                },
+                            );
+                        }
+                        None
+                    }
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                    Err(e) => {
+                        return Err(Error::context(
+                            format!("cannot look up {root}"),
+                            e.message(),
+                        ));
+                    }
+                }
+            };
+            if let Some(sub) = sub {
+                let prefix = if root.is_empty() {
+                    String::new()
+                } else {
+                    format!("{root}/")
+                };
+                sub.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                    if e.kind() != Some(ObjectType::Tree)
+                        && let Some(k) = kind(e.filemode() as u32)
+                    {
+                        before.insert(
+                            format!("{prefix}{dir}{}", String::from_utf8_lossy(e.name_bytes())),
+                            Entry {
+                                id: hex(e.id()),
+                                kind: k,
+                            },
+                        );
+                    }
+                    git2::TreeWalkResult::Ok
+                })?;
+            }
+        }
+        let mut out = Vec::new();
+        let paths: std::collections::BTreeSet<&String> =
+            before.keys().chain(after.keys()).collect();
+        for p in paths {
+            let (o, n) = (before.get(p), after.get(p));
+            if o != n {
+                out.push(FileChange {
+                    path: p.clone(),
+                    old: o.cloned(),
+                    new: n.cloned(),
+                    renamed_to: None,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Files that differ between `old` and `new`, limited to paths under `roots`
@@ -321,6 +522,12 @@ impl Repo {
             for r in roots {
                 opts.pathspec(*r);
             }
+        }
+        if *new == Side::Index
+            && *old != Side::Index
+            && let Some(ents) = self.index_entries()?
+        {
+            return self.changes_to_index(old, &ents, roots);
         }
         let old_tree = match old {
             Side::Tree(t) => Some(self.tree(t)?),
@@ -418,14 +625,27 @@ impl Repo {
 
     /// Zero-context hunks between two blobs, as `git diff -U0` finds them.
     pub fn hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
-        let old_blob = self.repo.find_blob(oid(old)?)?;
-        let new_blob = self.repo.find_blob(oid(new)?)?;
+        let key = (old.to_string(), new.to_string());
+        if let Some(h) = self.hunk_cache.borrow().get(&key) {
+            return Ok(h.clone());
+        }
+        let hunks = self.compute_hunks(old, new)?;
+        let mut cache = self.hunk_cache.borrow_mut();
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key, hunks.clone());
+        Ok(hunks)
+    }
+
+    fn compute_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
+        let (old_data, new_data) = (self.blob(old)?, self.blob(new)?);
         let mut opts = DiffOptions::new();
         opts.context_lines(0)
             .interhunk_lines(0)
             .indent_heuristic(true)
             .force_text(true);
-        let patch = git2::Patch::from_blobs(&old_blob, None, &new_blob, None, Some(&mut opts))?;
+        let patch = git2::Patch::from_buffers(&old_data, None, &new_data, None, Some(&mut opts))?;
         let mut out = Vec::with_capacity(patch.num_hunks());
         for i in 0..patch.num_hunks() {
             let (h, _) = patch.hunk(i)?;
@@ -450,6 +670,7 @@ impl Repo {
         index
             .write()
             .map_err(|e| Error::context("cannot write the index", e.message()))?;
+        *self.staged.borrow_mut() = None;
         Ok(())
     }
 }
@@ -465,5 +686,49 @@ impl Repo {
                 .map_err(|e| Error::context("cannot walk the history", e.message()))
         })
         .collect()
+    }
+}
+
+/// A blob's line count never changes (objects are content-addressed), so the
+/// counts that manifest validation needs are remembered across runs here. A
+/// wrong count could only make a range check stricter or looser at validation;
+/// it never decides whether a change touches a zone.
+const LINE_COUNTS: &str = "guard/line-counts";
+
+impl Repo {
+    pub fn load_line_counts(&self) -> HashMap<String, usize> {
+        let path = self.repo.commondir().join(LINE_COUNTS);
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (id, n) = l.split_once(' ')?;
+                (id.len() == 40).then(|| Some((id.to_string(), n.parse().ok()?)))?
+            })
+            .collect()
+    }
+
+    /// Append `counts` to the cache; failures (a read-only repository) are ignored.
+    pub fn save_line_counts(&self, counts: &[(String, usize)]) {
+        use std::io::Write;
+        if counts.is_empty() {
+            return;
+        }
+        let path = self.repo.commondir().join(LINE_COUNTS);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // Keep the file small: start over past 10,000 entries.
+        let fresh = std::fs::metadata(&path).is_ok_and(|m| m.len() > 600_000);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(!fresh)
+            .write(true)
+            .truncate(fresh)
+            .open(&path);
+        if let Ok(mut f) = file {
+            let text: String = counts.iter().map(|(id, n)| format!("{id} {n}\n")).collect();
+            let _ = f.write_all(text.as_bytes());
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod git;
+pub mod index;
 pub mod manifest;
 pub mod policy;
 pub mod report;

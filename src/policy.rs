@@ -141,10 +141,18 @@ pub struct Evaluator<'r> {
     pub repo: &'r Repo,
     pub manifest_path: String,
     line_counts: RefCell<HashMap<String, usize>>,
+    /// Line counts computed in this run, to remember for the next one.
+    new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
 }
 
 const MAX_TEXT_LINES: usize = 40;
+
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        self.repo.save_line_counts(&self.new_counts.borrow());
+    }
+}
 
 impl<'r> Evaluator<'r> {
     pub fn new(repo: &'r Repo, manifest_path: String) -> Self {
@@ -152,16 +160,21 @@ impl<'r> Evaluator<'r> {
             repo,
             manifest_path,
             line_counts: RefCell::new(HashMap::new()),
+            new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
         }
     }
 
     fn lines_of(&self, id: &str) -> Result<usize> {
+        if self.line_counts.borrow().is_empty() {
+            *self.line_counts.borrow_mut() = self.repo.load_line_counts();
+        }
         if let Some(&n) = self.line_counts.borrow().get(id) {
             return Ok(n);
         }
         let n = change::count_lines(&self.repo.blob(id)?);
         self.line_counts.borrow_mut().insert(id.to_string(), n);
+        self.new_counts.borrow_mut().push((id.to_string(), n));
         Ok(n)
     }
 
@@ -198,7 +211,7 @@ impl<'r> Evaluator<'r> {
             return Ok(None);
         };
         let bytes = self.repo.blob(&entry.id)?;
-        let text = String::from_utf8(bytes).map_err(|_| {
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             Error::new(format!(
                 "{}: the manifest is not UTF-8",
                 Self::side_label(side, &self.manifest_path)
@@ -275,13 +288,14 @@ impl<'r> Evaluator<'r> {
     }
 
     fn texts(&self, c: &FileChange, hunks: &[Hunk]) -> Result<Vec<TouchedLines>> {
+        let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
         let old = match &c.old {
             Some(e) => self.repo.blob(&e.id)?,
-            None => Vec::new(),
+            None => empty.clone(),
         };
         let new = match &c.new {
             Some(e) => self.repo.blob(&e.id)?,
-            None => Vec::new(),
+            None => empty,
         };
         let cap = |mut v: Vec<String>| {
             if v.len() > MAX_TEXT_LINES {

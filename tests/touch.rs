@@ -221,3 +221,28 @@ fn no_manifest_in_the_base_means_no_rules() {
     r.git(&["add", "-A"]);
     assert_code(&r.guard(&["check"]), 0);
 }
+
+#[test]
+fn every_index_format_gives_the_same_verdict() {
+    for setup_index in [
+        &["update-index", "--index-version", "2"][..],
+        &["update-index", "--index-version", "3"],
+        &["update-index", "--index-version", "4"],
+        &["update-index", "--split-index"],
+    ] {
+        let r = setup(ZONE);
+        r.git(setup_index);
+        // A path that sorts between "f.txt" and "f.txt/" must not confuse lookups.
+        r.write("f.txt-notes", "x\n");
+        r.write("f.txt", &edit(|v| v[6] = "changed".into()));
+        r.git(&["add", "-A"]);
+        r.git(setup_index);
+        let run = r.guard(&["check"]);
+        assert_code(&run, 1);
+        assert!(run.stdout.contains("+ changed"), "{setup_index:?}: {run:?}");
+        r.git(&["reset", "-q", "--hard"]);
+        r.write("g.txt", "x\n");
+        r.git(&["add", "-A"]);
+        assert_code(&r.guard(&["check"]), 0);
+    }
+}

@@ -56,7 +56,7 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
     let Some(entry) = repo.entry(&Side::Index, &rel)? else {
         return Ok(out);
     };
-    let staged_text = String::from_utf8(repo.blob(&entry.id)?)
+    let staged_text = String::from_utf8(repo.blob(&entry.id)?.to_vec())
         .map_err(|_| Error::new(format!("{rel} (staged) is not UTF-8")))?;
     let staged_manifest = manifest::parse(&staged_text, &format!("{rel} (staged)"))
         .map_err(|e| Error::new(e.to_string()))?;

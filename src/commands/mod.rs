@@ -27,7 +27,7 @@ impl Files<'_> {
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
         match &self.side {
             Some(side) => match self.repo.entry(side, path)? {
-                Some(e) => Ok(Some(self.repo.blob(&e.id)?)),
+                Some(e) => Ok(Some(self.repo.blob(&e.id)?.to_vec())),
                 None => Ok(None),
             },
             None => {
@@ -83,7 +83,7 @@ pub fn zones(
             let entry = repo
                 .entry(&side, &rel)?
                 .ok_or_else(|| Error::new(format!("{rev} has no {rel}")))?;
-            let text = String::from_utf8(repo.blob(&entry.id)?)
+            let text = String::from_utf8(repo.blob(&entry.id)?.to_vec())
                 .map_err(|_| Error::new(format!("{rev}:{rel} is not UTF-8")))?;
             (
                 text,
