@@ -276,7 +276,7 @@ impl Repo {
                         .filter(|e| e.path == path.as_bytes() && e.stage == 0)
                         .and_then(index_entry));
                 }
-                let index = self.repo.index()?;
+                let index = self.libgit2_index()?;
                 Ok(index.get_path(Path::new(path), 0).and_then(|e| {
                     kind(e.mode).map(|k| Entry {
                         id: hex(e.id),
@@ -303,7 +303,7 @@ impl Repo {
                         .get(i)
                         .is_some_and(|e| e.path.starts_with(prefix.as_bytes())));
                 }
-                let index = self.repo.index()?;
+                let index = self.libgit2_index()?;
                 index.iter().any(|e| e.path.starts_with(prefix.as_bytes()))
             }
         })
@@ -331,7 +331,7 @@ impl Repo {
                     );
                     return Ok(out);
                 }
-                for e in self.repo.index()?.iter() {
+                for e in self.libgit2_index()?.iter() {
                     out.push(String::from_utf8_lossy(&e.path).into_owned());
                 }
             }
@@ -360,7 +360,21 @@ impl Repo {
         if let Some(ents) = self.index_entries()? {
             return Ok(ents.iter().any(|e| e.stage != 0));
         }
-        Ok(self.repo.index()?.has_conflicts())
+        Ok(self.libgit2_index()?.has_conflicts())
+    }
+
+    /// The index through libgit2 (for what [`crate::index`] does not read).
+    fn libgit2_index(&self) -> Result<git2::Index> {
+        self.repo.index().map_err(|e| {
+            if e.message().contains("'link'") {
+                Error::new(
+                    "the index is split (core.splitIndex), which guard cannot read; \
+                     run `git update-index --no-split-index` and try again",
+                )
+            } else {
+                Error::context("cannot read the index", e.message())
+            }
+        })
     }
 
     /// The index entries, read directly (see [`crate::index`]); `None` when the
@@ -544,7 +558,7 @@ impl Repo {
                 .repo
                 .diff_tree_to_tree(old_tree.as_ref(), None, Some(&mut opts))?,
             Side::Index => {
-                let index = self.repo.index()?;
+                let index = self.libgit2_index()?;
                 self.repo
                     .diff_tree_to_index(old_tree.as_ref(), Some(&index), Some(&mut opts))?
             }
@@ -603,7 +617,7 @@ impl Repo {
                     .diff_tree_to_tree(old_tree.as_ref(), Some(&nt), Some(&mut opts))?
             }
             Side::Index => {
-                let index = self.repo.index()?;
+                let index = self.libgit2_index()?;
                 self.repo
                     .diff_tree_to_index(old_tree.as_ref(), Some(&index), Some(&mut opts))?
             }
@@ -663,7 +677,7 @@ impl Repo {
 impl Repo {
     /// Stage the working-tree file at `path` (as `git add path` would).
     pub fn stage_path(&self, path: &str) -> Result<()> {
-        let mut index = self.repo.index()?;
+        let mut index = self.libgit2_index()?;
         index
             .add_path(Path::new(path))
             .map_err(|e| Error::context(format!("cannot stage {path}"), e.message()))?;

@@ -228,7 +228,6 @@ fn every_index_format_gives_the_same_verdict() {
         &["update-index", "--index-version", "2"][..],
         &["update-index", "--index-version", "3"],
         &["update-index", "--index-version", "4"],
-        &["update-index", "--split-index"],
     ] {
         let r = setup(ZONE);
         r.git(setup_index);
@@ -245,4 +244,15 @@ fn every_index_format_gives_the_same_verdict() {
         r.git(&["add", "-A"]);
         assert_code(&r.guard(&["check"]), 0);
     }
+}
+
+#[test]
+fn a_split_index_is_an_error_with_the_fix() {
+    let r = setup(ZONE);
+    r.write("f.txt", &edit(|v| v[6] = "changed".into()));
+    r.git(&["add", "-A"]);
+    r.git(&["update-index", "--split-index"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 2);
+    assert!(run.stderr.contains("--no-split-index"), "{run:?}");
 }
