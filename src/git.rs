@@ -60,7 +60,7 @@ pub struct Repo {
 }
 
 /// Bytes of blobs kept in the cache before it is cleared.
-const BLOB_CACHE_BYTES: usize = 64 << 20;
+const BLOB_CACHE_BYTES: usize = 16 << 20;
 
 fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
@@ -347,13 +347,20 @@ impl Repo {
             .repo
             .find_blob(oid(id)?)
             .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
-        let data: Rc<[u8]> = Rc::from(blob.content());
+        Ok(self.remember_blob(id, blob.content()))
+    }
+
+    fn remember_blob(&self, id: &str, content: &[u8]) -> Rc<[u8]> {
+        if let Some(b) = self.blobs.borrow().get(id) {
+            return b.clone();
+        }
+        let data: Rc<[u8]> = Rc::from(content);
         let mut cache = self.blobs.borrow_mut();
         if cache.values().map(|b| b.len()).sum::<usize>() + data.len() > BLOB_CACHE_BYTES {
             cache.clear();
         }
         cache.insert(id.to_string(), data.clone());
-        Ok(data)
+        data
     }
 
     pub fn index_has_conflicts(&self) -> Result<bool> {
@@ -653,13 +660,22 @@ impl Repo {
     }
 
     fn compute_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
-        let (old_data, new_data) = (self.blob(old)?, self.blob(new)?);
+        // From blobs, not buffers: libgit2 hashes buffers (SHA-1DC, the larger
+        // part of a range check), while blobs carry their ids.
+        let find = |id: &str| {
+            self.repo
+                .find_blob(oid(id)?)
+                .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))
+        };
+        let (old_blob, new_blob) = (find(old)?, find(new)?);
+        self.remember_blob(old, old_blob.content());
+        self.remember_blob(new, new_blob.content());
         let mut opts = DiffOptions::new();
         opts.context_lines(0)
             .interhunk_lines(0)
             .indent_heuristic(true)
             .force_text(true);
-        let patch = git2::Patch::from_buffers(&old_data, None, &new_data, None, Some(&mut opts))?;
+        let patch = git2::Patch::from_blobs(&old_blob, None, &new_blob, None, Some(&mut opts))?;
         let mut out = Vec::with_capacity(patch.num_hunks());
         for i in 0..patch.num_hunks() {
             let (h, _) = patch.hunk(i)?;

@@ -230,17 +230,24 @@ impl<'r> Evaluator<'r> {
                     return Ok(None);
                 };
                 let label = Self::side_label(base, &self.manifest_path);
-                let key = format!("{id}:{base:?}");
-                if let Some(m) = self.parsed.borrow().get(&key) {
-                    return Ok(Some(m.clone()));
-                }
-                let m = self.validate(&text, &label, base)?;
-                let mut cache = self.parsed.borrow_mut();
-                if cache.len() > 64 {
-                    cache.clear();
-                }
-                cache.insert(key, m.clone());
-                Ok(Some(m))
+                let cached = self.parsed.borrow().get(&id).cloned();
+                let manifest = match cached {
+                    Some(m) => m,
+                    None => {
+                        let m = validate::parse(&text, &label)
+                            .map_err(|e| Error::new(e.to_string()))?;
+                        let mut cache = self.parsed.borrow_mut();
+                        if cache.len() > 64 {
+                            cache.clear();
+                        }
+                        cache.insert(id.clone(), m.clone());
+                        m
+                    }
+                };
+                // The files are checked against every base: they change.
+                validate::check_files(&manifest, &text, &label, |p| self.file_state(base, p))?
+                    .map_err(|e| Error::new(e.to_string()))?;
+                Ok(Some(manifest))
             }
         }
     }
@@ -526,8 +533,13 @@ impl<'r> Evaluator<'r> {
             let (Some(o), Some(n)) = (&c.old, &c.new) else {
                 return Ok(None);
             };
-            let binary = change::is_binary(&self.repo.blob(&o.id)?)
-                || change::is_binary(&self.repo.blob(&n.id)?);
+            let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
+            let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
+            if let (Some(r), false) = (zone.lines, binary) {
+                if zones::outside_change(&old_data, &new_data, r).is_some() {
+                    return Ok(None);
+                }
+            }
             let mut hunks = self.cached_hunks(c, cache)?;
             if !change.others.is_empty() {
                 hunks = self.own_hunks(c, hunks, &change.others)?;
@@ -595,6 +607,19 @@ impl<'r> Evaluator<'r> {
         let Some(r) = zone.lines else { return Ok(None) };
         if !c.content_changed() {
             return Ok(None);
+        }
+        if let (Some(o), Some(n)) = (&c.old, &c.new) {
+            let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
+            if let Some(shift) = zones::outside_change(&old_data, &new_data, r) {
+                let moved = LineRange::new(
+                    (i64::from(r.start) + shift) as u32,
+                    (i64::from(r.end) + shift) as u32,
+                );
+                return Ok(moved.map(|m| Expected::At {
+                    path: c.path.clone(),
+                    lines: Some(m),
+                }));
+            }
         }
         let hunks = self.cached_hunks(c, cache)?;
         Ok(Some(match zones::map_range(&hunks, r) {

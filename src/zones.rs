@@ -94,3 +94,104 @@ mod tests {
         assert_eq!(map_range(&[h(5, 6, 4, 0)], r(5, 10)), None);
     }
 }
+
+/// Regions larger than this go to the real diff.
+const QUICK_REGION_LIMIT: usize = 4096;
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
+        i += 64;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
+    let mut k = 0;
+    while k < limit && a[a.len() - 1 - k] == b[b.len() - 1 - k] {
+        k += 1;
+    }
+    k
+}
+
+fn newlines(data: &[u8]) -> usize {
+    data.iter().filter(|&&c| c == b'\n').count()
+}
+
+/// The line of `data` that starts at byte `at`.
+fn line_at(data: &[u8], at: usize) -> &[u8] {
+    match data[at..].iter().position(|&c| c == b'\n') {
+        Some(i) => &data[at..at + i + 1],
+        None => &data[at..],
+    }
+}
+
+/// Decide a zone without a diff when the change lies wholly above or below it.
+///
+/// After trimming the lines `old` and `new` share at both ends, the change is
+/// confined to one region, except that git's diff may slide a hunk over lines
+/// equal to its own (xdiff's compaction: a hunk moves up only while the line
+/// above it equals its last line, down only while the line below equals its
+/// first). So the answer is only given when the line bordering the region on
+/// the zone's side equals no line of the region; otherwise `None` (run the diff).
+///
+/// `Some(shift)`: the zone is untouched and moves by `shift` lines.
+pub fn outside_change(old: &[u8], new: &[u8], range: LineRange) -> Option<i64> {
+    // Common leading lines: those ending inside the common leading bytes.
+    let k = common_prefix(old, new);
+    let p_bytes = old[..k]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let p = newlines(&old[..p_bytes]);
+    // Common trailing lines: those starting (in both files) inside the common
+    // trailing bytes, which must not reach into the leading lines.
+    let limit = old.len().min(new.len()) - p_bytes;
+    let k2 = common_suffix(old, new, limit);
+    let mut pos = old.len() - k2;
+    let shift_bytes = new.len() as i64 - old.len() as i64;
+    loop {
+        let new_pos = (pos as i64 + shift_bytes) as usize;
+        let starts = |d: &[u8], at: usize| at == 0 || d[at - 1] == b'\n';
+        if pos >= old.len() || (starts(old, pos) && starts(new, new_pos)) {
+            break;
+        }
+        pos = match old[pos..].iter().position(|&c| c == b'\n') {
+            Some(i) => pos + i + 1,
+            None => old.len(),
+        };
+    }
+    let new_pos = (pos as i64 + shift_bytes) as usize;
+    let (old_region, new_region) = (&old[p_bytes..pos], &new[p_bytes..new_pos]);
+    if old_region.len() + new_region.len() > QUICK_REGION_LIMIT * 64 {
+        return None;
+    }
+    let in_region = |line: &[u8]| {
+        old_region
+            .split_inclusive(|&c| c == b'\n')
+            .chain(new_region.split_inclusive(|&c| c == b'\n'))
+            .any(|l| l == line)
+    };
+    let (a, b) = (range.start as usize, range.end as usize);
+    if b <= p {
+        let prev_start = old[..p_bytes - 1]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+        return (!in_region(&old[prev_start..p_bytes])).then_some(0);
+    }
+    let suffix_first = p
+        + newlines(old_region)
+        + usize::from(!old_region.is_empty() && !old_region.ends_with(b"\n"))
+        + 1;
+    if a >= suffix_first && pos < old.len() && !in_region(line_at(old, pos)) {
+        let old_n = newlines(old) + usize::from(!old.is_empty() && !old.ends_with(b"\n"));
+        let new_n = newlines(new) + usize::from(!new.is_empty() && !new.ends_with(b"\n"));
+        return Some(new_n as i64 - old_n as i64);
+    }
+    None
+}

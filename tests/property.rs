@@ -155,3 +155,66 @@ proptest! {
         }
     }
 }
+
+/// Zero-context hunks from libgit2's xdiff, as guard computes them.
+fn xdiff_hunks(old: &[u8], new: &[u8]) -> Vec<Hunk> {
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(0)
+        .interhunk_lines(0)
+        .indent_heuristic(true)
+        .force_text(true);
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts)).unwrap();
+    (0..patch.num_hunks())
+        .map(|i| {
+            let (h, _) = patch.hunk(i).unwrap();
+            Hunk {
+                old_start: h.old_start(),
+                old_lines: h.old_lines(),
+                new_start: h.new_start(),
+                new_lines: h.new_lines(),
+            }
+        })
+        .collect()
+}
+
+fn text(lines: &[u8]) -> Vec<u8> {
+    // A tiny alphabet makes runs of equal lines, where git's diff slides hunks.
+    lines
+        .iter()
+        .flat_map(|&l| [b"a\n".as_slice(), b"b\n", b"\n", b"}\n"][l as usize % 4].to_vec())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn the_quick_path_agrees_with_the_diff(
+        old in proptest::collection::vec(0..4u8, 1..30),
+        at in 0..30usize,
+        del in 0..3usize,
+        ins in proptest::collection::vec(0..4u8, 0..3),
+        zone in (1..30u32, 0..6u32),
+        cut in (any::<bool>(), any::<bool>()),
+    ) {
+        let mut new = old.clone();
+        let at = at % (new.len() + 1);
+        let end = (at + del).min(new.len());
+        new.splice(at..end, ins);
+        let (mut o, mut n) = (text(&old), text(&new));
+        // Sometimes the last line has no newline.
+        if cut.0 && o.ends_with(b"a\n") { o.pop(); }
+        if cut.1 && n.ends_with(b"a\n") { n.pop(); }
+        prop_assume!(o != n);
+        let a = zone.0.min(old.len() as u32);
+        let b = (a + zone.1).min(old.len() as u32);
+        let range = LineRange::new(a, b).unwrap();
+        if let Some(shift) = guard::zones::outside_change(&o, &n, range) {
+            let hunks = xdiff_hunks(&o, &n);
+            prop_assert!(!hunks.iter().any(|h| hunk_touches(h, range)), "quick path missed a touch: {:?}", hunks);
+            let moved = map_range(&hunks, range).unwrap();
+            prop_assert_eq!(i64::from(moved.start), i64::from(a) + shift);
+            prop_assert_eq!(i64::from(moved.end), i64::from(b) + shift);
+        }
+    }
+}
