@@ -535,10 +535,10 @@ impl<'r> Evaluator<'r> {
             };
             let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
             let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
-            if let (Some(r), false) = (zone.lines, binary) {
-                if zones::outside_change(&old_data, &new_data, r).is_some() {
-                    return Ok(None);
-                }
+            if let (Some(r), false) = (zone.lines, binary)
+                && zones::outside_change(&old_data, &new_data, r).is_some()
+            {
+                return Ok(None);
             }
             let mut hunks = self.cached_hunks(c, cache)?;
             if !change.others.is_empty() {

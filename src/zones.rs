@@ -62,39 +62,6 @@ pub fn map_range(hunks: &[Hunk], range: LineRange) -> Option<LineRange> {
     LineRange::new(start, end)
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn r(a: u32, b: u32) -> LineRange {
-        LineRange::new(a, b).unwrap()
-    }
-    fn h(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
-        Hunk {
-            old_start,
-            old_lines,
-            new_start,
-            new_lines,
-        }
-    }
-
-    #[test]
-    fn insertions_at_the_edges_do_not_touch() {
-        assert!(!hunk_touches(&h(4, 0, 5, 2), r(5, 10)));
-        assert!(!hunk_touches(&h(10, 0, 11, 2), r(5, 10)));
-        assert!(hunk_touches(&h(5, 0, 6, 2), r(5, 10)));
-        assert!(hunk_touches(&h(9, 0, 10, 2), r(5, 10)));
-    }
-
-    #[test]
-    fn drift_follows_insertions_above() {
-        assert_eq!(map_range(&[h(0, 0, 1, 3)], r(5, 184)), Some(r(8, 187)));
-        assert_eq!(map_range(&[h(7, 0, 8, 2)], r(5, 10)), Some(r(5, 12)));
-        assert_eq!(map_range(&[h(5, 6, 4, 0)], r(5, 10)), None);
-    }
-}
-
 /// Regions larger than this go to the real diff.
 const QUICK_REGION_LIMIT: usize = 4096;
 
@@ -194,4 +161,37 @@ pub fn outside_change(old: &[u8], new: &[u8], range: LineRange) -> Option<i64> {
         return Some(new_n as i64 - old_n as i64);
     }
     None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn r(a: u32, b: u32) -> LineRange {
+        LineRange::new(a, b).unwrap()
+    }
+    fn h(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
+        Hunk {
+            old_start,
+            old_lines,
+            new_start,
+            new_lines,
+        }
+    }
+
+    #[test]
+    fn insertions_at_the_edges_do_not_touch() {
+        assert!(!hunk_touches(&h(4, 0, 5, 2), r(5, 10)));
+        assert!(!hunk_touches(&h(10, 0, 11, 2), r(5, 10)));
+        assert!(hunk_touches(&h(5, 0, 6, 2), r(5, 10)));
+        assert!(hunk_touches(&h(9, 0, 10, 2), r(5, 10)));
+    }
+
+    #[test]
+    fn drift_follows_insertions_above() {
+        assert_eq!(map_range(&[h(0, 0, 1, 3)], r(5, 184)), Some(r(8, 187)));
+        assert_eq!(map_range(&[h(7, 0, 8, 2)], r(5, 10)), Some(r(5, 12)));
+        assert_eq!(map_range(&[h(5, 6, 4, 0)], r(5, 10)), None);
+    }
 }
