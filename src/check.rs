@@ -262,22 +262,51 @@ fn split_range(spec: &str) -> Option<(&str, &str)> {
     spec.split_once("..")
 }
 
-/// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
-pub fn judge_range(repo: &Repo, rel: String, from: &str, to: &str) -> Result<Report> {
-    let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
-    let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
-    let eval = Evaluator::new(repo, rel);
-    let mut report = Report::default();
-    for id in repo.range(&from, &to)? {
-        report.entries.push(match judge_commit(&eval, &id) {
+fn judge_all(eval: &Evaluator<'_>, ids: &[String]) -> Vec<Entry> {
+    ids.iter()
+        .map(|id| match judge_commit(eval, id) {
             Ok(v) => Entry::Judged(Box::new(v)),
             Err(e) => Entry::Failed {
                 commit: Some(id.clone()),
                 error: e.to_string(),
             },
+        })
+        .collect()
+}
+
+/// Ranges at least this long are split between two threads.
+const PARALLEL_FROM: usize = 200;
+
+/// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
+/// Long ranges use two threads, each with its own repository handle.
+pub fn judge_range(repo: &Repo, rel: String, from: &str, to: &str) -> Result<Report> {
+    let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
+    let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
+    let ids = repo.range(&from, &to)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    if ids.len() < PARALLEL_FROM || threads < 2 {
+        let eval = Evaluator::new(repo, rel);
+        return Ok(Report {
+            entries: judge_all(&eval, &ids),
         });
     }
-    Ok(report)
+    let (first, second) = ids.split_at(ids.len() / 2);
+    let entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
+        let rel2 = rel.clone();
+        let helper = scope.spawn(move || -> Result<Vec<Entry>> {
+            let own = Repo::open()?;
+            let eval = Evaluator::new(&own, rel2);
+            Ok(judge_all(&eval, second))
+        });
+        let eval = Evaluator::new(repo, rel);
+        let mut entries = judge_all(&eval, first);
+        let rest = helper
+            .join()
+            .map_err(|_| Error::new("internal error in a checking thread"))??;
+        entries.extend(rest);
+        Ok(entries)
+    })?;
+    Ok(Report { entries })
 }
 
 pub fn render(report: &Report, format: Format) -> Outcome {

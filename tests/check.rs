@@ -171,3 +171,60 @@ fn a_closed_pipe_keeps_the_verdict() {
         .unwrap();
     assert_eq!(status.code(), Some(1));
 }
+
+#[test]
+fn a_long_range_split_between_threads_keeps_order_and_verdicts() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write("guard.toml", &manifest(ZONE));
+    let base = r.commit("base");
+    // A fast-import stream: 260 commits, one of which edits the zone unsigned.
+    let mut stream = String::new();
+    for i in 1..=260 {
+        let (path, body) = if i == 230 {
+            (
+                "f.txt".to_string(),
+                lines(10).replace("line 2\n", "bypass\n"),
+            )
+        } else {
+            (format!("other{}.txt", i % 7), format!("{i}\n"))
+        };
+        let msg = format!("commit {i}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter C <c@x.example> {} +0000\ndata {}\n{msg}\n",
+            1_700_000_000 + i,
+            msg.len()
+        ));
+        if i == 1 {
+            stream.push_str(&format!("from {base}\n"));
+        }
+        stream.push_str(&format!(
+            "M 100644 inline {path}\ndata {}\n{body}\n",
+            body.len()
+        ));
+    }
+    let mut child = r
+        .cmd("git")
+        .args(["fast-import", "--quiet", "--force"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let run = r.guard(&["check", &format!("{base}..main"), "--format", "json"]);
+    assert_code(&run, 1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 260);
+    for (i, c) in changes.iter().enumerate() {
+        assert_eq!(c["subject"], format!("commit {}", i + 1));
+        let blocked = !c["violations"].as_array().unwrap().is_empty();
+        assert_eq!(blocked, i + 1 == 230, "commit {}", i + 1);
+    }
+}
