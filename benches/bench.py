@@ -152,7 +152,7 @@ def main():
             # guard.toml of the generated history names its zoned files.
             zoned = [l.split('"')[1] for l in sh(["git", "show", f"{base}:guard.toml"], repo).stdout.splitlines()
                      if l.startswith("path")]
-            compare(f"`guard check BASE..HEAD` over {a.range_commits} first-parent commits vs `git log -p -U0 BASE..HEAD -- <zoned files>`",
+            compare(f"`guard check BASE..HEAD` over the last {a.range_commits} commits vs `git log -p -U0 BASE..HEAD -- <zoned files>`",
                     [guard, "check", f"{base}..HEAD"], ["git", "log", "-p", "-U0", f"{base}..HEAD", "--"] + zoned,
                     repo, a.range_reps)
         else:

@@ -76,6 +76,19 @@ fn kind(mode: u32) -> Option<Kind> {
     }
 }
 
+/// Let libgit2 keep blobs in its object cache (by default it keeps none), so a
+/// blob read for the quick zone check is not inflated again for the diff; and
+/// bound that cache (256 MiB by default) so long ranges stay near git's memory.
+#[allow(unsafe_code)]
+fn cache_blobs() {
+    // SAFETY: libgit2's global options are set once, under `Once`, before any
+    // repository is opened and before guard starts a thread.
+    unsafe {
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 4 << 20);
+        let _ = git2::opts::set_cache_max_size(48 << 20);
+    }
+}
+
 fn hex(id: Oid) -> ObjectId {
     id.to_string()
 }
@@ -95,6 +108,7 @@ impl Repo {
         TUNE.call_once(|| {
             // git does not re-hash objects on read either: they were verified when fetched.
             git2::opts::strict_hash_verification(false);
+            cache_blobs();
         });
         let repo = Repository::open_from_env().map_err(|e| {
             Error::new(format!(
@@ -675,7 +689,10 @@ impl Repo {
             .interhunk_lines(0)
             .indent_heuristic(true)
             .force_text(true);
-        let patch = git2::Patch::from_blobs(&old_blob, None, &new_blob, None, Some(&mut opts))?;
+        // An empty path keeps libgit2 from loading .gitattributes (and with them
+        // the whole index) to look up a diff driver: guard diffs text as text.
+        let none = Some(Path::new(""));
+        let patch = git2::Patch::from_blobs(&old_blob, none, &new_blob, none, Some(&mut opts))?;
         let mut out = Vec::with_capacity(patch.num_hunks());
         for i in 0..patch.num_hunks() {
             let (h, _) = patch.hunk(i)?;
