@@ -79,6 +79,9 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
     let mut k = 0;
+    while k + 64 <= limit && a[a.len() - k - 64..a.len() - k] == b[b.len() - k - 64..b.len() - k] {
+        k += 64;
+    }
     while k < limit && a[a.len() - 1 - k] == b[b.len() - 1 - k] {
         k += 1;
     }
@@ -86,7 +89,7 @@ fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
 }
 
 fn newlines(data: &[u8]) -> usize {
-    data.iter().filter(|&&c| c == b'\n').count()
+    memchr::memchr_iter(b'\n', data).count()
 }
 
 /// The line of `data` that starts at byte `at`.
