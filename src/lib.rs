@@ -73,9 +73,13 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
                 commands::hooks::commit_msg(&file, &manifest)
             }
         },
-        Command::Sign { .. } | Command::Digest { .. } => Err(Error::new(
-            "signed sign-offs (guard sign / guard digest) are not available in this version",
-        )),
+        Command::Sign {
+            rev,
+            instance,
+            key,
+            manifest,
+        } => commands::sign::sign(rev.as_deref(), &instance, &key, &manifest),
+        Command::Digest { rev, manifest } => commands::sign::digest(rev.as_deref(), &manifest),
         Command::Audit {
             range,
             zone,

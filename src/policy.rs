@@ -42,6 +42,9 @@ pub struct TouchedLines {
     pub new: Option<LineRange>,
     pub old_text: Vec<String>,
     pub new_text: Vec<String>,
+    /// SHA-256 of the full (uncapped) old and new text, for the digest.
+    #[serde(skip)]
+    pub text_digest: String,
 }
 
 /// A zone the change touches.
@@ -57,6 +60,9 @@ pub struct Touch {
     pub hunks: Vec<TouchedLines>,
     /// For the manifest zone: each weakening.
     pub details: Vec<String>,
+    /// Old and new object ids and kinds, for the digest of whole-file touches.
+    #[serde(skip)]
+    pub objects: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -319,13 +325,16 @@ impl<'r> Evaluator<'r> {
                 let new_r =
                     LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
                         .filter(|_| h.new_lines > 0);
+                let old_full =
+                    old_r.map_or_else(Vec::new, |r| change::line_text(&old, r.start, r.end));
+                let new_full =
+                    new_r.map_or_else(Vec::new, |r| change::line_text(&new, r.start, r.end));
                 TouchedLines {
                     old: old_r,
                     new: new_r,
-                    old_text: old_r
-                        .map_or_else(Vec::new, |r| cap(change::line_text(&old, r.start, r.end))),
-                    new_text: new_r
-                        .map_or_else(Vec::new, |r| cap(change::line_text(&new, r.start, r.end))),
+                    text_digest: crate::signature::text_digest(&old_full, &new_full),
+                    old_text: cap(old_full),
+                    new_text: cap(new_full),
                 }
             })
             .collect())
@@ -388,7 +397,9 @@ impl<'r> Evaluator<'r> {
 
         // Sign-offs, counted against the manifest in force.
         let trailers = trailers::parse(&verdict.subject.message);
-        verdict.signoffs = signoff::evaluate(&manifest, &trailers, &verdict.subject.author_email);
+        let digest = crate::signature::digest(&verdict.touched);
+        verdict.signoffs =
+            signoff::evaluate(&manifest, &trailers, &verdict.subject.author_email, &digest);
         if verdict.signoffs.open && !verdict.touched.is_empty() {
             verdict.notes.push(
                 "the manifest declares no [[instance]]: any distinct email counts as a sign-off"
@@ -507,6 +518,12 @@ impl<'r> Evaluator<'r> {
             how: String::new(),
             hunks: Vec::new(),
             details: Vec::new(),
+            // A line zone's digest is its lines' text: nothing else of the file.
+            objects: if zone.lines.is_none() {
+                format!("{:?} -> {:?}", c.old, c.new)
+            } else {
+                String::new()
+            },
         };
         let whole = zone.lines.is_none();
         touch.how = if c.is_deleted() {
@@ -652,6 +669,7 @@ impl<'r> Evaluator<'r> {
                     how: "manifest deleted".into(),
                     hunks: Vec::new(),
                     details: vec!["every zone, invariant and instance removed".into()],
+                    objects: String::new(),
                 });
                 return Ok(());
             }
@@ -715,6 +733,7 @@ impl<'r> Evaluator<'r> {
                 how: "manifest weakened".into(),
                 hunks: Vec::new(),
                 details: cmp.weakenings.clone(),
+                objects: String::new(),
             });
         }
         if mc.is_some() || !cmp.stale.is_empty() {

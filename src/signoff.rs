@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::manifest::Manifest;
+use crate::signature;
 use crate::trailers::Trailer;
 
 /// One sign-off trailer and what became of it.
@@ -45,8 +46,14 @@ fn is_key(key: &str, keys: &[String]) -> bool {
 }
 
 /// Match every sign-off trailer of `trailers` against `manifest`.
-/// `author_email` is the email git records (or will record) as the author.
-pub fn evaluate(manifest: &Manifest, trailers: &[Trailer], author_email: &str) -> Signoffs {
+/// `author_email` is the email git records (or will record) as the author;
+/// `digest` is what `Guard-Signature` trailers must sign (contract section 7).
+pub fn evaluate(
+    manifest: &Manifest,
+    trailers: &[Trailer],
+    author_email: &str,
+    digest: &[u8],
+) -> Signoffs {
     let policy = &manifest.policy;
     let open = manifest.instances.is_empty();
     let author = manifest
@@ -58,6 +65,13 @@ pub fn evaluate(manifest: &Manifest, trailers: &[Trailer], author_email: &str) -
         open,
         ..Signoffs::default()
     };
+    for t in trailers
+        .iter()
+        .filter(|t| t.key.eq_ignore_ascii_case(signature::TRAILER))
+    {
+        let entry = signed(manifest, &t.value, author.as_deref(), digest, &mut out);
+        out.entries.push(entry);
+    }
     for t in trailers.iter().filter(|t| is_key(&t.key, &policy.trailers)) {
         let value = t.value.trim();
         let email = email_of(value);
@@ -122,4 +136,57 @@ pub fn evaluate(manifest: &Manifest, trailers: &[Trailer], author_email: &str) -
         out.entries.push(entry);
     }
     out
+}
+
+/// A `Guard-Signature: <instance-id> <base64 SSHSIG>` trailer.
+fn signed(
+    manifest: &Manifest,
+    value: &str,
+    author: Option<&str>,
+    digest: &[u8],
+    out: &mut Signoffs,
+) -> Signoff {
+    let value = value.trim();
+    let (id, sig) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
+    let mut entry = Signoff {
+        trailer: signature::TRAILER.to_string(),
+        value: format!("{id} <signature>"),
+        instance: None,
+        counted: false,
+        why_not: String::new(),
+    };
+    let Some(instance) = manifest
+        .instances
+        .iter()
+        .find(|i| i.id.eq_ignore_ascii_case(id))
+    else {
+        entry.why_not = format!("{id:?} is not a registered instance");
+        return entry;
+    };
+    entry.instance = Some(instance.id.clone());
+    let Some(key) = &instance.key else {
+        entry.why_not = format!("instance {} has no key in the manifest", instance.id);
+        return entry;
+    };
+    let key = match signature::parse_public_key(key) {
+        Ok(k) => k,
+        Err(e) => {
+            entry.why_not = e.to_string();
+            return entry;
+        }
+    };
+    if let Err(why) = signature::verify(&key, sig.trim(), digest) {
+        entry.why_not = why;
+    } else if !manifest.policy.author_counts && author == Some(instance.id.as_str()) {
+        entry.why_not = format!(
+            "{} is the commit's author and author_counts = false",
+            instance.id
+        );
+    } else if out.distinct.contains(&instance.id) {
+        entry.why_not = format!("{} already signed (counted once)", instance.id);
+    } else {
+        entry.counted = true;
+        out.distinct.push(instance.id.clone());
+    }
+    entry
 }

@@ -156,7 +156,7 @@ fn weakenings_need_signoffs() {
         ),
         (
             "id = \"gamma\"\n",
-            "id = \"gamma\"\nkey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKw0 g\"\n",
+            "id = \"gamma\"\nkey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHqr7FxDtKyHDvJLLTSIGi5umx0Z1tXNswCIP9gYFf6 g\"\n",
             "key added",
         ),
         (

@@ -12,6 +12,7 @@ mod hooks;
 mod manifest;
 mod merges;
 mod property;
+mod signatures;
 mod signoffs;
 mod touch;
 mod trailers_oracle;

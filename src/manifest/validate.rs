@@ -285,10 +285,10 @@ impl Validator<'_> {
             }
             let key = r.key.map(|k| {
                 let text = k.get_ref().trim().to_string();
-                if crate::signature::parse_public_key(&text).is_err() {
+                if let Err(e) = crate::signature::parse_public_key(&text) {
                     self.err(
                         k.span(),
-                        "`key` is not an OpenSSH public key (\"ssh-ed25519 AAAA... comment\")",
+                        format!("`key` {e} (write it as in a .pub file: \"ssh-ed25519 AAAA... comment\")"),
                     );
                 }
                 text
