@@ -547,6 +547,78 @@ impl Repo {
         if old == new {
             return Ok(Vec::new());
         }
+        if let (Side::Tree(o), Side::Tree(n)) = (old, new)
+            && !roots.iter().any(|r| r.is_empty())
+        {
+            return self.tree_changes(o, n, roots);
+        }
+        self.diff_changes(old, new, roots)
+    }
+
+    /// Between two trees, by looking each root up in both: a root whose entry
+    /// is the same object in both is skipped without reading anything below
+    /// it; only roots that are differing directories go through a diff.
+    fn tree_changes(&self, old: &str, new: &str, roots: &[&str]) -> Result<Vec<FileChange>> {
+        let (old_tree, new_tree) = (self.tree(old)?, self.tree(new)?);
+        let lookup = |tree: &Tree<'_>, path: &str| -> Result<Option<(Oid, u32, bool)>> {
+            match tree.get_path(Path::new(path)) {
+                Ok(e) => Ok(Some((
+                    e.id(),
+                    e.filemode() as u32,
+                    e.kind() == Some(ObjectType::Tree),
+                ))),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+                Err(e) => Err(Error::context(
+                    format!("cannot look up {path}"),
+                    e.message(),
+                )),
+            }
+        };
+        let mut out = Vec::new();
+        let mut dirs = Vec::new();
+        let mut roots = roots.to_vec();
+        roots.sort_unstable();
+        roots.dedup();
+        for root in roots {
+            let (o, n) = (lookup(&old_tree, root)?, lookup(&new_tree, root)?);
+            if o.map(|x| (x.0, x.1)) == n.map(|x| (x.0, x.1)) {
+                continue;
+            }
+            if o.is_some_and(|x| x.2) || n.is_some_and(|x| x.2) {
+                dirs.push(root);
+                continue;
+            }
+            let entry = |x: Option<(Oid, u32, bool)>| {
+                x.and_then(|(id, mode, _)| {
+                    kind(mode).map(|k| Entry {
+                        id: hex(id),
+                        kind: k,
+                    })
+                })
+            };
+            out.push(FileChange {
+                path: root.to_string(),
+                old: entry(o),
+                new: entry(n),
+                renamed_to: None,
+            });
+        }
+        if !dirs.is_empty() {
+            let more = self.diff_changes(
+                &Side::Tree(old.to_string()),
+                &Side::Tree(new.to_string()),
+                &dirs,
+            )?;
+            for c in more {
+                if !out.iter().any(|x| x.path == c.path) {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn diff_changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {
         let mut opts = DiffOptions::new();
         opts.include_typechange(true).ignore_submodules(false);
         if !roots.iter().any(|r| r.is_empty()) {
@@ -777,5 +849,50 @@ impl Repo {
             let text: String = counts.iter().map(|(id, n)| format!("{id} {n}\n")).collect();
             let _ = f.write_all(text.as_bytes());
         }
+    }
+}
+
+impl Repo {
+    /// First-parent commits reachable from `to` and not from `from`, oldest first.
+    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.simplify_first_parent()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(oid(to)?)?;
+        walk.hide(oid(from)?)?;
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+}
+
+impl Repo {
+    /// A commit's tree and its parents' trees, without reading its message.
+    pub fn trees(&self, id: &str) -> Result<(Side, Vec<Side>)> {
+        let c = self
+            .repo
+            .find_commit(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        if self.shallow.contains(id) {
+            return Err(Error::new(format!(
+                "commit {} is at the boundary of a shallow clone: its parents are missing; \
+                 fetch full history (git fetch --unshallow, or fetch-depth: 0 in CI)",
+                &id[..id.len().min(10)]
+            )));
+        }
+        let mut parents = Vec::new();
+        for p in c.parent_ids() {
+            let pc = self.repo.find_commit(p).map_err(|e| {
+                Error::new(format!(
+                    "commit {}: parent {p} is missing ({}); fetch full history (git fetch --unshallow)",
+                    &id[..id.len().min(10)],
+                    e.message()
+                ))
+            })?;
+            parents.push(Side::Tree(hex(pc.tree_id())));
+        }
+        Ok((Side::Tree(hex(c.tree_id())), parents))
     }
 }

@@ -127,6 +127,9 @@ pub enum BaseManifest {
     InBase(String),
     /// The working-tree manifest (HEAD has none and `--manifest` was given).
     Text { text: String, label: String },
+    /// A manifest carried forward by the what-if audit: already validated, and
+    /// the repository's own manifest file is not judged.
+    Carried(Box<Manifest>),
 }
 
 /// A change to judge.
@@ -230,6 +233,7 @@ impl<'r> Evaluator<'r> {
     pub fn base_manifest(&self, base: &Side, which: &BaseManifest) -> Result<Option<Manifest>> {
         match which {
             BaseManifest::Text { text, label } => Ok(Some(self.validate(text, label, base)?)),
+            BaseManifest::Carried(m) => Ok(Some((**m).clone())),
             BaseManifest::InBase(path) => {
                 debug_assert_eq!(path, &self.manifest_path);
                 let Some((id, text)) = self.manifest_at(base)? else {
@@ -365,6 +369,9 @@ impl<'r> Evaluator<'r> {
         };
         verdict.rules = true;
         let mut changes = self.changes(&manifest, change)?;
+        if changes.is_empty() {
+            return Ok(verdict); // nothing under any zone, invariant or the manifest
+        }
         // A merge wrote only what differs from every parent.
         if !change.others.is_empty() {
             let mut own = Vec::with_capacity(changes.len());
@@ -393,7 +400,9 @@ impl<'r> Evaluator<'r> {
         let expected = self.expectations(&manifest, change, &changes, &mut hunk_cache)?;
 
         // The manifest guards itself.
-        self.judge_manifest(&manifest, change, &changes, &expected, &mut verdict)?;
+        if !matches!(which, BaseManifest::Carried(_)) {
+            self.judge_manifest(&manifest, change, &changes, &expected, &mut verdict)?;
+        }
 
         // Sign-offs, counted against the manifest in force.
         let trailers = trailers::parse(&verdict.subject.message);

@@ -32,3 +32,118 @@ fn audit_lists_zone_touching_commits_with_signoffs_and_trailers() {
     assert_eq!(v["commits"][0]["verdict"], "passed");
     assert_eq!(v["commits"][0]["date"], "2026-01-01 00:00:00 +0000");
 }
+
+/// A deterministic pseudo-random history of edits to one file that never
+/// deletes a zone line: modifications, insertions above, inside and below.
+fn generated_history(r: &Repo) -> (String, Vec<String>) {
+    r.write("f.txt", &lines(200));
+    let base = r.commit("base");
+    let mut text: Vec<String> = lines(200).lines().map(String::from).collect();
+    let (mut zone_start, mut zone_end) = (80usize, 120usize); // 1-based, inclusive
+    let mut seed = 7u64;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % n
+    };
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        match next(4) {
+            0 => {
+                // modify a line anywhere
+                let at = next(text.len());
+                text[at] = format!("modified {i}");
+            }
+            1 => {
+                // insert above the zone
+                let at = next(zone_start);
+                text.insert(at, format!("above {i}"));
+                zone_start += 1;
+                zone_end += 1;
+            }
+            2 => {
+                // insert strictly inside the zone
+                let at = zone_start + next(zone_end - zone_start);
+                text.insert(at, format!("inside {i}"));
+                zone_end += 1;
+            }
+            _ => {
+                // insert below the zone
+                let at = zone_end + next(text.len() - zone_end + 1);
+                text.insert(at, format!("below {i}"));
+            }
+        }
+        r.write("f.txt", &(text.join("\n") + "\n"));
+        ids.push(r.commit(&format!("edit {i}")));
+    }
+    (base, ids)
+}
+
+#[test]
+fn what_if_audit_agrees_with_git_log_dash_l() {
+    let r = Repo::new();
+    let (base, _) = generated_history(&r);
+    let what_if = r.file("what-if.toml");
+    std::fs::write(
+        &what_if,
+        manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"80-120\"\n"),
+    )
+    .unwrap();
+    let run = r.guard(&[
+        "audit",
+        &format!("{base}..HEAD"),
+        "--manifest",
+        what_if.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(run.code == 0 || run.code == 1, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let ours: Vec<String> = v["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["commit"].as_str().unwrap().to_string())
+        .collect();
+    let end = v["zones_at_end"][0]["lines"]
+        .as_str()
+        .unwrap()
+        .replace('-', ",");
+    // git's own line-range history, from the zone's range at the end, backwards.
+    let git = r.git(&[
+        "log",
+        "--first-parent",
+        "-L",
+        &format!("{end}:f.txt"),
+        "--format=%H",
+        "-s",
+        &format!("{base}..HEAD"),
+    ]);
+    let mut theirs: Vec<String> = git
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    theirs.reverse();
+    assert!(!ours.is_empty());
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn what_if_audit_needs_a_range_and_a_valid_manifest() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(5));
+    r.commit("init");
+    let f = r.file("w.toml");
+    std::fs::write(
+        &f,
+        "version = 1\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-9\"\n",
+    )
+    .unwrap();
+    assert_code(&r.guard(&["audit", "--manifest", f.to_str().unwrap()]), 2);
+    assert_code(
+        &r.guard(&["audit", "HEAD..HEAD", "--manifest", f.to_str().unwrap()]),
+        2,
+    );
+}

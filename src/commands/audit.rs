@@ -10,7 +10,9 @@ use crate::check::{judge_commit, manifest_loc};
 use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::policy::Evaluator;
+use crate::git::Side;
+use crate::manifest::compare::Expected;
+use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
 use crate::trailers;
 
 /// "YYYY-MM-DD HH:MM:SS +HHMM" from seconds and an offset in minutes.
@@ -45,12 +47,10 @@ pub fn audit(
     format: ListFormat,
     arg: &ManifestArg,
 ) -> Result<Outcome> {
-    if arg.manifest.is_some() {
-        return Err(Error::new(
-            "guard audit --manifest (the what-if audit) is not available in this version",
-        ));
-    }
     let repo = Repo::open()?;
+    if let Some(file) = &arg.manifest {
+        return what_if(&repo, range, zone, format, file);
+    }
     let loc = manifest_loc(&repo, arg)?;
     let rel = loc
         .rel
@@ -163,6 +163,167 @@ pub fn audit(
     };
     Ok(Outcome {
         code: if failed { 2 } else { u8::from(blocked) },
+        stdout,
+        stderr: String::new(),
+    })
+}
+
+/// One audit row: a commit and what its verdict says.
+fn row(
+    repo: &Repo,
+    id: &str,
+    verdict: &Verdict,
+    zone: Option<&str>,
+    human: &mut String,
+) -> Result<Value> {
+    let touched: Vec<_> = verdict
+        .touched
+        .iter()
+        .filter(|t| zone.is_none_or(|z| t.zone == z))
+        .collect();
+    let c = repo.commit(id)?;
+    let date = format_date(c.time, c.offset_minutes);
+    let status = if verdict.passed() {
+        "passed"
+    } else {
+        "blocked"
+    };
+    let _ = writeln!(
+        human,
+        "{id}  {date}  {} <{}>\n  {}",
+        c.author_name,
+        c.author_email,
+        c.subject()
+    );
+    for t in &touched {
+        let loc = t
+            .lines
+            .map_or(t.file.clone(), |r| format!("{}:{r}", t.file));
+        let _ = writeln!(human, "  zone      {} ({loc}: {})", t.zone, t.how);
+    }
+    for s in &verdict.signoffs.entries {
+        let what = if s.counted {
+            format!("counted as {}", s.instance.as_deref().unwrap_or("?"))
+        } else {
+            format!("not counted: {}", s.why_not)
+        };
+        let _ = writeln!(human, "  sign-off  {}: {} ({what})", s.trailer, s.value);
+    }
+    let _ = writeln!(human, "  verdict   {status}\n");
+    Ok(json!({
+        "commit": id,
+        "date": date,
+        "author": { "name": c.author_name, "email": c.author_email },
+        "subject": c.subject(),
+        "zones": touched.iter().map(|t| json!({
+            "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
+        })).collect::<Vec<_>>(),
+        "signoffs": verdict.signoffs.entries,
+        "verdict": status,
+        "violations": verdict.violations,
+    }))
+}
+
+/// The what-if audit: FILE is the manifest in force at A, and its zones are
+/// carried forward through the first-parent history by the drift mapping.
+fn what_if(
+    repo: &Repo,
+    range: Option<&str>,
+    zone: Option<&str>,
+    format: ListFormat,
+    file: &std::path::Path,
+) -> Result<Outcome> {
+    let Some((a, b)) = range.and_then(|r| r.split_once("..")) else {
+        return Err(Error::new(
+            "the what-if audit (--manifest FILE) needs a range A..B",
+        ));
+    };
+    let from = repo.resolve(if a.is_empty() { "HEAD" } else { a })?;
+    let to = repo.resolve(if b.is_empty() { "HEAD" } else { b })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
+    let label = file.display().to_string();
+    // Nothing in the repository is read as a manifest: an impossible path.
+    let eval = Evaluator::new(repo, ".git/guard-what-if".to_string());
+    let start = Side::Tree(repo.commit(&from)?.tree);
+    let mut manifest = eval.validate(&text, &label, &start)?;
+    if let Some(z) = zone {
+        if manifest.zone(z).is_none() {
+            return Err(Error::new(format!("{label} has no zone {z:?}")));
+        }
+        manifest.zones.retain(|x| x.id == z);
+    }
+    let (mut rows, mut human, mut gone) = (Vec::new(), String::new(), Vec::new());
+    let mut blocked = false;
+    for id in repo.first_parent_range(&from, &to)? {
+        let (tree, parents) = repo.trees(&id)?;
+        let base = parents.into_iter().next().unwrap_or(Side::Empty);
+        let change = Change {
+            base,
+            new: tree,
+            others: Vec::new(),
+        };
+        let changes = eval.changes(&manifest, &change)?;
+        if changes.is_empty() {
+            continue;
+        }
+        let c = repo.commit(&id)?;
+        let subject = Subject {
+            commit: Some(id.clone()),
+            subject: c.subject().to_string(),
+            message: c.message.clone(),
+            author_email: c.author_email.clone(),
+        };
+        let which = BaseManifest::Carried(Box::new(manifest.clone()));
+        let verdict = eval.evaluate(subject, &which, &change)?;
+        if !verdict.touched.is_empty() {
+            blocked |= !verdict.passed();
+            rows.push(row(repo, &id, &verdict, zone, &mut human)?);
+        }
+        // Carry the zones to where this commit moved their code.
+        let expected = eval.expectations(&manifest, &change, &changes, &mut Default::default())?;
+        let mut kept = Vec::new();
+        for mut z in std::mem::take(&mut manifest.zones) {
+            match expected.get(&z.id) {
+                None => kept.push(z),
+                Some(Expected::At { path, lines }) => {
+                    z.path = crate::manifest::PathSpec::Literal(path.clone());
+                    z.lines = *lines;
+                    kept.push(z);
+                }
+                Some(Expected::Gone(why)) => {
+                    let _ = writeln!(human, "zone {} ends at {}: {why}\n", z.id, &id[..10]);
+                    gone.push(json!({ "zone": z.id, "commit": id, "why": why }));
+                }
+            }
+        }
+        manifest.zones = kept;
+    }
+    if rows.is_empty() {
+        human.push_str("no commit in the range touched a zone\n");
+    }
+    let _ = writeln!(human, "zones at {}:", &to[..10]);
+    let at_end: Vec<Value> = manifest
+        .zones
+        .iter()
+        .map(|z| {
+            let _ = writeln!(human, "  {} {}", z.id, z.location());
+            json!({ "id": z.id, "path": z.path.as_str(), "lines": z.lines.map(|r| r.to_string()) })
+        })
+        .collect();
+    let stdout = match format {
+        ListFormat::Human => human,
+        ListFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&json!({
+                "version": 1, "what_if": label, "commits": rows, "zones_at_end": at_end, "gone": gone,
+            }))
+            .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    Ok(Outcome {
+        code: u8::from(blocked),
         stdout,
         stderr: String::new(),
     })
