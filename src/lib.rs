@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod git;
 pub mod index;
 pub mod manifest;

@@ -1,0 +1,42 @@
+//! Entry points of the fuzz targets (`fuzz/`), also replayed over their seed
+//! corpora by `cargo test`: each parser must return, never panic, and keep its
+//! invariants on whatever bytes it is given.
+
+use crate::{index, manifest, trailers};
+
+pub fn manifest(text: &str) {
+    match manifest::parse(text, "fuzz.toml") {
+        Ok(m) => {
+            for z in &m.zones {
+                if let Some(r) = z.lines {
+                    assert!(r.start >= 1 && r.start <= r.end);
+                }
+            }
+        }
+        Err(e) => assert!(!e.problems.is_empty()),
+    }
+}
+
+pub fn trailers(text: &str) {
+    for t in trailers::parse(text) {
+        assert!(!t.key.is_empty());
+        assert_eq!(t.value.trim(), t.value);
+    }
+    let cleaned = trailers::cleanup(text, "#");
+    assert!(!cleaned.lines().any(|l| l.starts_with('#')));
+}
+
+pub fn index(data: &[u8]) {
+    if let Some(entries) = index::parse(data) {
+        for e in &entries {
+            assert!(e.stage <= 3);
+        }
+    }
+}
+
+pub fn range(text: &str) {
+    if let Some(r) = manifest::validate::parse_range(text) {
+        assert!(r.start >= 1 && r.start <= r.end);
+        assert_eq!(manifest::validate::parse_range(&r.to_string()), Some(r));
+    }
+}

@@ -1,0 +1,49 @@
+//! Replays the fuzz targets' seed corpora (fuzz/corpus/<target>/*).
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(!out.is_empty(), "no seeds for {target}");
+    // Every prefix of every seed, too: truncation is the cheapest mutation.
+    let prefixes: Vec<Vec<u8>> = out
+        .iter()
+        .flat_map(|s| (0..s.len().min(512)).map(move |n| s[..n].to_vec()))
+        .collect();
+    out.extend(prefixes);
+    out
+}
+
+#[test]
+fn manifest_seeds() {
+    for s in seeds("manifest") {
+        if let Ok(t) = std::str::from_utf8(&s) {
+            guard::fuzzing::manifest(t);
+        }
+    }
+}
+
+#[test]
+fn trailer_seeds() {
+    for s in seeds("trailers") {
+        guard::fuzzing::trailers(&String::from_utf8_lossy(&s));
+    }
+}
+
+#[test]
+fn index_seeds() {
+    for s in seeds("index") {
+        guard::fuzzing::index(&s);
+    }
+}
+
+#[test]
+fn range_seeds() {
+    for s in seeds("range") {
+        guard::fuzzing::range(&String::from_utf8_lossy(&s));
+    }
+}
