@@ -12,6 +12,7 @@ use crate::report::{self, Entry, Report};
 use crate::{Outcome, trailers};
 
 pub struct Request {
+    pub color: crate::cli::Color,
     pub rev: Option<String>,
     pub staged: bool,
     pub message_file: Option<PathBuf>,
@@ -382,5 +383,45 @@ pub fn run(req: Request) -> Result<Outcome> {
             }
         }
     };
-    Ok(render(&report, req.format))
+    let mut outcome = render(&report, req.format);
+    if req.format == Format::Human && use_color(req.color) {
+        outcome.stdout = paint(&outcome.stdout);
+    }
+    Ok(outcome)
+}
+
+/// Colour only on a terminal, never with `NO_COLOR`, unless `--color always`.
+fn use_color(choice: crate::cli::Color) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        crate::cli::Color::Always => true,
+        crate::cli::Color::Never => false,
+        crate::cli::Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn paint(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let (word, colour) = if l.starts_with("BLOCKED") {
+                ("BLOCKED", "1;31")
+            } else if l.starts_with("ERROR") {
+                ("ERROR", "1;31")
+            } else if l.starts_with("passed") {
+                ("passed", "32")
+            } else if l.trim_start().starts_with("violation") {
+                ("", "31")
+            } else {
+                ("", "")
+            };
+            match (word, colour) {
+                (_, "") => format!("{l}\n"),
+                ("", c) => format!("\x1b[{c}m{l}\x1b[0m\n"),
+                (w, c) => format!("\x1b[{c}m{w}\x1b[0m{}\n", &l[w.len()..]),
+            }
+        })
+        .collect()
 }

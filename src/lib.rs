@@ -48,9 +48,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             message_file,
             base,
             format,
-            color: _,
+            color,
             manifest,
         } => check::run(check::Request {
+            color,
             rev,
             staged,
             message_file,

@@ -228,3 +228,16 @@ fn a_long_range_split_between_threads_keeps_order_and_verdicts() {
         assert_eq!(blocked, i + 1 == 230, "commit {}", i + 1);
     }
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let (r, ids) = history();
+    let plain = r.guard(&["check", &ids[3]]);
+    assert!(
+        !plain.stdout.contains('\u{1b}'),
+        "piped output has no colour"
+    );
+    let forced = r.guard(&["check", &ids[3], "--color", "always"]);
+    assert!(forced.stdout.contains("\u{1b}[1;31mBLOCKED"), "{forced:?}");
+    assert_eq!(forced.code, plain.code);
+}

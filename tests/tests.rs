@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod check;
+mod ci_recipes;
 mod demo;
 mod drift;
 mod fuzz_seeds;
