@@ -237,3 +237,21 @@ fn deleting_the_manifest_needs_signoffs() {
     r.git(&["add", "-A"]);
     assert_code(&r.guard(&["check"]), 1);
 }
+
+#[test]
+fn fix_keeps_every_other_byte_of_an_oddly_formatted_manifest() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    let before = "# odd but valid\nversion=1\n\ninstance = [ { id = 'alpha', emails = [ \"alpha@jarvis.example\" ] } ]\n\nzone = [\n  { id = \"inline\" , path = 'f.txt',lines='3-4' },   # kept\n  {id=\"other\",path=\"f.txt\",  lines = \"10-12\"}\n]\n\n[policy]  # trailing comment\nsignoffs   =   1\n";
+    r.write("guard.toml", before);
+    r.commit("init");
+    r.write("f.txt", &format!("top\n{}", lines(20)));
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["fix"]);
+    assert_code(&run, 0);
+    let expected = before
+        .replace("lines='3-4'", "lines=\"4-5\"")
+        .replace("lines = \"10-12\"", "lines = \"11-13\"");
+    assert_eq!(r.read("guard.toml"), expected);
+    assert_code(&r.guard(&["check"]), 0);
+}
