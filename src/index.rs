@@ -31,6 +31,9 @@ fn varint(b: &[u8], at: &mut usize) -> Option<usize> {
     while c & 128 != 0 {
         c = *b.get(*at)?;
         *at += 1;
+        if val > usize::MAX >> 8 {
+            return None; // no path is that long: a corrupt index
+        }
         val = ((val + 1) << 7) | usize::from(c & 127);
     }
     Some(val)

@@ -47,3 +47,13 @@ fn range_seeds() {
         guard::fuzzing::range(&String::from_utf8_lossy(&s));
     }
 }
+
+/// Found by the index fuzz target: a v4 path-prefix varint long enough to
+/// overflow. A corrupt index is "not readable here", never a panic.
+#[test]
+fn regression_index_varint_overflow() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/index");
+    let data = std::fs::read(dir.join("regression-varint-overflow")).unwrap();
+    let result = std::panic::catch_unwind(|| guard::index::parse(&data));
+    assert!(result.is_ok(), "the index parser panicked");
+}
