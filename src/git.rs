@@ -76,15 +76,19 @@ fn kind(mode: u32) -> Option<Kind> {
     }
 }
 
-/// Let libgit2 keep blobs in its object cache (by default it keeps none), so a
-/// blob read for the quick zone check is not inflated again for the diff; and
-/// bound that cache (256 MiB by default) so long ranges stay near git's memory.
+/// Let libgit2 keep blobs and large trees in its object cache (by default it
+/// keeps no blob and no tree over 4 KiB), so a blob read for the quick zone
+/// check is not inflated again for the diff and path lookups do not re-parse
+/// the root tree; and bound that cache (256 MiB by default).
 #[allow(unsafe_code)]
 fn cache_blobs() {
     // SAFETY: libgit2's global options are set once, under `Once`, before any
     // repository is opened and before guard starts a thread.
     unsafe {
         let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 4 << 20);
+        // Trees over 4 KiB (a root directory of a few hundred entries) are not
+        // cached by default, so every path lookup re-read and re-parsed them.
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 1 << 20);
         let _ = git2::opts::set_cache_max_size(48 << 20);
     }
 }
