@@ -55,6 +55,11 @@ pub struct Repo {
     blobs: RefCell<HashMap<String, Rc<[u8]>>>,
     /// The index as read by [`crate::index`] (`None` inside: use libgit2's).
     staged: RefCell<Option<Option<Rc<Vec<IndexEntry>>>>>,
+    /// Path lookups in raw trees: a commit's base tree is the tree the previous
+    /// commit of a walk was looked up in.
+    path_cache: RefCell<HashMap<(Oid, String), Option<TreeHit>>>,
+    /// Raw tree objects recently read (see [`Repo::raw_tree`]).
+    raw_trees: RefCell<HashMap<Oid, Rc<[u8]>>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
 }
@@ -97,6 +102,45 @@ fn hex(id: Oid) -> ObjectId {
     id.to_string()
 }
 
+/// Find `name` in a raw tree object ("MODE NAME\0<20-byte id>" entries, sorted
+/// by name, a tree's name compared as if it ended in '/').
+/// `None`: the tree is corrupt; `Some(None)`: no such entry.
+#[allow(clippy::option_option)]
+fn tree_entry(data: &[u8], name: &[u8]) -> Option<Option<(Oid, u32)>> {
+    let mut at = 0;
+    while at < data.len() {
+        // A mode is at most 6 octal digits.
+        let space = at
+            + data
+                .get(at..(at + 8).min(data.len()))?
+                .iter()
+                .position(|&b| b == b' ')?;
+        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
+        let id = data.get(nul + 1..nul + 21)?;
+        let entry = &data[space + 1..nul];
+        if entry == name {
+            let mode = std::str::from_utf8(&data[at..space]).ok()?;
+            let mode = u32::from_str_radix(mode, 8).ok()?;
+            return Some(Some((Oid::from_bytes(id).ok()?, mode)));
+        }
+        // Past where `name` would sort (as a file or as a directory): absent.
+        let is_tree = &data[at..space] == b"40000";
+        if sort_key(entry, is_tree).cmp(sort_key(name, true)).is_gt() {
+            return Some(None);
+        }
+        at = nul + 21;
+    }
+    Some(None)
+}
+
+/// An entry found in a tree: its object id and mode.
+type TreeHit = (Oid, u32);
+
+/// How git orders tree entries: a directory's name as if it ended in '/'.
+fn sort_key(name: &[u8], dir: bool) -> impl Iterator<Item = u8> + '_ {
+    name.iter().copied().chain(dir.then_some(b'/'))
+}
+
 fn index_entry(e: &IndexEntry) -> Option<Entry> {
     kind(e.mode).map(|k| Entry {
         id: e.id.iter().map(|b| format!("{b:02x}")).collect(),
@@ -132,6 +176,8 @@ impl Repo {
             blobs: RefCell::new(HashMap::new()),
             staged: RefCell::new(None),
             hunk_cache: RefCell::new(HashMap::new()),
+            raw_trees: RefCell::new(HashMap::new()),
+            path_cache: RefCell::new(HashMap::new()),
         })
     }
 
@@ -563,20 +609,11 @@ impl Repo {
     /// is the same object in both is skipped without reading anything below
     /// it; only roots that are differing directories go through a diff.
     fn tree_changes(&self, old: &str, new: &str, roots: &[&str]) -> Result<Vec<FileChange>> {
-        let (old_tree, new_tree) = (self.tree(old)?, self.tree(new)?);
-        let lookup = |tree: &Tree<'_>, path: &str| -> Result<Option<(Oid, u32, bool)>> {
-            match tree.get_path(Path::new(path)) {
-                Ok(e) => Ok(Some((
-                    e.id(),
-                    e.filemode() as u32,
-                    e.kind() == Some(ObjectType::Tree),
-                ))),
-                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-                Err(e) => Err(Error::context(
-                    format!("cannot look up {path}"),
-                    e.message(),
-                )),
-            }
+        let (old_tree, new_tree) = (oid(old)?, oid(new)?);
+        let lookup = |tree: &Oid, path: &str| -> Result<Option<(Oid, u32, bool)>> {
+            Ok(self
+                .raw_entry(*tree, path)?
+                .map(|(id, mode)| (id, mode, mode == 0o40000)))
         };
         let mut out = Vec::new();
         let mut dirs = Vec::new();
@@ -620,6 +657,68 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// The entry at `path` below `tree`, read from the raw tree objects: a
+    /// range walk looks one path up in a new root tree per commit, and parsing
+    /// each root tree in full (libgit2's tree objects) was most of that walk.
+    fn raw_entry(&self, tree: Oid, path: &str) -> Result<Option<(Oid, u32)>> {
+        let key = (tree, path.to_string());
+        if let Some(hit) = self.path_cache.borrow().get(&key) {
+            return Ok(*hit);
+        }
+        let found = self.raw_entry_uncached(tree, path)?;
+        let mut cache = self.path_cache.borrow_mut();
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(key, found);
+        Ok(found)
+    }
+
+    fn raw_entry_uncached(&self, tree: Oid, path: &str) -> Result<Option<(Oid, u32)>> {
+        let mut id = tree;
+        let mut parts = path.split('/').peekable();
+        while let Some(name) = parts.next() {
+            let Some(data) = self.raw_tree(id)? else {
+                return Ok(None);
+            };
+            let Some((entry, mode)) = tree_entry(&data, name.as_bytes())
+                .ok_or_else(|| Error::new(format!("tree {id} is corrupt")))?
+            else {
+                return Ok(None);
+            };
+            if parts.peek().is_none() {
+                return Ok(Some((entry, mode)));
+            }
+            if mode != 0o40000 {
+                return Ok(None);
+            }
+            id = entry;
+        }
+        Ok(None)
+    }
+
+    /// A tree object's raw bytes (`None`: not a tree), remembered for the next
+    /// commit of a walk, whose base tree is this commit's tree.
+    fn raw_tree(&self, id: Oid) -> Result<Option<Rc<[u8]>>> {
+        if let Some(t) = self.raw_trees.borrow().get(&id) {
+            return Ok(Some(t.clone()));
+        }
+        let odb = self.repo.odb()?;
+        let obj = odb
+            .read(id)
+            .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))?;
+        if obj.kind() != ObjectType::Tree {
+            return Ok(None);
+        }
+        let data: Rc<[u8]> = Rc::from(obj.data());
+        let mut cache = self.raw_trees.borrow_mut();
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(id, data.clone());
+        Ok(Some(data))
     }
 
     fn diff_changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {

@@ -256,3 +256,32 @@ fn a_split_index_is_an_error_with_the_fix() {
     assert_code(&run, 2);
     assert!(run.stderr.contains("--no-split-index"), "{run:?}");
 }
+
+#[test]
+fn lookups_respect_git_tree_order() {
+    // git sorts "a-b" < "a.c" < "a/" (a directory sorts as if it ended in '/').
+    let r = Repo::new();
+    for p in ["a-b", "a.c", "a/x.c", "a0", "b"] {
+        r.write(p, "x\n");
+    }
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"file\"\npath = \"a.c\"\n\n[[zone]]\nid = \"dir\"\npath = \"a\"\n\n[[zone]]\nid = \"dash\"\npath = \"a-b\"\n\n[[zone]]\nid = \"zero\"\npath = \"a0\"\n"),
+    );
+    r.commit("init");
+    for (path, zone) in [
+        ("a.c", "zone file"),
+        ("a/x.c", "zone dir"),
+        ("a-b", "zone dash"),
+        ("a0", "zone zero"),
+    ] {
+        r.write(path, "changed\n");
+        let id = r.commit("change");
+        let run = r.guard(&["check", &id]);
+        assert_code(&run, 1);
+        assert!(run.stdout.contains(zone), "{path}: {run:?}");
+    }
+    r.write("b", "changed\n");
+    let id = r.commit("unzoned");
+    assert_code(&r.guard(&["check", &id]), 0);
+}
