@@ -94,7 +94,8 @@ fn cache_blobs() {
         // Trees over 4 KiB (a root directory of a few hundred entries) are not
         // cached by default, so every path lookup re-read and re-parsed them.
         let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 1 << 20);
-        let _ = git2::opts::set_cache_max_size(48 << 20);
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Commit, 64 << 10);
+        let _ = git2::opts::set_cache_max_size(32 << 20);
     }
 }
 
@@ -956,18 +957,54 @@ impl Repo {
 }
 
 impl Repo {
-    /// First-parent commits reachable from `to` and not from `from`, oldest first.
-    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<ObjectId>> {
+    /// First-parent commits reachable from `to` and not from `from`, oldest
+    /// first, each with its tree and its first parent's tree.
+    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<(ObjectId, Side, Side)>> {
+        // The usual case, `from` on the first-parent chain of `to`: follow the
+        // chain, reading each commit once.
+        let stop = oid(from)?;
+        let mut chain: Vec<(Oid, Oid)> = Vec::new(); // (commit, tree)
+        let mut at = Some(oid(to)?);
+        while let Some(id) = at {
+            let c = self
+                .repo
+                .find_commit(id)
+                .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+            if id == stop {
+                let mut out = Vec::with_capacity(chain.len());
+                let mut base = Side::Tree(hex(c.tree_id()));
+                for (commit, tree) in chain.into_iter().rev() {
+                    let t = Side::Tree(hex(tree));
+                    out.push((hex(commit), t.clone(), base));
+                    base = t;
+                }
+                return Ok(out);
+            }
+            if self.shallow.contains(&hex(id)) {
+                break;
+            }
+            chain.push((id, c.tree_id()));
+            at = c.parent_id(0).ok();
+        }
+        // Otherwise, what git's revision walk says.
         let mut walk = self.repo.revwalk()?;
         walk.simplify_first_parent()?;
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
         walk.push(oid(to)?)?;
-        walk.hide(oid(from)?)?;
-        walk.map(|r| {
-            r.map(hex)
-                .map_err(|e| Error::context("cannot walk the history", e.message()))
-        })
-        .collect()
+        walk.hide(stop)?;
+        let ids: Vec<ObjectId> = walk
+            .map(|r| {
+                r.map(hex)
+                    .map_err(|e| Error::context("cannot walk the history", e.message()))
+            })
+            .collect::<Result<_>>()?;
+        ids.into_iter()
+            .map(|id| {
+                let (tree, parents) = self.trees(&id)?;
+                let base = parents.into_iter().next().unwrap_or(Side::Empty);
+                Ok((id, tree, base))
+            })
+            .collect()
     }
 }
 

@@ -255,9 +255,7 @@ fn what_if(
     }
     let (mut rows, mut human, mut gone) = (Vec::new(), String::new(), Vec::new());
     let mut blocked = false;
-    for id in repo.first_parent_range(&from, &to)? {
-        let (tree, parents) = repo.trees(&id)?;
-        let base = parents.into_iter().next().unwrap_or(Side::Empty);
+    for (id, tree, base) in repo.first_parent_range(&from, &to)? {
         let change = Change {
             base,
             new: tree,
