@@ -147,6 +147,32 @@ def main():
         compare("staged change to no zoned file: `guard check` vs `git diff --cached --name-only`",
                 [guard, "check"], ["git", "diff", "--cached", "--name-only"], repo, a.reps)
         sh(["git", "reset", "-q", "--hard"], repo)
+        # What-if audit of one 150-line zone (and of ten) through the first-parent
+        # history since the zoned file reached 300 lines, against git's floor
+        # for the same question (which commits change the file) and git log -L.
+        target = hot[0]
+        log = sh(["git", "log", "--first-parent", "--reverse", "--format=%H", "--", target], repo).stdout.split()
+        start = next((c for c in log[len(log) // 10:]
+                      if int(sh(["sh", "-c", f"git show {c}:{target} | wc -l"], repo).stdout) >= 300), None)
+        if start:
+            one = os.path.join(tmp, "what-if-1.toml")
+            ten = os.path.join(tmp, "what-if-10.toml")
+            with open(one, "w") as f:
+                f.write(manifest([target]))
+            ok = [h for h in hot if sh(["sh", "-c", f"git show {start}:{h} 2>/dev/null | wc -l"], repo).stdout.strip().isdigit()
+                  and int(sh(["sh", "-c", f"git show {start}:{h} 2>/dev/null | wc -l"], repo).stdout) >= 300]
+            with open(ten, "w") as f:
+                f.write(manifest(ok))
+            n = sh(["git", "rev-list", "--first-parent", "--count", f"{start}..HEAD"], repo).stdout.strip()
+            floor = ["git", "log", "--first-parent", "--format=%H", f"{start}..HEAD", "--", target]
+            compare(f"what-if `guard audit` of 1 zone over {n} first-parent commits vs `git log --first-parent --format=%H -- FILE`",
+                    [guard, "audit", f"{start}..HEAD", "--manifest", one], floor, repo, a.range_reps)
+            compare(f"the same with {len(ok)} zones in {len(ok)} files, vs the same git floor",
+                    [guard, "audit", f"{start}..HEAD", "--manifest", ten], floor, repo, a.range_reps)
+            compare("what-if `guard audit`, 1 zone, vs `git log --first-parent -L 100,249:FILE`",
+                    [guard, "audit", f"{start}..HEAD", "--manifest", one],
+                    ["git", "log", "--first-parent", "-L", f"100,249:{target}", "-s", "--format=%H", f"{start}..HEAD"],
+                    repo, a.range_reps)
         if has_history_manifest and commits > a.range_commits + 1:
             base = sh(["git", "rev-parse", f"HEAD~{a.range_commits}"], repo).stdout.strip()
             # guard.toml of the generated history names its zoned files.
