@@ -241,3 +241,43 @@ fn colour_only_when_asked_or_on_a_terminal() {
     assert!(forced.stdout.contains("\u{1b}[1;31mBLOCKED"), "{forced:?}");
     assert_eq!(forced.code, plain.code);
 }
+
+/// The SARIF 2.1.0 schema's requirements for what guard writes (the official
+/// schema is not shipped here: only its constraints on these objects).
+#[test]
+fn sarif_meets_the_2_1_0_schema_requirements() {
+    let (r, ids) = history();
+    let run = r.guard(&["check", &format!("{}..HEAD", ids[0]), "--format", "sarif"]);
+    assert_code(&run, 1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert!(driver["name"].is_string());
+    let rules: Vec<&str> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let mut unique = rules.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), rules.len(), "rule ids are unique");
+    let results = runs[0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for res in results {
+        assert!(res["message"]["text"].is_string());
+        assert!(rules.contains(&res["ruleId"].as_str().unwrap()));
+        assert!(["none", "note", "warning", "error"].contains(&res["level"].as_str().unwrap()));
+        for loc in res["locations"].as_array().into_iter().flatten() {
+            let phys = &loc["physicalLocation"];
+            assert!(phys["artifactLocation"]["uri"].is_string());
+            if let Some(region) = phys.get("region") {
+                let start = region["startLine"].as_u64().unwrap();
+                assert!(start >= 1);
+                assert!(region["endLine"].as_u64().unwrap() >= start);
+            }
+        }
+    }
+}
