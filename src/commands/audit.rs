@@ -86,68 +86,8 @@ pub fn audit(
         if touched.is_empty() && (zone.is_some() || verdict.violations.is_empty()) {
             continue;
         }
-        let c = repo.commit(&id)?;
-        let date = format_date(c.time, c.offset_minutes);
-        let trailers = trailers::parse(&c.message);
-        let manifest_audit: Vec<(String, String)> = trailers
-            .iter()
-            .filter(|t| !t.key.eq_ignore_ascii_case("Signed-off-by"))
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
-        let status = if verdict.passed() {
-            "passed"
-        } else {
-            "blocked"
-        };
         blocked |= !verdict.passed();
-        let _ = writeln!(
-            human,
-            "{id}  {date}  {} <{}>\n  {}",
-            c.author_name,
-            c.author_email,
-            c.subject()
-        );
-        for t in &touched {
-            let loc = match t.lines {
-                Some(r) => format!("{}:{r}", t.file),
-                None => t.file.clone(),
-            };
-            let _ = writeln!(human, "  zone      {} ({loc}: {})", t.zone, t.how);
-        }
-        for s in &verdict.signoffs.entries {
-            let what = if s.counted {
-                format!("counted as {}", s.instance.as_deref().unwrap_or("?"))
-            } else {
-                format!("not counted: {}", s.why_not)
-            };
-            let _ = writeln!(human, "  sign-off  {}: {} ({what})", s.trailer, s.value);
-        }
-        for (k, v) in &manifest_audit {
-            let _ = writeln!(human, "  trailer   {k}: {v}");
-        }
-        let codes: Vec<&str> = verdict.violations.iter().map(|v| v.code()).collect();
-        let _ = writeln!(
-            human,
-            "  verdict   {status}{}\n",
-            if codes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", codes.join(", "))
-            }
-        );
-        rows.push(json!({
-            "commit": id,
-            "date": date,
-            "author": { "name": c.author_name, "email": c.author_email },
-            "subject": c.subject(),
-            "zones": touched.iter().map(|t| json!({
-                "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
-            })).collect::<Vec<_>>(),
-            "signoffs": verdict.signoffs.entries,
-            "trailers": manifest_audit.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
-            "verdict": status,
-            "violations": verdict.violations,
-        }));
+        rows.push(row(&repo, &id, &verdict, zone, &mut human)?);
     }
     if rows.is_empty() {
         human.push_str("no commit in the range touched a zone\n");
@@ -168,7 +108,8 @@ pub fn audit(
     })
 }
 
-/// One audit row: a commit and what its verdict says.
+/// One audit row: a commit and what its verdict says (human text appended to
+/// `human`, the JSON object returned).
 fn row(
     repo: &Repo,
     id: &str,
@@ -183,6 +124,11 @@ fn row(
         .collect();
     let c = repo.commit(id)?;
     let date = format_date(c.time, c.offset_minutes);
+    let audit_trailers: Vec<(String, String)> = trailers::parse(&c.message)
+        .into_iter()
+        .filter(|t| !t.key.eq_ignore_ascii_case("Signed-off-by"))
+        .map(|t| (t.key, t.value))
+        .collect();
     let status = if verdict.passed() {
         "passed"
     } else {
@@ -209,7 +155,16 @@ fn row(
         };
         let _ = writeln!(human, "  sign-off  {}: {} ({what})", s.trailer, s.value);
     }
-    let _ = writeln!(human, "  verdict   {status}\n");
+    for (k, v) in &audit_trailers {
+        let _ = writeln!(human, "  trailer   {k}: {v}");
+    }
+    let codes: Vec<&str> = verdict.violations.iter().map(|v| v.code()).collect();
+    let codes_text = if codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", codes.join(", "))
+    };
+    let _ = writeln!(human, "  verdict   {status}{codes_text}\n");
     Ok(json!({
         "commit": id,
         "date": date,
@@ -219,6 +174,7 @@ fn row(
             "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
         })).collect::<Vec<_>>(),
         "signoffs": verdict.signoffs.entries,
+        "trailers": audit_trailers.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
         "verdict": status,
         "violations": verdict.violations,
     }))
