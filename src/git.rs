@@ -65,7 +65,7 @@ pub struct Repo {
 }
 
 /// Bytes of blobs kept in the cache before it is cleared.
-const BLOB_CACHE_BYTES: usize = 16 << 20;
+const BLOB_CACHE_BYTES: usize = 8 << 20;
 
 fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
@@ -84,7 +84,9 @@ fn kind(mode: u32) -> Option<Kind> {
 /// Let libgit2 keep blobs and large trees in its object cache (by default it
 /// keeps no blob and no tree over 4 KiB), so a blob read for the quick zone
 /// check is not inflated again for the diff and path lookups do not re-parse
-/// the root tree; and bound that cache (256 MiB by default).
+/// the root tree; bound that cache (256 MiB by default) and the pack windows
+/// mapped at once (8 GiB by default; every page a long range touched stayed
+/// resident), which keeps a 10,000-commit check under 100 MiB at git's speed.
 #[allow(unsafe_code)]
 fn cache_blobs() {
     // SAFETY: libgit2's global options are set once, under `Once`, before any
@@ -95,7 +97,9 @@ fn cache_blobs() {
         // cached by default, so every path lookup re-read and re-parsed them.
         let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 1 << 20);
         let _ = git2::opts::set_cache_object_limit(ObjectType::Commit, 64 << 10);
-        let _ = git2::opts::set_cache_max_size(32 << 20);
+        let _ = git2::opts::set_cache_max_size(16 << 20);
+        let _ = git2::opts::set_mwindow_size(8 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
     }
 }
 
