@@ -263,14 +263,37 @@ fn split_range(spec: &str) -> Option<(&str, &str)> {
     spec.split_once("..")
 }
 
-fn judge_all(eval: &Evaluator<'_>, ids: &[String]) -> Vec<Entry> {
+/// Called with (commits checked, commits in the range) as a range is checked.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Counts checked commits across threads and reports every 100th.
+struct Counter<'a> {
+    done: std::sync::atomic::AtomicUsize,
+    total: usize,
+    progress: Progress<'a>,
+}
+
+impl Counter<'_> {
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if n.is_multiple_of(100) || n == self.total {
+            (self.progress)(n, self.total);
+        }
+    }
+}
+
+fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec<Entry> {
     ids.iter()
-        .map(|id| match judge_commit(eval, id) {
-            Ok(v) => Entry::Judged(Box::new(v)),
-            Err(e) => Entry::Failed {
-                commit: Some(id.clone()),
-                error: e.to_string(),
-            },
+        .map(|id| {
+            let entry = match judge_commit(eval, id) {
+                Ok(v) => Entry::Judged(Box::new(v)),
+                Err(e) => Entry::Failed {
+                    commit: Some(id.clone()),
+                    error: e.to_string(),
+                },
+            };
+            counter.tick();
+            entry
         })
         .collect()
 }
@@ -280,15 +303,27 @@ const PARALLEL_FROM: usize = 200;
 
 /// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
 /// Long ranges use two threads, each with its own repository handle.
-pub fn judge_range(repo: &Repo, rel: String, from: &str, to: &str) -> Result<Report> {
+pub fn judge_range(
+    repo: &Repo,
+    rel: String,
+    from: &str,
+    to: &str,
+    progress: Progress<'_>,
+) -> Result<Report> {
     let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
     let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
     let ids = repo.range(&from, &to)?;
+    let counter = Counter {
+        done: std::sync::atomic::AtomicUsize::new(0),
+        total: ids.len(),
+        progress,
+    };
+    let counter = &counter;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
     if ids.len() < PARALLEL_FROM || threads < 2 {
         let eval = Evaluator::new(repo, rel);
         return Ok(Report {
-            entries: judge_all(&eval, &ids),
+            entries: judge_all(&eval, &ids, counter),
         });
     }
     let (first, second) = ids.split_at(ids.len() / 2);
@@ -297,10 +332,10 @@ pub fn judge_range(repo: &Repo, rel: String, from: &str, to: &str) -> Result<Rep
         let helper = scope.spawn(move || -> Result<Vec<Entry>> {
             let own = Repo::open()?;
             let eval = Evaluator::new(&own, rel2);
-            Ok(judge_all(&eval, second))
+            Ok(judge_all(&eval, second, counter))
         });
         let eval = Evaluator::new(repo, rel);
-        let mut entries = judge_all(&eval, first);
+        let mut entries = judge_all(&eval, first, counter);
         let rest = helper
             .join()
             .map_err(|_| Error::new("internal error in a checking thread"))??;
@@ -342,7 +377,7 @@ pub fn render(report: &Report, format: Format) -> Outcome {
     }
 }
 
-pub fn run(req: Request) -> Result<Outcome> {
+pub fn run(req: Request, progress: Progress<'_>) -> Result<Outcome> {
     let repo = Repo::open()?;
     let loc = manifest_loc(&repo, &req.manifest)?;
     let base = req
@@ -351,7 +386,7 @@ pub fn run(req: Request) -> Result<Outcome> {
         .or_else(|| std::env::var("GUARD_BASE").ok().filter(|b| !b.is_empty()));
     let report = match (&req.rev, base) {
         (Some(rev), _) if !req.staged => match split_range(rev) {
-            Some((a, b)) => judge_range(&repo, commit_rel(&loc)?, a, b)?,
+            Some((a, b)) => judge_range(&repo, commit_rel(&loc)?, a, b, progress)?,
             None => {
                 let id = repo.resolve(rev)?;
                 let eval = Evaluator::new(&repo, commit_rel(&loc)?);
@@ -364,7 +399,7 @@ pub fn run(req: Request) -> Result<Outcome> {
             let head = repo.resolve("HEAD")?;
             let other = repo.resolve(&b)?;
             let mb = repo.merge_base(&other, &head)?;
-            judge_range(&repo, commit_rel(&loc)?, &mb, &head)?
+            judge_range(&repo, commit_rel(&loc)?, &mb, &head, progress)?
         }
         _ => {
             let message = match &req.message_file {

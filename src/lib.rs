@@ -40,6 +40,12 @@ impl Outcome {
 }
 
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
+    run_with_progress(cli, &|_, _| {})
+}
+
+/// [`run`], reporting progress through long ranges to `progress` (the binary
+/// passes a stderr line when stderr is a terminal).
+pub fn run_with_progress(cli: cli::Cli, progress: check::Progress<'_>) -> Result<Outcome> {
     use cli::Command;
     match cli.command {
         Command::Check {
@@ -50,15 +56,18 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
             format,
             color,
             manifest,
-        } => check::run(check::Request {
-            color,
-            rev,
-            staged,
-            message_file,
-            base,
-            format,
-            manifest,
-        }),
+        } => check::run(
+            check::Request {
+                color,
+                rev,
+                staged,
+                message_file,
+                base,
+                format,
+                manifest,
+            },
+            progress,
+        ),
         Command::Zones {
             rev,
             verify,

@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,7 +10,19 @@ fn main() -> ExitCode {
         std::process::exit(2);
     }));
     let cli = guard::cli::Cli::parse();
-    match guard::run(cli) {
+    // Progress through long ranges, only for a person watching a terminal.
+    let tty = std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if tty && total >= 1000 {
+            let end = if done == total { "\n" } else { "" };
+            let _ = write!(
+                std::io::stderr(),
+                "\rguard: {done}/{total} commits checked{end}"
+            );
+        }
+    };
+    let result = guard::run_with_progress(cli, &progress);
+    match result {
         Ok(outcome) => {
             // A closed pipe (`guard check | head`) must not change the verdict's code.
             let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());

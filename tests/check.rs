@@ -219,6 +219,10 @@ fn a_long_range_split_between_threads_keeps_order_and_verdicts() {
     assert!(child.wait().unwrap().success());
     let run = r.guard(&["check", &format!("{base}..main"), "--format", "json"]);
     assert_code(&run, 1);
+    assert!(
+        run.stderr.is_empty(),
+        "no progress when stderr is not a terminal: {run:?}"
+    );
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let changes = v["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 260);
