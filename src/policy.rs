@@ -657,6 +657,21 @@ impl<'r> Evaluator<'r> {
         }))
     }
 
+    /// The built-in `manifest` zone, touched: threshold `policy.signoffs`.
+    fn manifest_touch(&self, base: &Manifest, how: &str, details: Vec<String>) -> Touch {
+        Touch {
+            zone: "manifest".into(),
+            reason: "the manifest guards itself".into(),
+            file: self.manifest_path.clone(),
+            lines: None,
+            threshold: base.policy.signoffs,
+            how: how.into(),
+            hunks: Vec::new(),
+            details,
+            objects: String::new(),
+        }
+    }
+
     fn judge_manifest(
         &self,
         base: &Manifest,
@@ -669,17 +684,11 @@ impl<'r> Evaluator<'r> {
         let after: Manifest = match mc {
             None => base.clone(),
             Some(c) if c.new.is_none() => {
-                verdict.touched.push(Touch {
-                    zone: "manifest".into(),
-                    reason: "the manifest guards itself".into(),
-                    file: self.manifest_path.clone(),
-                    lines: None,
-                    threshold: base.policy.signoffs,
-                    how: "manifest deleted".into(),
-                    hunks: Vec::new(),
-                    details: vec!["every zone, invariant and instance removed".into()],
-                    objects: String::new(),
-                });
+                verdict.touched.push(self.manifest_touch(
+                    base,
+                    "manifest deleted",
+                    vec!["every zone, invariant and instance removed".into()],
+                ));
                 return Ok(());
             }
             Some(_) => {
@@ -733,17 +742,11 @@ impl<'r> Evaluator<'r> {
             verdict.violations.push(Violation::StaleZone(s.clone()));
         }
         if !cmp.weakenings.is_empty() {
-            verdict.touched.push(Touch {
-                zone: "manifest".into(),
-                reason: "the manifest guards itself".into(),
-                file: self.manifest_path.clone(),
-                lines: None,
-                threshold: base.policy.signoffs,
-                how: "manifest weakened".into(),
-                hunks: Vec::new(),
-                details: cmp.weakenings.clone(),
-                objects: String::new(),
-            });
+            verdict.touched.push(self.manifest_touch(
+                base,
+                "manifest weakened",
+                cmp.weakenings.clone(),
+            ));
         }
         if mc.is_some() || !cmp.stale.is_empty() {
             verdict.manifest_change = Some(cmp);

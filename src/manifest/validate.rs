@@ -236,7 +236,20 @@ impl Validator<'_> {
         out
     }
 
-    fn id(&mut self, id: Option<Spanned<String>>, table: Range<usize>, what: &str) -> String {
+    /// A required, well-formed id, not seen before among `seen`.
+    fn id(
+        &mut self,
+        id: Option<Spanned<String>>,
+        table: Range<usize>,
+        what: &str,
+        seen: &mut HashSet<String>,
+    ) -> String {
+        if let Some(i) = &id
+            && valid_id(i.get_ref())
+            && !seen.insert(i.get_ref().clone())
+        {
+            self.err(i.span(), format!("duplicate {what} id {:?}", i.get_ref()));
+        }
         match id {
             None => {
                 self.err(table, format!("{what} is missing required key `id`"));
@@ -260,11 +273,7 @@ impl Validator<'_> {
         for item in raw {
             let span = item.span();
             let r = item.into_inner();
-            let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
-            let id = self.id(r.id, span.clone(), "instance");
-            if !id.is_empty() && !seen.insert(id.clone()) {
-                self.err(id_span, format!("duplicate instance id {id:?}"));
-            }
+            let id = self.id(r.id, span.clone(), "instance", &mut seen);
             let mut emails = Vec::new();
             for e in r.emails {
                 let email = e.get_ref().trim();
@@ -339,15 +348,12 @@ impl Validator<'_> {
             let span = item.span();
             let r = item.into_inner();
             let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
-            let id = self.id(r.id, span.clone(), "zone");
+            let id = self.id(r.id, span.clone(), "zone", &mut seen);
             if id == "manifest" {
                 self.err(
-                    id_span.clone(),
+                    id_span,
                     "zone id \"manifest\" is reserved for the manifest itself",
                 );
-            }
-            if !id.is_empty() && !seen.insert(id.clone()) {
-                self.err(id_span, format!("duplicate zone id {id:?}"));
             }
             let path = match &r.path {
                 None => {
