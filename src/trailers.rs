@@ -110,6 +110,9 @@ fn trailer_block_start(buf: &str, len: usize) -> usize {
         }
         let line = &line_at(buf, s)[..line_at(buf, s).len().min(len - s)];
         if line.starts_with(COMMENT) {
+            // A comment ends a run of indented lines: they were not continuations.
+            non_trailer_lines += possible_continuation;
+            possible_continuation = 0;
             continue;
         }
         if is_blank(line) {

@@ -104,6 +104,10 @@ fn handpicked_messages_parse_as_git_parses_them() {
         "subject\n\nSigned-off-by: a\n\n\n",
         "subject\n\nSigned-off-by: a\nnot a trailer\n",
         "subject\r\n\r\nSigned-off-by: a\r\n",
+        // Regression (random oracle run): a comment line after indented lines
+        // makes them non-trailer lines, which sinks the block.
+        "S\n\nReviewed-by: Beta <b@x.example>\n# c\n  continued value\nFixes: #123\n",
+        "S\n\nReviewed-by: Beta <b@x.example>\n# a comment line\nFixes: #123\n",
     ]
     .iter()
     .map(|s| s.to_string())
