@@ -196,17 +196,8 @@ impl Repo {
         self.repo.path()
     }
 
-    /// The common git directory (shared by linked worktrees).
-    pub fn common_dir(&self) -> PathBuf {
-        self.repo.commondir().to_path_buf()
-    }
-
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.repo.config().ok()?.get_string(key).ok()
-    }
-
-    pub fn config_path(&self, key: &str) -> Option<PathBuf> {
-        self.repo.config().ok()?.get_path(key).ok()
     }
 
     /// The tree of HEAD, or `Empty` when HEAD is unborn.
@@ -288,12 +279,18 @@ impl Repo {
 
     /// Commits reachable from `to` and not from `from`, oldest first.
     pub fn range(&self, from: &str, to: &str) -> Result<Vec<ObjectId>> {
+        self.walk(to, Some(from))
+    }
+
+    fn walk(&self, to: &str, hide: Option<&str>) -> Result<Vec<ObjectId>> {
         let mut walk = self.repo.revwalk()?;
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
         walk.push(oid(to)?)
             .map_err(|e| Error::context(format!("cannot walk from {to}"), e.message()))?;
-        walk.hide(oid(from)?)
-            .map_err(|e| Error::context(format!("cannot walk from {from}"), e.message()))?;
+        if let Some(from) = hide {
+            walk.hide(oid(from)?)
+                .map_err(|e| Error::context(format!("cannot walk from {from}"), e.message()))?;
+        }
         walk.map(|r| {
             r.map(hex)
                 .map_err(|e| Error::context("cannot walk the history", e.message()))
@@ -905,14 +902,7 @@ impl Repo {
 impl Repo {
     /// Every commit reachable from `to`, oldest first.
     pub fn history(&self, to: &str) -> Result<Vec<ObjectId>> {
-        let mut walk = self.repo.revwalk()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-        walk.push(oid(to)?)?;
-        walk.map(|r| {
-            r.map(hex)
-                .map_err(|e| Error::context("cannot walk the history", e.message()))
-        })
-        .collect()
+        self.walk(to, None)
     }
 }
 
@@ -1013,30 +1003,11 @@ impl Repo {
 }
 
 impl Repo {
-    /// A commit's tree and its parents' trees, without reading its message.
+    /// A commit's tree and its parents' trees (shallow boundary and missing
+    /// parents are errors, as for [`Repo::parent_trees`]).
     pub fn trees(&self, id: &str) -> Result<(Side, Vec<Side>)> {
-        let c = self
-            .repo
-            .find_commit(oid(id)?)
-            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
-        if self.shallow.contains(id) {
-            return Err(Error::new(format!(
-                "commit {} is at the boundary of a shallow clone: its parents are missing; \
-                 fetch full history (git fetch --unshallow, or fetch-depth: 0 in CI)",
-                &id[..id.len().min(10)]
-            )));
-        }
-        let mut parents = Vec::new();
-        for p in c.parent_ids() {
-            let pc = self.repo.find_commit(p).map_err(|e| {
-                Error::new(format!(
-                    "commit {}: parent {p} is missing ({}); fetch full history (git fetch --unshallow)",
-                    &id[..id.len().min(10)],
-                    e.message()
-                ))
-            })?;
-            parents.push(Side::Tree(hex(pc.tree_id())));
-        }
-        Ok((Side::Tree(hex(c.tree_id())), parents))
+        let c = self.commit(id)?;
+        let parents = self.parent_trees(&c)?;
+        Ok((Side::Tree(c.tree), parents))
     }
 }

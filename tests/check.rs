@@ -12,14 +12,7 @@ fn history() -> (Repo, Vec<String>) {
     r.write("guard.toml", &manifest(ZONE));
     let add = r.commit("add manifest");
     r.write("f.txt", &lines(10).replace("line 1\n", "one\n"));
-    r.git(&["add", "-A"]);
-    r.git(&[
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &signed("signed", &[ALPHA, GAMMA]),
-    ]);
+    r.commit_message(&signed("signed", &[ALPHA, GAMMA]));
     let signed_id = r.git(&["rev-parse", "HEAD"]);
     r.write("f.txt", &lines(10).replace("line 1\n", "uno\n"));
     let bypass = r.commit("bypass with --no-verify");

@@ -45,14 +45,7 @@ fn fix_moves_zones_and_keeps_every_other_byte() {
 fn without_the_fix_the_commit_is_stale_and_signoffs_do_not_waive_it() {
     let r = setup();
     r.write("f.txt", &format!("import a\n{}", lines(20)));
-    r.git(&["add", "-A"]);
-    r.git(&[
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &signed("s", &[ALPHA, BETA, GAMMA]),
-    ]);
+    r.commit_message(&signed("s", &[ALPHA, BETA, GAMMA]));
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("stale-zone"), "{run:?}");

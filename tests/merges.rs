@@ -11,14 +11,7 @@ fn branches() -> Repo {
     r.commit("init");
     r.git(&["checkout", "-q", "-b", "feature"]);
     r.write("f.txt", &lines(20).replace("line 2\n", "two\n"));
-    r.git(&["add", "-A"]);
-    r.git(&[
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &signed("signed zone edit", &[ALPHA, BETA]),
-    ]);
+    r.commit_message(&signed("signed zone edit", &[ALPHA, BETA]));
     r.git(&["checkout", "-q", "main"]);
     r.write("g.txt", "main work\n");
     r.commit("main work");
@@ -59,8 +52,7 @@ fn an_evil_merge_that_edits_a_zone_is_blocked() {
             .replace("line 2\n", "two\n")
             .replace("line 4\n", "evil\n"),
     );
-    r.git(&["add", "-A"]);
-    r.git(&["commit", "-q", "--no-verify", "-m", "merge feature"]);
+    r.commit_message("merge feature");
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("+ evil"), "{run:?}");

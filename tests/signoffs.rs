@@ -113,8 +113,7 @@ fn per_zone_threshold_overrides_the_policy() {
     );
     r.commit("init");
     r.write("f.txt", &lines(11));
-    r.git(&["add", "-A"]);
-    r.git(&["commit", "-q", "--no-verify", "-m", &signed("s", &[GAMMA])]);
+    r.commit_message(&signed("s", &[GAMMA]));
     assert_code(&r.guard(&["check", "HEAD"]), 0);
 }
 
@@ -163,14 +162,7 @@ fn without_instances_any_distinct_email_counts() {
     );
     r.commit("init");
     r.write("f.txt", &lines(11));
-    r.git(&["add", "-A"]);
-    r.git(&[
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &signed("s", &["A <a@x.example>", "A again <A@X.example>"]),
-    ]);
+    r.commit_message(&signed("s", &["A <a@x.example>", "A again <A@X.example>"]));
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("declares no [[instance]]"), "{run:?}");
@@ -210,14 +202,7 @@ fn a_commit_cannot_register_the_instances_that_sign_it() {
         + "\n[[instance]]\nid = \"mallory\"\nemails = [\"m@evil.example\"]\n[[instance]]\nid = \"eve\"\nemails = [\"e@evil.example\"]\n";
     r.write("guard.toml", &text);
     r.write("f.txt", &lines(10).replace("line 2\n", "evil\n"));
-    r.git(&["add", "-A"]);
-    r.git(&[
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        &signed("s", &["M <m@evil.example>", "E <e@evil.example>"]),
-    ]);
+    r.commit_message(&signed("s", &["M <m@evil.example>", "E <e@evil.example>"]));
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("instance mallory added"), "{run:?}");

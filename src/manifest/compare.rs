@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{LineRange, Manifest, PathSpec, Zone};
+use super::{LineRange, Manifest, Zone};
 
 /// Where a base zone's code is after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,9 +275,4 @@ pub fn compare(
         }
     }
     out
-}
-
-/// Is `spec` a single file (so a rename can carry it)?
-pub fn is_file_spec(spec: &PathSpec) -> bool {
-    matches!(spec, PathSpec::Literal(_))
 }
