@@ -92,8 +92,19 @@ pub fn is_binary(data: &[u8]) -> bool {
 
 /// The text of lines `start..=end` (1-based) of `data`, lossily decoded.
 pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
-    data.split_inclusive(|&b| b == b'\n')
-        .skip(start.saturating_sub(1) as usize)
+    // Where line `start` begins, found with memchr (a byte-by-byte split was
+    // most of an audit's time on long files).
+    let skip = start.saturating_sub(1) as usize;
+    let from = if skip == 0 {
+        0
+    } else {
+        match memchr::memchr_iter(b'\n', data).nth(skip - 1) {
+            Some(nl) => nl + 1,
+            None => data.len(),
+        }
+    };
+    data[from..]
+        .split_inclusive(|&b| b == b'\n')
         .take((end + 1).saturating_sub(start) as usize)
         .map(|l| {
             let l = l.strip_suffix(b"\n").unwrap_or(l);
@@ -101,4 +112,36 @@ pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
             String::from_utf8_lossy(l).into_owned()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_text;
+    use proptest::prelude::*;
+
+    /// The lines of `data` one by one, as a person would count them.
+    fn model(data: &[u8], start: u32, end: u32) -> Vec<String> {
+        let text = String::from_utf8_lossy(data);
+        let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+        lines.retain(|l| !l.is_empty());
+        (start..=end)
+            .filter_map(|n| lines.get(n as usize - 1))
+            .map(|l| {
+                let l = l.strip_suffix('\n').unwrap_or(l);
+                l.strip_suffix('\r').unwrap_or(l).to_string()
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn line_text_matches_the_model(
+            text in "[ab\r\n]{0,60}",
+            start in 1u32..25,
+            len in 0u32..25,
+        ) {
+            let end = start + len;
+            prop_assert_eq!(line_text(text.as_bytes(), start, end), model(text.as_bytes(), start, end));
+        }
+    }
 }
