@@ -2,6 +2,7 @@
 //! corpora by `cargo test`: each parser must return, never panic, and keep its
 //! invariants on whatever bytes it is given.
 
+use crate::graph::{BloomKey, CommitGraph};
 use crate::{index, manifest, trailers};
 
 pub fn manifest(text: &str) {
@@ -38,5 +39,21 @@ pub fn range(text: &str) {
     if let Some(r) = manifest::validate::parse_range(text) {
         assert!(r.start >= 1 && r.start <= r.end);
         assert_eq!(manifest::validate::parse_range(&r.to_string()), Some(r));
+    }
+}
+
+pub fn commit_graph(data: &[u8]) {
+    let Some(g) = CommitGraph::from_bytes(data.to_vec()) else {
+        return;
+    };
+    let keys = [BloomKey::new("src/main.rs"), BloomKey::new("é")];
+    for pos in 0..g.len().min(4096) {
+        assert_eq!(g.id(pos).len(), 20);
+        assert_eq!(g.tree(pos).len(), 20);
+        if let Some(p) = g.first_parent(pos) {
+            assert!(p < g.len());
+        }
+        let _ = g.unchanged(pos, &keys);
+        let _ = g.position(g.id(pos));
     }
 }

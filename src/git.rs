@@ -11,6 +11,7 @@ use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort, Tree};
 
 use crate::change::{Entry, FileChange, Hunk, Kind, ObjectId};
 use crate::error::{Error, Result};
+use crate::graph::{BloomKey, CommitGraph};
 use crate::index::{self, IndexEntry};
 
 /// A version of the repository's files to compare.
@@ -62,6 +63,17 @@ pub struct Repo {
     raw_trees: RefCell<HashMap<Oid, Rc<[u8]>>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
+    /// git's commit-graph, read on the first walk that can use it.
+    graph: std::cell::OnceCell<Option<CommitGraph>>,
+}
+
+/// One commit of a first-parent walk: its tree, its first parent's tree, and
+/// its position in the commit-graph when the walk read it from there.
+pub struct Step {
+    pub id: ObjectId,
+    pub tree: Side,
+    pub base: Side,
+    pub pos: Option<u32>,
 }
 
 /// Bytes of blobs kept in the cache before it is cleared.
@@ -93,10 +105,12 @@ fn cache_blobs() {
     // repository is opened and before guard starts a thread.
     unsafe {
         let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 4 << 20);
-        // Trees over 4 KiB (a root directory of a few hundred entries) are not
-        // cached by default, so every path lookup re-read and re-parsed them.
-        let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 1 << 20);
-        let _ = git2::opts::set_cache_object_limit(ObjectType::Commit, 64 << 10);
+        // Trees and commits are not kept: path lookups read raw trees through
+        // guard's own cache, a walk reads each commit once, and libgit2's
+        // eviction scans its whole map from the start each time it is full
+        // (a 23,000-commit walk spent a third of its time there).
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 0);
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Commit, 0);
         let _ = git2::opts::set_cache_max_size(16 << 20);
         let _ = git2::opts::set_mwindow_size(8 << 20);
         let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
@@ -130,7 +144,7 @@ fn tree_entry(data: &[u8], name: &[u8]) -> Option<Option<(Oid, u32)>> {
         }
         // Past where `name` would sort (as a file or as a directory): absent.
         let is_tree = &data[at..space] == b"40000";
-        if sort_key(entry, is_tree).cmp(sort_key(name, true)).is_gt() {
+        if past(entry, is_tree, name) {
             return Some(None);
         }
         at = nul + 21;
@@ -141,9 +155,17 @@ fn tree_entry(data: &[u8], name: &[u8]) -> Option<Option<(Oid, u32)>> {
 /// An entry found in a tree: its object id and mode.
 type TreeHit = (Oid, u32);
 
-/// How git orders tree entries: a directory's name as if it ended in '/'.
-fn sort_key(name: &[u8], dir: bool) -> impl Iterator<Item = u8> + '_ {
-    name.iter().copied().chain(dir.then_some(b'/'))
+/// Does a tree entry sort after `name` looked up as a directory (git orders
+/// a directory's name as if it ended in '/'), so that `name` cannot follow?
+fn past(entry: &[u8], entry_is_tree: bool, name: &[u8]) -> bool {
+    let n = entry.len().min(name.len());
+    match entry[..n].cmp(&name[..n]) {
+        std::cmp::Ordering::Equal => {
+            let next = |s: &[u8], dir: bool| s.get(n).copied().or(dir.then_some(b'/'));
+            next(entry, entry_is_tree) > next(name, true)
+        }
+        o => o.is_gt(),
+    }
 }
 
 fn index_entry(e: &IndexEntry) -> Option<Entry> {
@@ -183,7 +205,46 @@ impl Repo {
             hunk_cache: RefCell::new(HashMap::new()),
             raw_trees: RefCell::new(HashMap::new()),
             path_cache: RefCell::new(HashMap::new()),
+            graph: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The commit-graph git itself would use, unless git would not use one
+    /// here (`core.commitGraph` false, a shallow clone, grafts).
+    fn graph(&self) -> Option<&CommitGraph> {
+        self.graph
+            .get_or_init(|| {
+                let off = self
+                    .repo
+                    .config()
+                    .ok()
+                    .and_then(|c| c.get_bool("core.commitGraph").ok())
+                    == Some(false);
+                let common = self.repo.commondir();
+                if off || !self.shallow.is_empty() || common.join("info/grafts").exists() {
+                    return None;
+                }
+                let own = std::env::var_os("GIT_OBJECT_DIRECTORY")
+                    .map_or_else(|| common.join("objects"), PathBuf::from);
+                let mut dirs = vec![own.clone()];
+                let alternates =
+                    std::fs::read_to_string(own.join("info/alternates")).unwrap_or_default();
+                dirs.extend(
+                    alternates
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(|l| own.join(l)),
+                );
+                CommitGraph::open(&dirs)
+            })
+            .as_ref()
+    }
+
+    /// Does the commit-graph say that nothing under `keys` changed between
+    /// the commit at `pos` and its first parent? (`false`: it cannot say.)
+    pub fn graph_unchanged(&self, pos: u32, keys: &[BloomKey]) -> bool {
+        self.graph().is_some_and(|g| g.unchanged(pos, keys))
     }
 
     pub fn workdir(&self) -> Result<&Path> {
@@ -315,25 +376,15 @@ impl Repo {
     pub fn entry(&self, side: &Side, path: &str) -> Result<Option<Entry>> {
         match side {
             Side::Empty => Ok(None),
-            Side::Tree(t) => {
-                let tree = self.tree(t)?;
-                match tree.get_path(Path::new(path)) {
-                    Ok(e) => {
-                        if e.kind() == Some(ObjectType::Tree) {
-                            return Ok(None);
-                        }
-                        Ok(kind(e.filemode() as u32).map(|k| Entry {
-                            id: hex(e.id()),
-                            kind: k,
-                        }))
-                    }
-                    Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-                    Err(e) => Err(Error::context(
-                        format!("cannot look up {path}"),
-                        e.message(),
-                    )),
-                }
-            }
+            Side::Tree(t) => Ok(self
+                .raw_entry(oid(t)?, path)?
+                .filter(|&(_, mode)| mode != 0o40000)
+                .and_then(|(id, mode)| {
+                    kind(mode).map(|k| Entry {
+                        id: hex(id),
+                        kind: k,
+                    })
+                })),
             Side::Index => {
                 if let Some(ents) = self.index_entries()? {
                     let i = index::lower_bound(&ents, path.as_bytes());
@@ -358,9 +409,8 @@ impl Repo {
         Ok(match side {
             Side::Empty => false,
             Side::Tree(t) => self
-                .tree(t)?
-                .get_path(Path::new(path))
-                .is_ok_and(|e| e.kind() == Some(ObjectType::Tree)),
+                .raw_entry(oid(t)?, path)?
+                .is_some_and(|(_, mode)| mode == 0o40000),
             Side::Index => {
                 let prefix = format!("{path}/");
                 if let Some(ents) = self.index_entries()? {
@@ -953,32 +1003,52 @@ impl Repo {
 impl Repo {
     /// First-parent commits reachable from `to` and not from `from`, oldest
     /// first, each with its tree and its first parent's tree.
-    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<(ObjectId, Side, Side)>> {
+    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<Step>> {
         // The usual case, `from` on the first-parent chain of `to`: follow the
-        // chain, reading each commit once.
+        // chain, reading each commit once, or only its commit-graph entry.
         let stop = oid(from)?;
-        let mut chain: Vec<(Oid, Oid)> = Vec::new(); // (commit, tree)
+        let graph = self.graph();
+        let mut chain: Vec<(Oid, Oid, Option<u32>)> = Vec::new(); // (commit, tree, position)
         let mut at = Some(oid(to)?);
+        let mut at_pos = graph.and_then(|g| g.position(oid(to).ok()?.as_bytes()));
         while let Some(id) = at {
-            let c = self
-                .repo
-                .find_commit(id)
-                .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+            if self.shallow.contains(&hex(id)) {
+                break;
+            }
+            let (tree, parent, parent_pos) = match (graph, at_pos) {
+                (Some(g), Some(pos)) => {
+                    let parent = g.first_parent(pos);
+                    let tree = Oid::from_bytes(g.tree(pos))?;
+                    let parent_id = parent.map(|p| Oid::from_bytes(g.id(p))).transpose()?;
+                    (tree, parent_id, parent)
+                }
+                _ => {
+                    let c = self.repo.find_commit(id).map_err(|e| {
+                        Error::new(format!("cannot read commit {id}: {}", e.message()))
+                    })?;
+                    let parent = c.parent_id(0).ok();
+                    let pos = parent.and_then(|p| graph.and_then(|g| g.position(p.as_bytes())));
+                    (c.tree_id(), parent, pos)
+                }
+            };
             if id == stop {
                 let mut out = Vec::with_capacity(chain.len());
-                let mut base = Side::Tree(hex(c.tree_id()));
-                for (commit, tree) in chain.into_iter().rev() {
+                let mut base = Side::Tree(hex(tree));
+                for (commit, tree, pos) in chain.into_iter().rev() {
                     let t = Side::Tree(hex(tree));
-                    out.push((hex(commit), t.clone(), base));
+                    out.push(Step {
+                        id: hex(commit),
+                        tree: t.clone(),
+                        base,
+                        pos,
+                    });
                     base = t;
                 }
                 return Ok(out);
             }
-            if self.shallow.contains(&hex(id)) {
-                break;
-            }
-            chain.push((id, c.tree_id()));
-            at = c.parent_id(0).ok();
+            chain.push((id, tree, at_pos.filter(|_| graph.is_some())));
+            at = parent;
+            at_pos = parent_pos;
         }
         // Otherwise, what git's revision walk says.
         let mut walk = self.repo.revwalk()?;
@@ -996,7 +1066,12 @@ impl Repo {
             .map(|id| {
                 let (tree, parents) = self.trees(&id)?;
                 let base = parents.into_iter().next().unwrap_or(Side::Empty);
-                Ok((id, tree, base))
+                Ok(Step {
+                    id,
+                    tree,
+                    base,
+                    pos: None,
+                })
             })
             .collect()
     }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod fuzzing;
 pub mod git;
+pub mod graph;
 pub mod index;
 pub mod manifest;
 pub mod policy;

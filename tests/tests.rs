@@ -10,6 +10,7 @@ mod ci_recipes;
 mod demo;
 mod drift;
 mod fuzz_seeds;
+mod graph;
 mod hooks;
 mod manifest;
 mod merges;

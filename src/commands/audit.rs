@@ -11,6 +11,7 @@ use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::git::Side;
+use crate::graph::BloomKey;
 use crate::manifest::compare::Expected;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
 use crate::trailers;
@@ -211,7 +212,27 @@ fn what_if(
     }
     let (mut rows, mut human, mut gone) = (Vec::new(), String::new(), Vec::new());
     let mut blocked = false;
-    for (id, tree, base) in repo.first_parent_range(&from, &to)? {
+    // Bloom keys of the paths that can matter, rebuilt when zones move.
+    let mut keys: Option<(Vec<String>, Vec<BloomKey>)> = None;
+    for step in repo.first_parent_range(&from, &to)? {
+        if let Some(pos) = step.pos {
+            let roots: Vec<String> = manifest.roots().iter().map(|r| r.to_string()).collect();
+            if keys.as_ref().is_none_or(|(r, _)| *r != roots) {
+                // A root of "" (a glob over the whole tree) cannot be looked up.
+                let k = roots
+                    .iter()
+                    .all(|r| !r.is_empty())
+                    .then(|| roots.iter().map(|r| BloomKey::new(r)).collect());
+                keys = Some((roots, k.unwrap_or_default()));
+            }
+            if let Some((_, k)) = &keys
+                && !k.is_empty()
+                && repo.graph_unchanged(pos, k)
+            {
+                continue;
+            }
+        }
+        let (id, tree, base) = (step.id, step.tree, step.base);
         let change = Change {
             base,
             new: tree,
