@@ -319,7 +319,7 @@ pub fn judge_range(
         progress,
     };
     let counter = &counter;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    let threads = crate::threads();
     if ids.len() < PARALLEL_FROM || threads < 2 {
         let eval = Evaluator::new(repo, rel);
         return Ok(Report {

@@ -63,6 +63,13 @@ pub struct Repo {
     raw_trees: RefCell<HashMap<Oid, Rc<[u8]>>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
+    /// Multi-path lookups by tree, for one list of paths.
+    #[allow(clippy::type_complexity)]
+    entries_cache: RefCell<(Vec<String>, HashMap<Oid, Rc<Vec<Option<TreeHit>>>>)>,
+    /// Hunks (and binary-ness) taken from a prefetching thread.
+    prefetched: RefCell<HashMap<(String, String), crate::prefetch::Diffed>>,
+    /// What a prefetching thread found (see [`crate::prefetch`]).
+    shared: RefCell<Option<std::sync::Arc<crate::prefetch::Shared>>>,
     /// git's commit-graph, read on the first walk that can use it.
     graph: std::cell::OnceCell<Option<CommitGraph>>,
 }
@@ -152,6 +159,68 @@ fn tree_entry(data: &[u8], name: &[u8]) -> Option<Option<(Oid, u32)>> {
     Some(None)
 }
 
+/// Find each of `names` in a raw tree object in one pass (see [`tree_entry`]).
+/// `None`: the tree is corrupt. A walk runs this on every commit's root tree,
+/// so each entry costs a few comparisons: its name's first byte is checked
+/// against the names' first bytes before anything else.
+fn tree_entries(data: &[u8], names: &[&[u8]]) -> Option<Vec<Option<TreeHit>>> {
+    let mut hits = vec![None; names.len()];
+    let mut first = [false; 256];
+    for n in names {
+        if let Some(&b) = n.first() {
+            first[usize::from(b)] = true;
+        }
+    }
+    let Some(last) = names.iter().max_by(|a, b| {
+        let key = |s: &&[u8]| {
+            s.iter()
+                .copied()
+                .chain(std::iter::once(b'/'))
+                .collect::<Vec<u8>>()
+        };
+        key(a).cmp(&key(b))
+    }) else {
+        return Some(hits);
+    };
+    if last.is_empty() {
+        return Some(hits);
+    }
+    let (mut left, mut at) = (names.len(), 0);
+    while at < data.len() && left > 0 {
+        // "MODE NAME\0<20 bytes>": a mode is 5 or 6 octal digits.
+        let space = if data.get(at + 5) == Some(&b' ') {
+            at + 5
+        } else if data.get(at + 6) == Some(&b' ') {
+            at + 6
+        } else {
+            return None;
+        };
+        let name_at = space + 1;
+        let nul = name_at + data.get(name_at..)?.iter().position(|&b| b == 0)?;
+        let next = nul + 21;
+        if next > data.len() || nul == name_at {
+            return None;
+        }
+        let entry = &data[name_at..nul];
+        if first[usize::from(entry[0])] {
+            for (i, name) in names.iter().enumerate() {
+                if hits[i].is_none() && *name == entry {
+                    let mode = std::str::from_utf8(&data[at..space]).ok()?;
+                    let mode = u32::from_str_radix(mode, 8).ok()?;
+                    hits[i] = Some((Oid::from_bytes(&data[nul + 1..next]).ok()?, mode));
+                    left -= 1;
+                }
+            }
+        }
+        // Past where the last name would sort: the rest are absent.
+        if entry[0] > last[0] || (entry[0] == last[0] && past(entry, space - at == 5, last)) {
+            break;
+        }
+        at = next;
+    }
+    Some(hits)
+}
+
 /// An entry found in a tree: its object id and mode.
 type TreeHit = (Oid, u32);
 
@@ -206,6 +275,9 @@ impl Repo {
             raw_trees: RefCell::new(HashMap::new()),
             path_cache: RefCell::new(HashMap::new()),
             graph: std::cell::OnceCell::new(),
+            entries_cache: RefCell::new((Vec::new(), HashMap::new())),
+            shared: RefCell::new(None),
+            prefetched: RefCell::new(HashMap::new()),
         })
     }
 
@@ -239,6 +311,31 @@ impl Repo {
                 CommitGraph::open(&dirs)
             })
             .as_ref()
+    }
+
+    /// The hunks between two blobs and whether either is binary, if a
+    /// prefetching thread has computed them (see [`crate::prefetch`]).
+    pub fn prefetched(&self, old: &str, new: &str) -> Option<crate::prefetch::Diffed> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(found) = self.prefetched.borrow().get(&key) {
+            return Some(found.clone());
+        }
+        let found = self
+            .shared
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.hunks.lock().ok()?.remove(&key))?;
+        let mut local = self.prefetched.borrow_mut();
+        if local.len() > 256 {
+            local.clear();
+        }
+        local.insert(key, found.clone());
+        Some(found)
+    }
+
+    /// Take (or stop taking) a prefetching thread's results.
+    pub fn share(&self, shared: Option<std::sync::Arc<crate::prefetch::Shared>>) {
+        *self.shared.borrow_mut() = shared;
     }
 
     /// Does the commit-graph say that nothing under `keys` changed between
@@ -649,6 +746,20 @@ impl Repo {
         if old == new {
             return Ok(Vec::new());
         }
+        if let (Side::Tree(o), Side::Tree(n), Some(shared)) = (old, new, &*self.shared.borrow()) {
+            let mut sorted = roots.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            if sorted
+                .iter()
+                .copied()
+                .eq(shared.roots.iter().map(String::as_str))
+                && let Ok(map) = shared.changes.lock()
+                && let Some(found) = map.get(&(o.clone(), n.clone()))
+            {
+                return Ok(found.clone());
+            }
+        }
         if let (Side::Tree(o), Side::Tree(n)) = (old, new)
             && !roots.iter().any(|r| r.is_empty())
         {
@@ -662,18 +773,18 @@ impl Repo {
     /// it; only roots that are differing directories go through a diff.
     fn tree_changes(&self, old: &str, new: &str, roots: &[&str]) -> Result<Vec<FileChange>> {
         let (old_tree, new_tree) = (oid(old)?, oid(new)?);
-        let lookup = |tree: &Oid, path: &str| -> Result<Option<(Oid, u32, bool)>> {
-            Ok(self
-                .raw_entry(*tree, path)?
-                .map(|(id, mode)| (id, mode, mode == 0o40000)))
-        };
-        let mut out = Vec::new();
-        let mut dirs = Vec::new();
         let mut roots = roots.to_vec();
         roots.sort_unstable();
         roots.dedup();
-        for root in roots {
-            let (o, n) = (lookup(&old_tree, root)?, lookup(&new_tree, root)?);
+        let (old_hits, new_hits) = (
+            self.raw_entries(old_tree, &roots)?,
+            self.raw_entries(new_tree, &roots)?,
+        );
+        let with_kind = |x: &Option<TreeHit>| x.map(|(id, mode)| (id, mode, mode == 0o40000));
+        let mut out = Vec::new();
+        let mut dirs = Vec::new();
+        for (i, root) in roots.into_iter().enumerate() {
+            let (o, n) = (with_kind(&old_hits[i]), with_kind(&new_hits[i]));
             if o.map(|x| (x.0, x.1)) == n.map(|x| (x.0, x.1)) {
                 continue;
             }
@@ -709,6 +820,69 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// The entries at each of `paths` below `tree` (one pass over each tree
+    /// read, however many paths it holds), remembered for the next commit of
+    /// a walk, whose base tree is this commit's tree.
+    fn raw_entries(&self, tree: Oid, paths: &[&str]) -> Result<Rc<Vec<Option<TreeHit>>>> {
+        {
+            let cache = self.entries_cache.borrow();
+            if cache.0.iter().map(String::as_str).eq(paths.iter().copied())
+                && let Some(hit) = cache.1.get(&tree)
+            {
+                return Ok(hit.clone());
+            }
+        }
+        let mut out = vec![None; paths.len()];
+        let indexed: Vec<(usize, &str)> = paths.iter().copied().enumerate().collect();
+        self.entries_below(tree, &indexed, &mut out)?;
+        let out = Rc::new(out);
+        let mut cache = self.entries_cache.borrow_mut();
+        if !cache.0.iter().map(String::as_str).eq(paths.iter().copied()) || cache.1.len() >= 64 {
+            cache.0 = paths.iter().map(|p| p.to_string()).collect();
+            cache.1.clear();
+        }
+        cache.1.insert(tree, out.clone());
+        Ok(out)
+    }
+
+    fn entries_below(
+        &self,
+        tree: Oid,
+        paths: &[(usize, &str)],
+        out: &mut [Option<TreeHit>],
+    ) -> Result<()> {
+        let Some(data) = self.raw_tree(tree)? else {
+            return Ok(());
+        };
+        let mut names: Vec<&[u8]> = paths
+            .iter()
+            .map(|(_, p)| p.split('/').next().unwrap_or("").as_bytes())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let hits = tree_entries(&data, &names)
+            .ok_or_else(|| Error::new(format!("tree {tree} is corrupt")))?;
+        for (name, hit) in names.iter().zip(hits) {
+            let Some((id, mode)) = hit else {
+                continue;
+            };
+            let mut deeper = Vec::new();
+            for &(i, p) in paths {
+                match p.split_once('/') {
+                    None if p.as_bytes() == *name => out[i] = Some((id, mode)),
+                    Some((first, rest)) if first.as_bytes() == *name && mode == 0o40000 => {
+                        deeper.push((i, rest));
+                    }
+                    _ => {}
+                }
+            }
+            if !deeper.is_empty() {
+                self.entries_below(id, &deeper, out)?;
+            }
+        }
+        Ok(())
     }
 
     /// The entry at `path` below `tree`, read from the raw tree objects: a
@@ -891,7 +1065,10 @@ impl Repo {
         if let Some(h) = self.hunk_cache.borrow().get(&key) {
             return Ok(h.clone());
         }
-        let hunks = self.compute_hunks(old, new)?;
+        let hunks = match self.prefetched(old, new) {
+            Some((h, _)) => h,
+            None => self.compute_hunks(old, new)?,
+        };
         let mut cache = self.hunk_cache.borrow_mut();
         if cache.len() > 256 {
             cache.clear();
@@ -1084,5 +1261,55 @@ impl Repo {
         let c = self.commit(id)?;
         let parents = self.parent_trees(&c)?;
         Ok((Side::Tree(c.tree), parents))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A raw tree object of `entries` (name, is a directory), in git's order.
+    fn raw_tree(entries: &[(String, bool)]) -> Vec<u8> {
+        let mut sorted: Vec<&(String, bool)> = entries.iter().collect();
+        let key = |(n, d): &&(String, bool)| {
+            let mut k = n.as_bytes().to_vec();
+            if *d {
+                k.push(b'/');
+            }
+            k
+        };
+        sorted.sort_by_key(key);
+        let mut out = Vec::new();
+        for (i, (name, dir)) in sorted.iter().enumerate() {
+            out.extend_from_slice(if *dir { b"40000 " } else { b"100644 " });
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+            out.extend_from_slice(&[i as u8; 20]);
+        }
+        out
+    }
+
+    proptest! {
+        /// One pass for many names finds what one search per name finds, and
+        /// what a plain scan of the entries finds.
+        #[test]
+        fn tree_entries_finds_each_name(
+            names in proptest::collection::btree_map("[a-c.-]{1,4}", any::<bool>(), 0..20),
+            wanted in proptest::collection::vec("[a-c.-]{1,4}", 1..6),
+        ) {
+            let entries: Vec<(String, bool)> = names.into_iter().collect();
+            let data = raw_tree(&entries);
+            let mut wanted: Vec<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let many = tree_entries(&data, &wanted).unwrap();
+            for (w, hit) in wanted.iter().zip(&many) {
+                prop_assert_eq!(*hit, tree_entry(&data, w).unwrap());
+                let model = entries.iter().any(|(n, _)| n.as_bytes() == *w);
+                prop_assert_eq!(hit.is_some(), model);
+            }
+        }
     }
 }

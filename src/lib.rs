@@ -17,6 +17,7 @@ pub mod graph;
 pub mod index;
 pub mod manifest;
 pub mod policy;
+pub mod prefetch;
 pub mod report;
 pub mod signature;
 pub mod signoff;
@@ -24,6 +25,20 @@ pub mod trailers;
 pub mod zones;
 
 pub use error::{Error, Result};
+
+/// Threads guard may use for long ranges: two when the machine has two cores
+/// (more gain little: the work is a sequential walk plus one helper), one when
+/// `GUARD_THREADS=1` asks for it.
+pub fn threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    match std::env::var("GUARD_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(n) => n.clamp(1, cores),
+        None => cores,
+    }
+}
 
 /// What a command produced: the text for stdout and stderr, and the exit code
 /// (0 passed, 1 blocked, 2 could not evaluate).

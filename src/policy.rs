@@ -559,13 +559,21 @@ impl<'r> Evaluator<'r> {
             let (Some(o), Some(n)) = (&c.old, &c.new) else {
                 return Ok(None);
             };
-            let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
-            let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
-            if let (Some(r), false) = (zone.lines, binary)
-                && zones::outside_change(&old_data, &new_data, r).is_some()
-            {
-                return Ok(None);
-            }
+            // Hunks a prefetching thread computed answer directly; otherwise
+            // the quick no-diff check may spare the diff.
+            let binary = match self.repo.prefetched(&o.id, &n.id) {
+                Some((_, binary)) => binary,
+                None => {
+                    let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
+                    let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
+                    if let (Some(r), false) = (zone.lines, binary)
+                        && zones::outside_change(&old_data, &new_data, r).is_some()
+                    {
+                        return Ok(None);
+                    }
+                    binary
+                }
+            };
             let mut hunks = self.cached_hunks(c, cache)?;
             if !change.others.is_empty() {
                 hunks = self.own_hunks(c, hunks, &change.others)?;
@@ -634,7 +642,9 @@ impl<'r> Evaluator<'r> {
         if !c.content_changed() {
             return Ok(None);
         }
-        if let (Some(o), Some(n)) = (&c.old, &c.new) {
+        if let (Some(o), Some(n)) = (&c.old, &c.new)
+            && self.repo.prefetched(&o.id, &n.id).is_none()
+        {
             let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
             if let Some(shift) = zones::outside_change(&old_data, &new_data, r) {
                 let moved = LineRange::new(

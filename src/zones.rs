@@ -94,7 +94,7 @@ fn newlines(data: &[u8]) -> usize {
 
 /// The line of `data` that starts at byte `at`.
 fn line_at(data: &[u8], at: usize) -> &[u8] {
-    match data[at..].iter().position(|&c| c == b'\n') {
+    match memchr::memchr(b'\n', &data[at..]) {
         Some(i) => &data[at..at + i + 1],
         None => &data[at..],
     }
@@ -130,7 +130,7 @@ pub fn outside_change(old: &[u8], new: &[u8], range: LineRange) -> Option<i64> {
         if pos >= old.len() || (starts(old, pos) && starts(new, new_pos)) {
             break;
         }
-        pos = match old[pos..].iter().position(|&c| c == b'\n') {
+        pos = match memchr::memchr(b'\n', &old[pos..]) {
             Some(i) => pos + i + 1,
             None => old.len(),
         };
@@ -140,12 +140,18 @@ pub fn outside_change(old: &[u8], new: &[u8], range: LineRange) -> Option<i64> {
     if old_region.len() + new_region.len() > QUICK_REGION_LIMIT * 64 {
         return None;
     }
-    let in_region = |line: &[u8]| {
-        old_region
-            .split_inclusive(|&c| c == b'\n')
-            .chain(new_region.split_inclusive(|&c| c == b'\n'))
-            .any(|l| l == line)
+    let has_line = |region: &[u8], line: &[u8]| {
+        let mut at = 0;
+        while at < region.len() {
+            let end = memchr::memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i + 1);
+            if &region[at..end] == line {
+                return true;
+            }
+            at = end;
+        }
+        false
     };
+    let in_region = |line: &[u8]| has_line(old_region, line) || has_line(new_region, line);
     let (a, b) = (range.start as usize, range.end as usize);
     if b <= p {
         let prev_start = old[..p_bytes - 1]

@@ -201,22 +201,47 @@ fn the_commit_graph_reads_as_git_wrote_it() {
 }
 
 fn what_if(r: &Repo, base: &str) -> String {
+    what_if_with(r, base, &[])
+}
+
+fn what_if_with(r: &Repo, base: &str, env: &[(&str, &str)]) -> String {
     let m = r.file("what-if.toml");
     std::fs::write(
         &m,
         manifest("\n[[zone]]\nid = \"z\"\npath = \"src/f.txt\"\nlines = \"80-120\"\n\n[[zone]]\nid = \"dir\"\npath = \"src/deep/**\"\n"),
     )
     .unwrap();
-    let run = r.guard(&[
-        "audit",
-        &format!("{base}..HEAD"),
-        "--manifest",
-        m.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(run.code == 0 || run.code == 1, "{run:?}");
-    run.stdout
+    let out = r
+        .cmd(guard_bin())
+        .args([
+            "audit",
+            &format!("{base}..HEAD"),
+            "--manifest",
+            m.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Over a few hundred commits a second thread prefetches changes and diffs
+/// from the far end; what it finds must be exactly what one thread finds.
+#[test]
+fn a_long_what_if_audit_says_the_same_with_one_thread_or_two() {
+    let r = Repo::new();
+    history(&r, 330, 3, &[200]);
+    let base = r.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let two = what_if(&r, &base);
+    let v: serde_json::Value = serde_json::from_str(&two).unwrap();
+    assert!(v["commits"].as_array().unwrap().len() > 20, "{two}");
+    assert_eq!(what_if_with(&r, &base, &[("GUARD_THREADS", "1")]), two);
+    let chain = r.path().join(".git/objects/info/commit-graphs");
+    std::fs::remove_dir_all(chain).unwrap();
+    assert_eq!(what_if(&r, &base), two, "without a graph");
 }
 
 #[test]

@@ -181,6 +181,10 @@ fn row(
     }))
 }
 
+/// Where the what-if manifest "is": a path no tree can hold, so nothing in the
+/// repository is read as a manifest.
+const WHAT_IF_PATH: &str = ".git/guard-what-if";
+
 /// The what-if audit: FILE is the manifest in force at A, and its zones are
 /// carried forward through the first-parent history by the drift mapping.
 fn what_if(
@@ -201,7 +205,7 @@ fn what_if(
         .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
     let label = file.display().to_string();
     // Nothing in the repository is read as a manifest: an impossible path.
-    let eval = Evaluator::new(repo, ".git/guard-what-if".to_string());
+    let eval = Evaluator::new(repo, WHAT_IF_PATH.to_string());
     let start = Side::Tree(repo.commit(&from)?.tree);
     let mut manifest = eval.validate(&text, &label, &start)?;
     if let Some(z) = zone {
@@ -214,66 +218,78 @@ fn what_if(
     let mut blocked = false;
     // Bloom keys of the paths that can matter, rebuilt when zones move.
     let mut keys: Option<(Vec<String>, Vec<BloomKey>)> = None;
-    for step in repo.first_parent_range(&from, &to)? {
-        if let Some(pos) = step.pos {
-            let roots: Vec<String> = manifest.roots().iter().map(|r| r.to_string()).collect();
-            if keys.as_ref().is_none_or(|(r, _)| *r != roots) {
-                // A root of "" (a glob over the whole tree) cannot be looked up.
-                let k = roots
-                    .iter()
-                    .all(|r| !r.is_empty())
-                    .then(|| roots.iter().map(|r| BloomKey::new(r)).collect());
-                keys = Some((roots, k.unwrap_or_default()));
+    let steps = repo.first_parent_range(&from, &to)?;
+    // The roots the evaluator looks changes up under (zones, invariants, the
+    // manifest's own path), for the prefetching thread.
+    let roots: Vec<String> = (manifest.roots().into_iter().chain([WHAT_IF_PATH]))
+        .map(String::from)
+        .collect();
+    let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+    crate::prefetch::with_worker(repo, &steps, &roots, |progress| -> Result<()> {
+        for (i, step) in steps.iter().enumerate() {
+            progress.store(i, std::sync::atomic::Ordering::Relaxed);
+            if let Some(pos) = step.pos {
+                let roots: Vec<String> = manifest.roots().iter().map(|r| r.to_string()).collect();
+                if keys.as_ref().is_none_or(|(r, _)| *r != roots) {
+                    // A root of "" (a glob over the whole tree) cannot be looked up.
+                    let k = roots
+                        .iter()
+                        .all(|r| !r.is_empty())
+                        .then(|| roots.iter().map(|r| BloomKey::new(r)).collect());
+                    keys = Some((roots, k.unwrap_or_default()));
+                }
+                if let Some((_, k)) = &keys
+                    && !k.is_empty()
+                    && repo.graph_unchanged(pos, k)
+                {
+                    continue;
+                }
             }
-            if let Some((_, k)) = &keys
-                && !k.is_empty()
-                && repo.graph_unchanged(pos, k)
-            {
+            let (id, tree, base) = (step.id.clone(), step.tree.clone(), step.base.clone());
+            let change = Change {
+                base,
+                new: tree,
+                others: Vec::new(),
+            };
+            let changes = eval.changes(&manifest, &change)?;
+            if changes.is_empty() {
                 continue;
             }
-        }
-        let (id, tree, base) = (step.id, step.tree, step.base);
-        let change = Change {
-            base,
-            new: tree,
-            others: Vec::new(),
-        };
-        let changes = eval.changes(&manifest, &change)?;
-        if changes.is_empty() {
-            continue;
-        }
-        let c = repo.commit(&id)?;
-        let subject = Subject {
-            commit: Some(id.clone()),
-            subject: c.subject().to_string(),
-            message: c.message.clone(),
-            author_email: c.author_email.clone(),
-        };
-        let which = BaseManifest::Carried(Box::new(manifest.clone()));
-        let verdict = eval.evaluate(subject, &which, &change)?;
-        if !verdict.touched.is_empty() {
-            blocked |= !verdict.passed();
-            rows.push(row(repo, &id, &verdict, zone, &mut human)?);
-        }
-        // Carry the zones to where this commit moved their code.
-        let expected = eval.expectations(&manifest, &change, &changes, &mut Default::default())?;
-        let mut kept = Vec::new();
-        for mut z in std::mem::take(&mut manifest.zones) {
-            match expected.get(&z.id) {
-                None => kept.push(z),
-                Some(Expected::At { path, lines }) => {
-                    z.path = crate::manifest::PathSpec::Literal(path.clone());
-                    z.lines = *lines;
-                    kept.push(z);
-                }
-                Some(Expected::Gone(why)) => {
-                    let _ = writeln!(human, "zone {} ends at {}: {why}\n", z.id, &id[..10]);
-                    gone.push(json!({ "zone": z.id, "commit": id, "why": why }));
+            let c = repo.commit(&id)?;
+            let subject = Subject {
+                commit: Some(id.clone()),
+                subject: c.subject().to_string(),
+                message: c.message.clone(),
+                author_email: c.author_email.clone(),
+            };
+            let which = BaseManifest::Carried(Box::new(manifest.clone()));
+            let verdict = eval.evaluate(subject, &which, &change)?;
+            if !verdict.touched.is_empty() {
+                blocked |= !verdict.passed();
+                rows.push(row(repo, &id, &verdict, zone, &mut human)?);
+            }
+            // Carry the zones to where this commit moved their code.
+            let expected =
+                eval.expectations(&manifest, &change, &changes, &mut Default::default())?;
+            let mut kept = Vec::new();
+            for mut z in std::mem::take(&mut manifest.zones) {
+                match expected.get(&z.id) {
+                    None => kept.push(z),
+                    Some(Expected::At { path, lines }) => {
+                        z.path = crate::manifest::PathSpec::Literal(path.clone());
+                        z.lines = *lines;
+                        kept.push(z);
+                    }
+                    Some(Expected::Gone(why)) => {
+                        let _ = writeln!(human, "zone {} ends at {}: {why}\n", z.id, &id[..10]);
+                        gone.push(json!({ "zone": z.id, "commit": id, "why": why }));
+                    }
                 }
             }
+            manifest.zones = kept;
         }
-        manifest.zones = kept;
-    }
+        Ok(())
+    })?;
     if rows.is_empty() {
         human.push_str("no commit in the range touched a zone\n");
     }
