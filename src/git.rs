@@ -76,6 +76,7 @@ pub struct Repo {
 
 /// One commit of a first-parent walk: its tree, its first parent's tree, and
 /// its position in the commit-graph when the walk read it from there.
+#[derive(Clone, Debug)]
 pub struct Step {
     pub id: ObjectId,
     pub tree: Side,
@@ -1181,6 +1182,17 @@ impl Repo {
     /// First-parent commits reachable from `to` and not from `from`, oldest
     /// first, each with its tree and its first parent's tree.
     pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<Step>> {
+        self.first_parent_range_with(from, to, &mut |_| {})
+    }
+
+    /// [`Repo::first_parent_range`], reporting each step to `found` as soon
+    /// as it is known (newest first) when the walk follows the chain itself.
+    pub fn first_parent_range_with(
+        &self,
+        from: &str,
+        to: &str,
+        found: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>> {
         // The usual case, `from` on the first-parent chain of `to`: follow the
         // chain, reading each commit once, or only its commit-graph entry.
         let stop = oid(from)?;
@@ -1208,6 +1220,14 @@ impl Repo {
                     (c.tree_id(), parent, pos)
                 }
             };
+            if let Some(&(commit, newer, pos)) = chain.last() {
+                found(&Step {
+                    id: hex(commit),
+                    tree: Side::Tree(hex(newer)),
+                    base: Side::Tree(hex(tree)),
+                    pos,
+                });
+            }
             if id == stop {
                 let mut out = Vec::with_capacity(chain.len());
                 let mut base = Side::Tree(hex(tree));

@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
+use crate::Result;
 use crate::change::{FileChange, Hunk, Kind};
 use crate::git::{Repo, Step};
 use crate::graph::BloomKey;
@@ -29,18 +30,29 @@ pub struct Shared {
 /// Fewer commits than this are not worth a thread.
 const MIN_STEPS: usize = 200;
 
-/// Run `body` (the main thread's walk over `steps`, which stores the index of
-/// the step it is on in the given counter) with a worker prefetching from the
-/// far end, when there are two cores and enough steps.
+/// Steps as the walk finds them, newest first, for the worker.
+struct Feed {
+    steps: Mutex<Vec<Step>>,
+    ready: Condvar,
+    /// How many steps the walk found (`usize::MAX` while it runs).
+    total: AtomicUsize,
+}
+
+/// Walk (`walk` reports each step to its callback as it finds it, newest
+/// first, and returns them all oldest first), then run `body` over the steps:
+/// it stores the index of the step it is on in the given counter. With two
+/// cores and enough steps, a worker starts on the newest steps while the walk
+/// is still running.
 pub fn with_worker<T>(
     repo: &Repo,
-    steps: &[Step],
     roots: &[&str],
-    body: impl FnOnce(&AtomicUsize) -> T,
-) -> T {
+    walk: impl FnOnce(&mut dyn FnMut(&Step)) -> Result<Vec<Step>>,
+    body: impl FnOnce(&[Step], &AtomicUsize) -> Result<T>,
+) -> Result<T> {
     let progress = AtomicUsize::new(0);
-    if steps.len() < MIN_STEPS || crate::threads() < 2 {
-        return body(&progress);
+    if crate::threads() < 2 {
+        let steps = walk(&mut |_| {})?;
+        return body(&steps, &progress);
     }
     let mut sorted: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
     sorted.sort_unstable();
@@ -50,18 +62,61 @@ pub fn with_worker<T>(
         changes: Mutex::new(HashMap::new()),
         hunks: Mutex::new(HashMap::new()),
     });
+    let feed = Feed {
+        steps: Mutex::new(Vec::new()),
+        ready: Condvar::new(),
+        total: AtomicUsize::new(usize::MAX),
+    };
     repo.share(Some(shared.clone()));
-    let out = std::thread::scope(|s| {
-        s.spawn(|| worker(steps, &shared, &progress));
-        let out = body(&progress);
+    let stop = || {
         progress.store(usize::MAX, Ordering::Relaxed);
+        feed.ready.notify_all();
+    };
+    let out = std::thread::scope(|s| {
+        let (mut fed, mut started) = (0usize, false);
+        let mut start = || {
+            if !started {
+                started = true;
+                s.spawn(|| worker(&feed, &shared, &progress));
+            }
+        };
+        let walked = walk(&mut |step| {
+            if let Ok(mut v) = feed.steps.lock() {
+                v.push(step.clone());
+                fed += 1;
+            }
+            feed.ready.notify_one();
+            if fed >= MIN_STEPS {
+                start();
+            }
+        });
+        let steps = match walked {
+            Ok(steps) => steps,
+            Err(e) => {
+                stop();
+                return Err(e);
+            }
+        };
+        if steps.len() >= MIN_STEPS {
+            if fed == 0
+                && let Ok(mut v) = feed.steps.lock()
+            {
+                // The walk reported nothing (git's revision walk): all at once.
+                v.extend(steps.iter().rev().cloned());
+            }
+            start();
+        }
+        feed.total.store(steps.len(), Ordering::Relaxed);
+        feed.ready.notify_all();
+        let out = body(&steps, &progress);
+        stop();
         out
     });
     repo.share(None);
     out
 }
 
-fn worker(steps: &[Step], shared: &Shared, progress: &AtomicUsize) {
+fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
     let Ok(repo) = Repo::open() else {
         return;
     };
@@ -71,11 +126,36 @@ fn worker(steps: &[Step], shared: &Shared, progress: &AtomicUsize) {
     } else {
         Vec::new()
     };
-    for i in (0..steps.len()).rev() {
-        if progress.load(Ordering::Relaxed) >= i {
+    for k in 0.. {
+        let step = {
+            let Ok(mut v) = feed.steps.lock() else {
+                return;
+            };
+            loop {
+                if progress.load(Ordering::Relaxed) == usize::MAX {
+                    return;
+                }
+                if let Some(step) = v.get(k) {
+                    break step.clone();
+                }
+                if feed.total.load(Ordering::Relaxed) != usize::MAX {
+                    return;
+                }
+                v = match feed
+                    .ready
+                    .wait_timeout(v, std::time::Duration::from_millis(5))
+                {
+                    Ok((v, _)) => v,
+                    Err(_) => return,
+                };
+            }
+        };
+        // Stop where the main thread (oldest first) has come to.
+        let total = feed.total.load(Ordering::Relaxed);
+        if total != usize::MAX && progress.load(Ordering::Relaxed).saturating_add(k + 1) >= total {
             return;
         }
-        let step = &steps[i];
+        let step = &step;
         if let Some(pos) = step.pos
             && !keys.is_empty()
             && repo.graph_unchanged(pos, &keys)

@@ -218,14 +218,15 @@ fn what_if(
     let mut blocked = false;
     // Bloom keys of the paths that can matter, rebuilt when zones move.
     let mut keys: Option<(Vec<String>, Vec<BloomKey>)> = None;
-    let steps = repo.first_parent_range(&from, &to)?;
     // The roots the evaluator looks changes up under (zones, invariants, the
     // manifest's own path), for the prefetching thread.
     let roots: Vec<String> = (manifest.roots().into_iter().chain([WHAT_IF_PATH]))
         .map(String::from)
         .collect();
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
-    crate::prefetch::with_worker(repo, &steps, &roots, |progress| -> Result<()> {
+    let walk =
+        |found: &mut dyn FnMut(&crate::git::Step)| repo.first_parent_range_with(&from, &to, found);
+    crate::prefetch::with_worker(repo, &roots, walk, |steps, progress| -> Result<()> {
         for (i, step) in steps.iter().enumerate() {
             progress.store(i, std::sync::atomic::Ordering::Relaxed);
             if let Some(pos) = step.pos {
