@@ -173,6 +173,38 @@ def main():
                     [guard, "audit", f"{start}..HEAD", "--manifest", one],
                     ["git", "log", "--first-parent", "-L", f"100,249:{target}", "-s", "--format=%H", f"{start}..HEAD"],
                     repo, a.range_reps)
+        # The issue's scenario: one 150-line zone over the whole first-parent
+        # history of a file since it was created (`--zone`, from a manifest of
+        # ten zones in that file), without and then with a commit-graph with
+        # changed-path filters (git's floor uses it too).
+        whole = None
+        for h in hot:
+            log = sh(["git", "log", "--first-parent", "--reverse", "--format=%H", "--", h], repo).stdout.split()
+            if log and int(sh(["sh", "-c", f"git show {log[0]}:{h} | wc -l"], repo).stdout) >= 170:
+                if whole is None or len(log) > whole[2]:
+                    whole = (h, log[0], len(log))
+        if whole:
+            target, created, _ = whole
+            ten = os.path.join(tmp, "whole-10.toml")
+            body = ["version = 1", "", "[[instance]]", 'id = "alpha"', 'emails = ["alpha@bench.example"]',
+                    "", "[[zone]]", 'id = "z"', f'path = "{target}"', 'lines = "20-169"']
+            for i in range(9):
+                body += ["", "[[zone]]", f'id = "s{i}"', f'path = "{target}"', f'lines = "{10 + 17 * i}-{24 + 17 * i}"']
+            with open(ten, "w") as f:
+                f.write("\n".join(body) + "\n")
+            n = sh(["git", "rev-list", "--first-parent", "--count", f"{created}..HEAD"], repo).stdout.strip()
+            one_zone = [guard, "audit", f"{created}..HEAD", "--manifest", ten, "--zone", "z"]
+            all_zones = [guard, "audit", f"{created}..HEAD", "--manifest", ten]
+            floor = ["git", "log", "--first-parent", "--format=%H", f"{created}..HEAD", "--", target]
+            dash_l = ["git", "log", "--first-parent", "-L", f"20,169:{target}", "-s", "--format=%H", f"{created}..HEAD"]
+            graph = os.path.join(tmp, "graph")
+            sh(["git", "clone", "-q", "--shared", os.path.abspath(src), graph], tmp)
+            sh(["git", "commit-graph", "write", "--reachable", "--changed-paths"], graph)
+            for where, label in ((repo, "no commit-graph"), (graph, "commit-graph with changed paths")):
+                compare(f"what-if `guard audit --zone` of one 150-line zone over {target}'s whole history ({n} first-parent commits, {label}) vs `git log --first-parent --format=%H -- FILE`",
+                        one_zone, floor, where, a.range_reps)
+                compare(f"the same vs `git log --first-parent -L 20,169:FILE` ({label})", one_zone, dash_l, where, a.range_reps)
+                compare(f"all 10 zones of that file vs `--zone` ({label})", all_zones, one_zone, where, a.range_reps)
         if has_history_manifest and commits > a.range_commits + 1:
             base = sh(["git", "rev-parse", f"HEAD~{a.range_commits}"], repo).stdout.strip()
             # guard.toml of the generated history names its zoned files.
