@@ -1185,6 +1185,33 @@ impl Repo {
         self.first_parent_range_with(from, to, &mut |_| {})
     }
 
+    /// A commit's tree and first parent, read from its raw header (a walk
+    /// needs nothing else; libgit2's commit objects parse the whole message).
+    fn commit_header(&self, id: Oid) -> Result<(Oid, Option<Oid>)> {
+        let odb = self.repo.odb()?;
+        let obj = odb
+            .read(id)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        let corrupt = || Error::new(format!("commit {id} is corrupt"));
+        if obj.kind() != ObjectType::Commit {
+            return Err(Error::new(format!("{id} is not a commit")));
+        }
+        let data = obj.data();
+        let field = |at: usize, name: &[u8]| -> Option<Oid> {
+            let hex = data.get(at..)?.strip_prefix(name)?.get(..41)?;
+            if hex[40] != b'\n' {
+                return None;
+            }
+            Oid::from_str(std::str::from_utf8(&hex[..40]).ok()?).ok()
+        };
+        let tree = field(0, b"tree ").ok_or_else(corrupt)?;
+        let parent = field(46, b"parent ");
+        if parent.is_none() && data.get(46..53) == Some(b"parent ") {
+            return Err(corrupt());
+        }
+        Ok((tree, parent))
+    }
+
     /// [`Repo::first_parent_range`], reporting each step to `found` as soon
     /// as it is known (newest first) when the walk follows the chain itself.
     pub fn first_parent_range_with(
@@ -1212,12 +1239,9 @@ impl Repo {
                     (tree, parent_id, parent)
                 }
                 _ => {
-                    let c = self.repo.find_commit(id).map_err(|e| {
-                        Error::new(format!("cannot read commit {id}: {}", e.message()))
-                    })?;
-                    let parent = c.parent_id(0).ok();
+                    let (tree, parent) = self.commit_header(id)?;
                     let pos = parent.and_then(|p| graph.and_then(|g| g.position(p.as_bytes())));
-                    (c.tree_id(), parent, pos)
+                    (tree, parent, pos)
                 }
             };
             if let Some(&(commit, newer, pos)) = chain.last() {
