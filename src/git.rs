@@ -129,39 +129,9 @@ fn hex(id: Oid) -> ObjectId {
     id.to_string()
 }
 
-/// Find `name` in a raw tree object ("MODE NAME\0<20-byte id>" entries, sorted
-/// by name, a tree's name compared as if it ended in '/').
-/// `None`: the tree is corrupt; `Some(None)`: no such entry.
-#[allow(clippy::option_option)]
-fn tree_entry(data: &[u8], name: &[u8]) -> Option<Option<(Oid, u32)>> {
-    let mut at = 0;
-    while at < data.len() {
-        // A mode is at most 6 octal digits.
-        let space = at
-            + data
-                .get(at..(at + 8).min(data.len()))?
-                .iter()
-                .position(|&b| b == b' ')?;
-        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
-        let id = data.get(nul + 1..nul + 21)?;
-        let entry = &data[space + 1..nul];
-        if entry == name {
-            let mode = std::str::from_utf8(&data[at..space]).ok()?;
-            let mode = u32::from_str_radix(mode, 8).ok()?;
-            return Some(Some((Oid::from_bytes(id).ok()?, mode)));
-        }
-        // Past where `name` would sort (as a file or as a directory): absent.
-        let is_tree = &data[at..space] == b"40000";
-        if past(entry, is_tree, name) {
-            return Some(None);
-        }
-        at = nul + 21;
-    }
-    Some(None)
-}
-
-/// Find each of `names` in a raw tree object in one pass (see [`tree_entry`]).
-/// `None`: the tree is corrupt. A walk runs this on every commit's root tree,
+/// Find each of `names` in a raw tree object ("MODE NAME\0<20-byte id>"
+/// entries, sorted by name, a tree's name compared as if it ended in '/') in
+/// one pass. `None`: the tree is corrupt; a name's `None`: no such entry. A walk runs this on every commit's root tree,
 /// so each entry costs a few comparisons: its name's first byte is checked
 /// against the names' first bytes before anything else.
 fn tree_entries(data: &[u8], names: &[&[u8]]) -> Option<Vec<Option<TreeHit>>> {
@@ -910,7 +880,8 @@ impl Repo {
             let Some(data) = self.raw_tree(id)? else {
                 return Ok(None);
             };
-            let Some((entry, mode)) = tree_entry(&data, name.as_bytes())
+            let Some((entry, mode)) = tree_entries(&data, &[name.as_bytes()])
+                .and_then(|hits| hits.into_iter().next())
                 .ok_or_else(|| Error::new(format!("tree {id} is corrupt")))?
             else {
                 return Ok(None);
@@ -1350,7 +1321,7 @@ mod tests {
             wanted.dedup();
             let many = tree_entries(&data, &wanted).unwrap();
             for (w, hit) in wanted.iter().zip(&many) {
-                prop_assert_eq!(*hit, tree_entry(&data, w).unwrap());
+                prop_assert_eq!(*hit, tree_entries(&data, &[w]).unwrap()[0]);
                 let model = entries.iter().any(|(n, _)| n.as_bytes() == *w);
                 prop_assert_eq!(hit.is_some(), model);
             }

@@ -87,6 +87,15 @@ pub fn murmur3(seed: u32, data: &[u8]) -> u32 {
 }
 
 impl BloomKey {
+    /// The keys of every root, or none when a root is "" (a glob over the
+    /// whole tree: no filter can rule it out).
+    pub fn for_roots<S: AsRef<str>>(roots: &[S]) -> Vec<BloomKey> {
+        if roots.iter().any(|r| r.as_ref().is_empty()) {
+            return Vec::new();
+        }
+        roots.iter().map(|r| BloomKey::new(r.as_ref())).collect()
+    }
+
     pub fn new(path: &str) -> BloomKey {
         let mut hashes = Vec::new();
         let mut p = path;

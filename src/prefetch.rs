@@ -121,11 +121,7 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
         return;
     };
     let roots: Vec<&str> = shared.roots.iter().map(String::as_str).collect();
-    let keys: Vec<BloomKey> = if roots.iter().all(|r| !r.is_empty()) {
-        roots.iter().map(|r| BloomKey::new(r)).collect()
-    } else {
-        Vec::new()
-    };
+    let keys = BloomKey::for_roots(&roots);
     for k in 0.. {
         let step = {
             let Ok(mut v) = feed.steps.lock() else {

@@ -232,12 +232,8 @@ fn what_if(
             if let Some(pos) = step.pos {
                 let roots: Vec<String> = manifest.roots().iter().map(|r| r.to_string()).collect();
                 if keys.as_ref().is_none_or(|(r, _)| *r != roots) {
-                    // A root of "" (a glob over the whole tree) cannot be looked up.
-                    let k = roots
-                        .iter()
-                        .all(|r| !r.is_empty())
-                        .then(|| roots.iter().map(|r| BloomKey::new(r)).collect());
-                    keys = Some((roots, k.unwrap_or_default()));
+                    let k = BloomKey::for_roots(&roots);
+                    keys = Some((roots, k));
                 }
                 if let Some((_, k)) = &keys
                     && !k.is_empty()
