@@ -874,27 +874,9 @@ impl Repo {
     }
 
     fn raw_entry_uncached(&self, tree: Oid, path: &str) -> Result<Option<(Oid, u32)>> {
-        let mut id = tree;
-        let mut parts = path.split('/').peekable();
-        while let Some(name) = parts.next() {
-            let Some(data) = self.raw_tree(id)? else {
-                return Ok(None);
-            };
-            let Some((entry, mode)) = tree_entries(&data, &[name.as_bytes()])
-                .and_then(|hits| hits.into_iter().next())
-                .ok_or_else(|| Error::new(format!("tree {id} is corrupt")))?
-            else {
-                return Ok(None);
-            };
-            if parts.peek().is_none() {
-                return Ok(Some((entry, mode)));
-            }
-            if mode != 0o40000 {
-                return Ok(None);
-            }
-            id = entry;
-        }
-        Ok(None)
+        let mut found = [None];
+        self.entries_below(tree, &[(0, path)], &mut found)?;
+        Ok(found[0])
     }
 
     /// A tree object's raw bytes (`None`: not a tree), remembered for the next

@@ -86,6 +86,16 @@ fn hunks(n: u32, new: &[Line]) -> Vec<Hunk> {
     out
 }
 
+/// A zone of a file of `n` lines (clamped into it), the file after `ops`,
+/// and the hunks between the two.
+fn case(n: u32, zone: (u32, u32), ops: &[Op]) -> (u32, u32, LineRange, Vec<Line>, Vec<Hunk>) {
+    let a = zone.0.min(n);
+    let b = (a + zone.1).min(n);
+    let new = apply(n, ops);
+    let hs = hunks(n, &new);
+    (a, b, LineRange::new(a, b).unwrap(), new, hs)
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..60usize, 1..4u32).prop_map(|(a, k)| Op::Insert(a, k)),
@@ -103,11 +113,7 @@ proptest! {
         zone in (1..40u32, 0..12u32),
         ops in proptest::collection::vec(op(), 0..4),
     ) {
-        let a = zone.0.min(n);
-        let b = (a + zone.1).min(n);
-        let range = LineRange::new(a, b).unwrap();
-        let new = apply(n, &ops);
-        let hs = hunks(n, &new);
+        let (a, b, range, new, hs) = case(n, zone, &ops);
         let touched = hs.iter().any(|h| hunk_touches(h, range));
         // Model: untouched iff every zone line survives and they stay contiguous.
         let positions: Vec<usize> = (a..=b)
@@ -124,11 +130,7 @@ proptest! {
         zone in (1..40u32, 0..12u32),
         ops in proptest::collection::vec(op(), 0..4),
     ) {
-        let a = zone.0.min(n);
-        let b = (a + zone.1).min(n);
-        let range = LineRange::new(a, b).unwrap();
-        let new = apply(n, &ops);
-        let hs = hunks(n, &new);
+        let (a, b, range, new, hs) = case(n, zone, &ops);
         let mapped = map_range(&hs, range);
         let survivors: Vec<u32> = (a..=b)
             .filter_map(|l| new.iter().position(|x| *x == Line::Old(l)).map(|p| p as u32 + 1))

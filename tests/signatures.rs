@@ -20,11 +20,7 @@ fn keygen(r: &Repo, name: &str, kind: &str) -> String {
         ])
         .output()
         .expect("ssh-keygen is needed for the signature tests");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     std::fs::read_to_string(format!("{}.pub", path.display()))
         .unwrap()
         .trim()
@@ -69,11 +65,7 @@ fn ssh_sign(r: &Repo, key: &str, namespace: &str, rev: Option<&str>) -> String {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     std::fs::read_to_string(r.file("d.sig"))
         .unwrap()
         .lines()
@@ -146,11 +138,7 @@ fn guard_sign_makes_signatures_ssh_keygen_verifies() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // And guard counts it, with a plain sign-off from an instance without a key.
     let run = commit_with(&r, &[line, format!("Signed-off-by: {GAMMA}")]);
     assert_code(&run, 0);
@@ -238,4 +226,13 @@ fn a_key_that_is_not_a_key_is_a_configuration_error() {
     let run = r.guard(&["check"]);
     assert_code(&run, 2);
     assert!(run.stderr.contains(":4:"), "{run:?}");
+}
+
+/// An oracle command that must succeed (its stderr says why not).
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -230,10 +230,13 @@ fn what_if(
         for (i, step) in steps.iter().enumerate() {
             progress.store(i, std::sync::atomic::Ordering::Relaxed);
             if let Some(pos) = step.pos {
-                let roots: Vec<String> = manifest.roots().iter().map(|r| r.to_string()).collect();
-                if keys.as_ref().is_none_or(|(r, _)| *r != roots) {
-                    let k = BloomKey::for_roots(&roots);
-                    keys = Some((roots, k));
+                let roots = manifest.roots();
+                if keys
+                    .as_ref()
+                    .is_none_or(|(r, _)| !r.iter().map(String::as_str).eq(roots.iter().copied()))
+                {
+                    let owned = roots.iter().map(|r| r.to_string()).collect();
+                    keys = Some((owned, BloomKey::for_roots(&roots)));
                 }
                 if let Some((_, k)) = &keys
                     && !k.is_empty()
