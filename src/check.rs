@@ -106,18 +106,20 @@ pub fn next_author_email(repo: &Repo) -> String {
         .unwrap_or_default()
 }
 
-/// The other parents of the commit being made (a merge in progress).
-fn merge_heads(repo: &Repo) -> Result<Vec<Side>> {
+/// The other parents of the commit being made (a merge in progress): their
+/// commit ids and trees.
+fn merge_heads(repo: &Repo) -> Result<(Vec<String>, Vec<Side>)> {
     let path = repo.git_dir().join("MERGE_HEAD");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    let mut out = Vec::new();
+    let (mut ids, mut trees) = (Vec::new(), Vec::new());
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let c = repo.commit(&repo.resolve(line)?)?;
-        out.push(Side::Tree(c.tree));
+        ids.push(c.id);
+        trees.push(Side::Tree(c.tree));
     }
-    Ok(out)
+    Ok((ids, trees))
 }
 
 /// Is the commit being made a `git commit --amend`? git does not tell its hooks,
@@ -167,18 +169,25 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
             "the index has unresolved conflicts: resolve them before checking the staged change",
         ));
     }
-    let (base, others) = if amending() {
+    let (base, others, parents) = if amending() {
         // `git commit --amend` replaces HEAD: the change is HEAD's parent -> index.
         let head = repo.commit(&repo.resolve("HEAD")?)?;
-        let mut parents = repo.parent_trees(&head)?;
-        if parents.is_empty() {
-            (Side::Empty, Vec::new())
+        let mut trees = repo.parent_trees(&head)?;
+        if trees.is_empty() {
+            (Side::Empty, Vec::new(), Vec::new())
         } else {
-            let first = parents.remove(0);
-            (first, parents)
+            let first = trees.remove(0);
+            (first, trees, head.parents)
         }
     } else {
-        (repo.head_side()?, merge_heads(repo)?)
+        let base = repo.head_side()?;
+        let (ids, trees) = merge_heads(repo)?;
+        let parents = if base == Side::Empty {
+            Vec::new()
+        } else {
+            std::iter::once(repo.resolve("HEAD")?).chain(ids).collect()
+        };
+        (base, trees, parents)
     };
     let rel = loc.rel.clone();
     let in_head = match &rel {
@@ -203,6 +212,7 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
             base,
             new: Side::Index,
             others,
+            parents,
         },
     })
 }
@@ -228,32 +238,9 @@ fn commit_rel(loc: &ManifestLoc) -> Result<String> {
     })
 }
 
-/// Judge one commit against its first parent.
+/// Judge one commit against its first parent (a merge: by what it brings).
 pub fn judge_commit(eval: &Evaluator<'_>, id: &str) -> Result<Verdict> {
-    let repo = eval.repo;
-    let c = repo.commit(id)?;
-    let mut parents = repo.parent_trees(&c)?;
-    let base = if parents.is_empty() {
-        Side::Empty
-    } else {
-        parents.remove(0)
-    };
-    let subject = Subject {
-        commit: Some(c.id.clone()),
-        subject: c.subject().to_string(),
-        message: c.message.clone(),
-        author_email: c.author_email.clone(),
-    };
-    let change = Change {
-        base,
-        new: Side::Tree(c.tree.clone()),
-        others: parents,
-    };
-    eval.evaluate(
-        subject,
-        &BaseManifest::InBase(eval.manifest_path.clone()),
-        &change,
-    )
+    eval.judge_commit(id)
 }
 
 fn split_range(spec: &str) -> Option<(&str, &str)> {

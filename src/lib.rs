@@ -16,6 +16,7 @@ pub mod git;
 pub mod graph;
 pub mod index;
 pub mod manifest;
+pub mod merge;
 pub mod policy;
 pub mod prefetch;
 pub mod report;

@@ -10,10 +10,12 @@ use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
 use crate::manifest::compare::{self, Comparison, Expected, Stale};
 use crate::manifest::validate::{self, FileState};
-use crate::manifest::{LineRange, Manifest, PathSpec, Zone};
+use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest, PathSpec, Zone};
 use crate::signoff::{self, Signoffs};
 use crate::trailers;
 use crate::zones;
+
+mod merge;
 
 /// The change being judged: who and what.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +65,9 @@ pub struct Touch {
     /// Old and new object ids and kinds, for the digest of whole-file touches.
     #[serde(skip)]
     pub objects: String,
+    /// For a merge: why this touch is the merge's own (not carried by a side).
+    #[serde(rename = "merge_own", skip_serializing_if = "Option::is_none")]
+    pub own: Option<crate::merge::Own>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +118,10 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     pub manifest_change: Option<Comparison>,
     pub notes: Vec<String>,
+    /// Zone ids of the manifest in force (what a merge's consent rule asks of
+    /// the commits a side brings).
+    #[serde(skip)]
+    pub zone_ids: Vec<String>,
 }
 
 impl Verdict {
@@ -136,8 +145,11 @@ pub enum BaseManifest {
 pub struct Change {
     pub base: Side,
     pub new: Side,
-    /// A merge's other parents.
+    /// A merge's other parents' trees.
     pub others: Vec<Side>,
+    /// Commit ids of the parents, first parent first, when known (for a merge:
+    /// always, so that what each side brings can be walked).
+    pub parents: Vec<crate::change::ObjectId>,
 }
 
 /// The manifest in force for a change, validated against its files, with its text.
@@ -153,6 +165,7 @@ pub struct Evaluator<'r> {
     /// Line counts computed in this run, to remember for the next one.
     new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
+    merges: merge::Cache,
 }
 
 const MAX_TEXT_LINES: usize = 40;
@@ -171,6 +184,7 @@ impl<'r> Evaluator<'r> {
             line_counts: RefCell::new(HashMap::new()),
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
+            merges: merge::Cache::default(),
         }
     }
 
@@ -270,40 +284,6 @@ impl<'r> Evaluator<'r> {
         }
     }
 
-    /// For a merge: keep the hunks (first parent → result) the merge itself wrote,
-    /// i.e. that also differ from every other parent.
-    fn own_hunks(&self, c: &FileChange, hunks: Vec<Hunk>, others: &[Side]) -> Result<Vec<Hunk>> {
-        let Some(new) = &c.new else { return Ok(hunks) };
-        let mut kept = hunks;
-        for other in others {
-            let Some(oe) = self.repo.entry(other, &c.path)? else {
-                continue; // the file is new relative to that parent: all of it differs
-            };
-            if oe.id == new.id {
-                return Ok(Vec::new());
-            }
-            let theirs = self.repo.hunks(&oe.id, &new.id)?;
-            let (mut lines, mut gaps) = (Vec::new(), Vec::new());
-            for h in &theirs {
-                if h.new_lines == 0 {
-                    gaps.push(h.new_start);
-                } else {
-                    lines.push((h.new_start, h.new_start + h.new_lines - 1));
-                }
-            }
-            let hit_line = |a: u32, b: u32| lines.iter().any(|&(s, e)| s <= b && a <= e);
-            kept.retain(|h| {
-                if h.new_lines == 0 {
-                    gaps.contains(&h.new_start) || hit_line(h.new_start, h.new_start + 1)
-                } else {
-                    let (a, b) = (h.new_start, h.new_start + h.new_lines - 1);
-                    hit_line(a, b) || gaps.iter().any(|&g| g + 1 >= a && g <= b)
-                }
-            });
-        }
-        Ok(kept)
-    }
-
     fn texts(&self, c: &FileChange, hunks: &[Hunk]) -> Result<Vec<TouchedLines>> {
         let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
         let old = match &c.old {
@@ -359,6 +339,7 @@ impl<'r> Evaluator<'r> {
             violations: Vec::new(),
             manifest_change: None,
             notes: Vec::new(),
+            zone_ids: Vec::new(),
         };
         let Some(manifest) = self.base_manifest(&change.base, which)? else {
             verdict.notes.push(format!(
@@ -368,25 +349,12 @@ impl<'r> Evaluator<'r> {
             return Ok(verdict);
         };
         verdict.rules = true;
-        let mut changes = self.changes(&manifest, change)?;
+        verdict.zone_ids = manifest.zones.iter().map(|z| z.id.clone()).collect();
+        // A merge is judged on everything it brings to its first parent; what a
+        // side carries with consent is sorted out per touch (contract section 4).
+        let changes = self.changes(&manifest, change)?;
         if changes.is_empty() {
             return Ok(verdict); // nothing under any zone, invariant or the manifest
-        }
-        // A merge wrote only what differs from every parent.
-        if !change.others.is_empty() {
-            let mut own = Vec::with_capacity(changes.len());
-            for c in changes {
-                let mut taken = false;
-                for o in &change.others {
-                    if self.repo.entry(o, &c.path)? == c.new {
-                        taken = true;
-                    }
-                }
-                if !taken {
-                    own.push(c);
-                }
-            }
-            changes = own;
         }
         let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
 
@@ -533,8 +501,21 @@ impl<'r> Evaluator<'r> {
             } else {
                 String::new()
             },
+            own: None,
         };
         let whole = zone.lines.is_none();
+        let merge = !change.others.is_empty();
+        let threshold = touch.threshold;
+        // A whole-file touch of a merge is its own unless a side carries it.
+        let file_level = |touch: &mut Touch| -> Result<bool> {
+            if merge {
+                match self.merge_own_file(manifest, &zone.id, threshold, c, change)? {
+                    None => return Ok(false),
+                    Some(own) => touch.own = Some(own),
+                }
+            }
+            Ok(true)
+        };
         touch.how = if c.is_deleted() {
             match self
                 .repo
@@ -574,27 +555,32 @@ impl<'r> Evaluator<'r> {
                     binary
                 }
             };
-            let mut hunks = self.cached_hunks(c, cache)?;
-            if !change.others.is_empty() {
-                hunks = self.own_hunks(c, hunks, &change.others)?;
-                if hunks.is_empty() {
-                    return Ok(None);
-                }
-            }
             if binary {
+                // A binary change touches every zone of the file, as a whole.
                 "binary content changed".to_string()
             } else {
-                let touching = match zone.lines {
+                let hunks = self.cached_hunks(c, cache)?;
+                let mut touching = match zone.lines {
                     Some(r) => zones::touching(&hunks, r),
                     None => hunks,
                 };
+                if merge && !touching.is_empty() {
+                    let own =
+                        self.merge_own_hunks(manifest, &zone.id, threshold, c, touching, change)?;
+                    touch.own = own.first().map(|(_, why)| why.clone());
+                    touching = own.into_iter().map(|(h, _)| h).collect();
+                }
                 if touching.is_empty() {
                     return Ok(None);
                 }
                 touch.hunks = self.texts(c, &touching)?;
-                "lines changed".to_string()
+                touch.how = "lines changed".to_string();
+                return Ok(Some(touch));
             }
         };
+        if !file_level(&mut touch)? {
+            return Ok(None);
+        }
         Ok(Some(touch))
     }
 
@@ -670,7 +656,7 @@ impl<'r> Evaluator<'r> {
     /// The built-in `manifest` zone, touched: threshold `policy.signoffs`.
     fn manifest_touch(&self, base: &Manifest, how: &str, details: Vec<String>) -> Touch {
         Touch {
-            zone: "manifest".into(),
+            zone: MANIFEST_ZONE.into(),
             reason: "the manifest guards itself".into(),
             file: self.manifest_path.clone(),
             lines: None,
@@ -679,6 +665,7 @@ impl<'r> Evaluator<'r> {
             hunks: Vec::new(),
             details,
             objects: String::new(),
+            own: None,
         }
     }
 
@@ -694,11 +681,24 @@ impl<'r> Evaluator<'r> {
         let after: Manifest = match mc {
             None => base.clone(),
             Some(c) if c.new.is_none() => {
-                verdict.touched.push(self.manifest_touch(
+                let mut touch = self.manifest_touch(
                     base,
                     "manifest deleted",
                     vec!["every zone, invariant and instance removed".into()],
-                ));
+                );
+                if !change.others.is_empty() {
+                    match self.merge_own_file(
+                        base,
+                        MANIFEST_ZONE,
+                        base.policy.signoffs,
+                        c,
+                        change,
+                    )? {
+                        None => return Ok(()),
+                        Some(own) => touch.own = Some(own),
+                    }
+                }
+                verdict.touched.push(touch);
                 return Ok(());
             }
             Some(_) => {
@@ -752,11 +752,16 @@ impl<'r> Evaluator<'r> {
             verdict.violations.push(Violation::StaleZone(s.clone()));
         }
         if !cmp.weakenings.is_empty() {
-            verdict.touched.push(self.manifest_touch(
-                base,
-                "manifest weakened",
-                cmp.weakenings.clone(),
-            ));
+            let mut touch = self.manifest_touch(base, "manifest weakened", cmp.weakenings.clone());
+            let carried = if change.others.is_empty() {
+                false
+            } else {
+                touch.own = self.merge_own_manifest(base, &cmp.weakenings, change)?;
+                touch.own.is_none()
+            };
+            if !carried {
+                verdict.touched.push(touch);
+            }
         }
         if mc.is_some() || !cmp.stale.is_empty() {
             verdict.manifest_change = Some(cmp);

@@ -1,9 +1,12 @@
-//! Contract section 4, merges: only what the merge itself wrote counts.
+//! Contract section 4, merges: a merge is judged on everything it brings to its
+//! first parent, except what a side carries with the first parent's consent.
 
 use crate::common::*;
 
 const ZONE: &str = "\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\n";
 
+/// main: f.txt (20 lines, zone z on 1-5) and the manifest; feature: a signed
+/// zone edit (line 2); main: unrelated work.
 fn branches() -> Repo {
     let r = Repo::new();
     r.write("f.txt", &lines(20));
@@ -18,21 +21,74 @@ fn branches() -> Repo {
     r
 }
 
+fn merge(r: &Repo, args: &[&str]) {
+    let mut all = vec!["merge", "-q", "--no-verify", "--no-ff", "-m", "merge"];
+    all.extend_from_slice(args);
+    r.git(&all);
+}
+
+#[track_caller]
+fn assert_blocked_because(run: &Run, why: &str) {
+    assert_code(run, 1);
+    assert!(
+        run.stdout
+            .contains(&format!("the merge's own change ({why}")),
+        "expected the merge's own change because {why:?}: {run:?}"
+    );
+}
+
 #[test]
 fn a_clean_merge_of_signed_work_passes() {
     let r = branches();
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-verify",
-        "--no-ff",
-        "-m",
-        "merge feature",
-        "feature",
-    ]);
+    merge(&r, &["feature"]);
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 0);
-    assert_code(&r.guard(&["check", "HEAD~2..HEAD"]), 0);
+    assert!(run.stdout.contains("(merge): touches no zone"), "{run:?}");
+}
+
+#[test]
+fn a_signed_branch_with_unsigned_edits_elsewhere_in_the_file_passes() {
+    let r = branches();
+    r.git(&["checkout", "-q", "feature"]);
+    r.write(
+        "f.txt",
+        &lines(20)
+            .replace("line 2\n", "two\n")
+            .replace("line 15\n", "fifteen\n"),
+    );
+    r.commit("unsigned edit outside the zone");
+    r.git(&["checkout", "-q", "main"]);
+    merge(&r, &["feature"]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    assert_code(&r.guard(&["check", "HEAD~1..HEAD"]), 0);
+    let all = r.guard(&["check", "main~2..main"]);
+    assert_code(&all, 0);
+    assert!(
+        all.stdout.contains("4 changes checked, 0 blocked"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn merging_main_back_into_a_feature_branch_passes() {
+    let r = branches();
+    // main gets a signed zone change of its own, then main is merged into feature.
+    r.write("f.txt", &lines(20).replace("line 4\n", "four\n"));
+    r.commit_message(&signed("signed on main", &[ALPHA, GAMMA]));
+    r.git(&["checkout", "-q", "feature"]);
+    merge(&r, &["main"]);
+    assert_eq!(
+        r.read("f.txt"),
+        lines(20)
+            .replace("line 2\n", "two\n")
+            .replace("line 4\n", "four\n")
+    );
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 0);
+    // And feature, now containing main, merged back into main.
+    r.git(&["checkout", "-q", "main"]);
+    merge(&r, &["feature"]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
 }
 
 #[test]
@@ -54,9 +110,235 @@ fn an_evil_merge_that_edits_a_zone_is_blocked() {
     );
     r.commit_message("merge feature");
     let run = r.guard(&["check", "HEAD"]);
-    assert_code(&run, 1);
+    assert_blocked_because(&run, "differs from every parent");
     assert!(run.stdout.contains("+ evil"), "{run:?}");
     assert!(!run.stdout.contains("+ two"), "{run:?}");
+}
+
+#[test]
+fn an_evil_conflict_resolution_inside_a_zone_is_blocked() {
+    let r = branches();
+    // Both sides change line 2: a conflict, resolved with text of neither side.
+    r.write("f.txt", &lines(20).replace("line 2\n", "deux\n"));
+    r.commit_message(&signed("signed on main", &[ALPHA, GAMMA]));
+    let m = r.git_run(&["merge", "-q", "--no-verify", "--no-ff", "feature"]);
+    assert_eq!(m.code, 1, "expected a conflict: {m:?}");
+    r.write("f.txt", &lines(20).replace("line 2\n", "return True\n"));
+    r.commit_message("merge feature");
+    let run = r.guard(&["check", "HEAD"]);
+    assert_blocked_because(&run, "differs from every parent");
+    assert!(run.stdout.contains("- deux"), "{run:?}");
+    assert!(run.stdout.contains("+ return True"), "{run:?}");
+    // Signed, the resolution passes.
+    r.git(&[
+        "commit",
+        "-q",
+        "--amend",
+        "--no-verify",
+        "-m",
+        &signed("merge feature", &[BETA, GAMMA]),
+    ]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}
+
+#[test]
+fn an_orphan_branch_cannot_bring_a_zone_change() {
+    let r = branches();
+    r.git(&["checkout", "-q", "--orphan", "orphan"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "backdoor\n"));
+    r.git(&["rm", "-q", "--cached", "g.txt"]);
+    std::fs::remove_file(r.file("g.txt")).unwrap();
+    r.git(&["rm", "-q", "--cached", "guard.toml"]);
+    std::fs::remove_file(r.file("guard.toml")).unwrap();
+    let orphan = r.commit("unrelated history");
+    r.git(&["checkout", "-q", "main"]);
+    let base = r.git(&["rev-parse", "HEAD"]);
+    merge(
+        &r,
+        &["--allow-unrelated-histories", "-X", "theirs", "orphan"],
+    );
+    assert!(r.read("f.txt").contains("backdoor"));
+    let run = r.guard(&["check", &format!("{base}..HEAD")]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains(&format!(
+            "the merge's own change (brought by commits judged by no manifest: {}",
+            &orphan[..10]
+        )),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("+ backdoor"), "{run:?}");
+    assert!(run.stdout.contains("1 blocked"), "{run:?}");
+}
+
+#[test]
+fn an_orphan_branch_cannot_bring_a_weaker_manifest() {
+    let r = branches();
+    r.git(&["checkout", "-q", "--orphan", "weak"]);
+    r.write(
+        "guard.toml",
+        "version = 1\n[policy]\nsignoffs = 1\n[[instance]]\nid = \"mallory\"\nemails = [\"m@evil.example\"]\n",
+    );
+    r.commit("weaker rules");
+    r.git(&["checkout", "-q", "main"]);
+    merge(&r, &["--allow-unrelated-histories", "-X", "theirs", "weak"]);
+    assert!(r.read("guard.toml").contains("mallory"));
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("zone manifest"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("the merge's own change (brought by commits judged by no manifest"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_branch_forked_before_the_manifest_cannot_bring_a_zone_change() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.commit("before guard");
+    r.git(&["checkout", "-q", "-b", "old"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "backdoor\n"));
+    let side = r.commit("edit before the rules existed");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("add guard");
+    merge(&r, &["old"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert!(
+        run.stdout.contains(&format!(
+            "brought by commits judged by no manifest: {}",
+            &side[..10]
+        )),
+        "{run:?}"
+    );
+    assert_blocked_because(&run, "brought by commits judged by no manifest");
+}
+
+#[test]
+fn a_merge_of_an_old_ancestor_cannot_revert_a_signed_fix() {
+    let r = branches();
+    let old = r.git(&["rev-parse", "HEAD~1"]);
+    r.write("f.txt", &lines(20).replace("line 4\n", "signed fix\n"));
+    r.commit_message(&signed("signed fix", &[ALPHA, BETA]));
+    // A merge of the old ancestor whose tree is the old one: made by hand.
+    let tree = r.git(&["rev-parse", &format!("{old}^{{tree}}")]);
+    let merge = r.git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        "HEAD",
+        "-p",
+        &old,
+        "-m",
+        "merge an old ancestor",
+    ]);
+    let run = r.guard(&["check", &merge]);
+    assert_blocked_because(&run, "reverts to merge-base content");
+    assert!(run.stdout.contains("- signed fix"), "{run:?}");
+}
+
+#[test]
+fn an_octopus_with_one_bad_side_is_blocked() {
+    let r = branches();
+    r.git(&["checkout", "-q", "-b", "other", "main~1"]);
+    r.write("f.txt", &lines(20).replace("line 18\n", "eighteen\n"));
+    r.commit("outside the zone");
+    r.git(&["checkout", "-q", "-b", "bad", "main~1"]);
+    r.write("f.txt", &lines(20).replace("line 5\n", "unsigned\n"));
+    r.commit("unsigned zone edit");
+    r.git(&["checkout", "-q", "main"]);
+    // Two good sides: passes.
+    merge(&r, &["feature", "other"]);
+    assert_eq!(
+        r.git(&["rev-list", "--parents", "-n1", "HEAD"])
+            .split(' ')
+            .count(),
+        4
+    );
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    merge(&r, &["feature", "other", "bad"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ unsigned"), "{run:?}");
+    assert!(!run.stdout.contains("+ two"), "{run:?}");
+    assert!(!run.stdout.contains("+ eighteen"), "{run:?}");
+}
+
+#[test]
+fn an_instance_revoked_on_the_first_parent_no_longer_signs_for_a_side() {
+    let r = branches();
+    // main revokes beta (a tightening, no sign-offs needed).
+    let m = manifest(ZONE).replace(
+        "[[instance]]\nid = \"beta\"\nemails = [\"beta@jarvis.example\", \"beta2@jarvis.example\"]\n",
+        "",
+    );
+    assert!(!m.contains("beta"));
+    r.write("guard.toml", &m);
+    r.commit("revoke beta");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    merge(&r, &["feature"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_blocked_because(&run, "brought by ");
+    assert!(
+        run.stdout.contains("    f.txt:1-5: lines changed\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(
+            "whose sign-offs do not meet the first parent's rule for zone z: 1 of 2 counted; Beta <beta@jarvis.example>: <beta@jarvis.example> is not the email of a registered instance"
+        ),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_threshold_raised_on_the_first_parent_applies_to_what_a_side_brings() {
+    let r = branches();
+    r.write("guard.toml", &manifest(&format!("{ZONE}signoffs = 3\n")));
+    r.commit("raise z to 3");
+    merge(&r, &["feature"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("for zone z: 2 of 3 counted"), "{run:?}");
+    // Three sign-offs on the merge make it pass.
+    r.git(&[
+        "commit",
+        "-q",
+        "--amend",
+        "--no-verify",
+        "-m",
+        &signed("merge", &[ALPHA, BETA, GAMMA]),
+    ]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}
+
+#[test]
+fn drift_fixed_on_either_side_is_not_a_weakening() {
+    let r = branches();
+    // feature inserts two lines above the zone and follows them in the manifest.
+    r.git(&["checkout", "-q", "feature"]);
+    r.write(
+        "f.txt",
+        &format!("new 1\nnew 2\n{}", lines(20).replace("line 2\n", "two\n")),
+    );
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "3-7")));
+    r.commit("insert above the zone");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    // main appends at the end of the file.
+    r.git(&["checkout", "-q", "main"]);
+    r.write("f.txt", &format!("{}tail\n", lines(20)));
+    r.commit("append");
+    merge(&r, &["feature"]);
+    assert!(r.read("guard.toml").contains("3-7"));
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 0);
+    // And the other way round: main merged into feature.
+    r.git(&["checkout", "-q", "feature"]);
+    merge(&r, &["main~1"]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
 }
 
 #[test]
@@ -65,4 +347,83 @@ fn merging_through_the_hooks() {
     assert_code(&r.guard(&["install"]), 0);
     let m = r.git_run(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
     assert_eq!(m.code, 0, "{m:?}");
+}
+
+/// An orphan branch that edits the zone, ready to merge into main.
+fn orphan_attack(r: &Repo) {
+    r.git(&["checkout", "-q", "--orphan", "orphan"]);
+    r.git(&["rm", "-q", "-r", "--cached", "."]);
+    for f in ["g.txt", "guard.toml"] {
+        std::fs::remove_file(r.file(f)).unwrap();
+    }
+    r.write("f.txt", &lines(20).replace("line 3\n", "backdoor\n"));
+    r.commit("unrelated history");
+    r.git(&["checkout", "-q", "main"]);
+}
+
+#[test]
+fn the_commit_msg_hook_blocks_a_direct_merge_that_brings_an_unjudged_change() {
+    let r = branches();
+    orphan_attack(&r);
+    assert_code(&r.guard(&["install"]), 0);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let m = r.git_run(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--allow-unrelated-histories",
+        "-X",
+        "theirs",
+        "-m",
+        "merge orphan",
+        "orphan",
+    ]);
+    assert_eq!(m.code, 1, "{m:?}");
+    assert!(
+        m.all().contains("brought by commits judged by no manifest"),
+        "{m:?}"
+    );
+    assert_eq!(
+        r.git(&["rev-parse", "HEAD"]),
+        head,
+        "the merge must not be made"
+    );
+}
+
+#[test]
+fn the_hooks_block_a_merge_committed_after_no_commit() {
+    let r = branches();
+    orphan_attack(&r);
+    assert_code(&r.guard(&["install"]), 0);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-commit",
+        "--no-ff",
+        "--allow-unrelated-histories",
+        "-X",
+        "theirs",
+        "orphan",
+    ]);
+    let staged = r.guard(&["check"]);
+    assert_code(&staged, 1);
+    assert!(
+        staged
+            .stdout
+            .contains("brought by commits judged by no manifest"),
+        "{staged:?}"
+    );
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let c = r.git_run(&["commit", "-q", "-m", "merge orphan"]);
+    assert_eq!(c.code, 1, "{c:?}");
+    assert!(c.all().contains("+ backdoor"), "{c:?}");
+    assert_eq!(r.git(&["rev-parse", "HEAD"]), head);
+    // Signed by two instances, the merge goes through.
+    let ok = r.git_run(&[
+        "commit",
+        "-q",
+        "-m",
+        &signed("merge orphan", &[ALPHA, BETA]),
+    ]);
+    assert_eq!(ok.code, 0, "{ok:?}");
 }

@@ -250,6 +250,7 @@ fn what_if(
                 base,
                 new: tree,
                 others: Vec::new(),
+                parents: Vec::new(),
             };
             let changes = eval.changes(&manifest, &change)?;
             if changes.is_empty() {

@@ -18,6 +18,9 @@ pub use validate::{ConfigError, parse};
 /// The default manifest path, relative to the repository root.
 pub const DEFAULT_PATH: &str = "guard.toml";
 
+/// The built-in zone that protects the manifest itself.
+pub const MANIFEST_ZONE: &str = "manifest";
+
 /// An inclusive, 1-based line range with `1 <= start <= end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct LineRange {

@@ -349,7 +349,7 @@ impl Validator<'_> {
             let r = item.into_inner();
             let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
             let id = self.id(r.id, span.clone(), "zone", &mut seen);
-            if id == "manifest" {
+            if id == super::MANIFEST_ZONE {
                 self.err(
                     id_span,
                     "zone id \"manifest\" is reserved for the manifest itself",

@@ -93,6 +93,12 @@ fn touch_block(out: &mut String, t: &Touch) {
     };
     let _ = writeln!(out, "  zone {}{reason}", t.zone);
     let _ = writeln!(out, "    {loc}: {}", t.how);
+    if let Some(own) = &t.own {
+        let _ = writeln!(
+            out,
+            "    the merge's own change ({own}): the merge's message must carry the sign-offs"
+        );
+    }
     for d in &t.details {
         let _ = writeln!(out, "      * {d}");
     }
