@@ -14,8 +14,9 @@ use crate::manifest::Manifest;
 use crate::signoff;
 use crate::trailers;
 
-/// How the merge's version of one hunk (first parent → merge) stands to a side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the merge's version of one hunk (first parent → merge) stands to a side,
+/// ordered from the most to the least suspicious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Relation {
     /// The merge's text there is not the side's (or the side lacks the file).
     Differs,

@@ -427,3 +427,41 @@ fn the_hooks_block_a_merge_committed_after_no_commit() {
     ]);
     assert_eq!(ok.code, 0, "{ok:?}");
 }
+
+#[test]
+fn a_side_that_merged_the_first_parent_cannot_revert_its_later_fix() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("f.txt", &lines(20).replace("line 15\n", "fifteen\n"));
+    r.commit("outside the zone");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "three\n"));
+    r.commit_message(&signed("first fix", &[ALPHA, BETA]));
+    r.git(&["checkout", "-q", "feature"]);
+    merge(&r, &["main"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "THREE\n"));
+    r.commit_message(&signed("second fix", &[ALPHA, BETA]));
+    // A merge whose tree is feature's: line 3 goes back to the first fix.
+    let tree = r.git(&["rev-parse", "feature^{tree}"]);
+    let m = r.git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        "main",
+        "-p",
+        "feature",
+        "-m",
+        "merge feature",
+    ]);
+    let run = r.guard(&["check", &m]);
+    assert_blocked_because(&run, "reverts to merge-base content");
+    assert!(run.stdout.contains("- THREE\n      + three"), "{run:?}");
+    // The same merge made by git keeps the second fix and passes.
+    merge(&r, &["feature"]);
+    assert!(r.read("f.txt").contains("THREE") && r.read("f.txt").contains("fifteen"));
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}

@@ -19,23 +19,38 @@ type Pair = (ObjectId, ObjectId);
 /// What the evaluator remembers about merges across the changes it judges.
 #[derive(Default)]
 pub struct Cache {
-    /// Merge base tree of (first parent, side); `Empty` when the histories never meet.
-    bases: RefCell<HashMap<Pair, Side>>,
-    /// Commits reachable from a side and not from the first parent, oldest first.
-    brought: RefCell<HashMap<Pair, Rc<Vec<ObjectId>>>>,
+    /// What a side brings to a first parent.
+    history: RefCell<HashMap<Pair, Rc<SideHistory>>>,
     /// A brought commit's own judgment.
     judged: RefCell<HashMap<ObjectId, Rc<Brought>>>,
 }
 
+/// The commits a side brings (reachable from it and not from the first parent),
+/// and the trees where its history meets the first parent's.
+pub struct SideHistory {
+    /// Oldest first.
+    pub commits: Vec<BroughtCommit>,
+    /// The parents of brought commits that are not brought themselves: every
+    /// merge base of the two is among them. The side itself when it brings no
+    /// commit; the empty tree when its history never meets the first parent's.
+    pub bases: Vec<Side>,
+}
+
+/// A brought commit, with its tree and its first parent's.
+pub struct BroughtCommit {
+    pub id: ObjectId,
+    pub tree: Side,
+    pub before: Side,
+}
+
 /// One side parent of a merge.
 pub struct SideParent {
-    pub commit: ObjectId,
     pub tree: Side,
-    pub base: Side,
+    pub history: Rc<SideHistory>,
 }
 
 impl Evaluator<'_> {
-    /// The side parents of a merge, each with its merge base with the first parent.
+    /// The side parents of a merge, each with what it brings.
     pub(super) fn sides(&self, change: &Change) -> Result<Vec<SideParent>> {
         let Some((first, sides)) = change.parents.split_first() else {
             return Err(Error::new(
@@ -49,52 +64,70 @@ impl Evaluator<'_> {
             .iter()
             .zip(&change.others)
             .map(|(side, tree)| {
-                let key = (first.clone(), side.clone());
-                let cached = self.merges.bases.borrow().get(&key).cloned();
-                let base = match cached {
-                    Some(b) => b,
-                    None => {
-                        let b = match self.repo.merge_base_opt(first, side)? {
-                            Some(id) => Side::Tree(self.repo.commit(&id)?.tree),
-                            None => Side::Empty,
-                        };
-                        self.merges.bases.borrow_mut().insert(key, b.clone());
-                        b
-                    }
-                };
                 Ok(SideParent {
-                    commit: side.clone(),
                     tree: tree.clone(),
-                    base,
+                    history: self.history(first, side, tree)?,
                 })
             })
             .collect()
     }
 
-    /// Commits reachable from `side` and not from `first`.
-    fn brought(&self, first: &str, side: &str) -> Result<Rc<Vec<ObjectId>>> {
+    /// What `side` (whose tree is `tree`) brings to `first`. The boundary of the
+    /// brought commits stands for the merge base: finding the best merge base
+    /// walks far more history (libgit2 took 60 ms a merge on git/git), and
+    /// judging against every boundary commit errs on the side of "not carried".
+    fn history(&self, first: &str, side: &str, tree: &Side) -> Result<Rc<SideHistory>> {
         let key = (first.to_string(), side.to_string());
-        if let Some(ids) = self.merges.brought.borrow().get(&key) {
-            return Ok(ids.clone());
+        if let Some(h) = self.merges.history.borrow().get(&key) {
+            return Ok(h.clone());
         }
-        let ids = Rc::new(self.repo.range(first, side)?);
-        self.merges.brought.borrow_mut().insert(key, ids.clone());
-        Ok(ids)
+        let ids = self.repo.range(first, side)?;
+        let mut trees: HashMap<ObjectId, Side> = HashMap::with_capacity(ids.len());
+        let mut parents = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let c = self.repo.commit(id)?;
+            trees.insert(id.clone(), Side::Tree(c.tree));
+            parents.push(c.parents);
+        }
+        let mut bases = Vec::new();
+        if ids.is_empty() {
+            bases.push(tree.clone());
+        }
+        for ps in &parents {
+            for p in ps {
+                if !trees.contains_key(p) {
+                    let t = Side::Tree(self.repo.commit(p)?.tree);
+                    trees.insert(p.clone(), t.clone());
+                    bases.push(t);
+                }
+            }
+        }
+        if bases.is_empty() {
+            bases.push(Side::Empty);
+        }
+        let commits = ids
+            .into_iter()
+            .zip(parents)
+            .map(|(id, ps)| BroughtCommit {
+                tree: trees.get(&id).cloned().unwrap_or(Side::Empty),
+                before: ps
+                    .first()
+                    .and_then(|p| trees.get(p).cloned())
+                    .unwrap_or(Side::Empty),
+                id,
+            })
+            .collect();
+        let h = Rc::new(SideHistory { commits, bases });
+        self.merges.history.borrow_mut().insert(key, h.clone());
+        Ok(h)
     }
 
     /// The brought commits that changed `path` (relative to their first parent).
-    fn changing(&self, ids: &[ObjectId], path: &str) -> Result<Vec<Rc<Brought>>> {
+    fn changing(&self, commits: &[BroughtCommit], path: &str) -> Result<Vec<Rc<Brought>>> {
         let mut out = Vec::new();
-        for id in ids {
-            let c = self.repo.commit(id)?;
-            let before = match c.parents.first() {
-                Some(p) => self
-                    .repo
-                    .entry(&Side::Tree(self.repo.commit(p)?.tree), path)?,
-                None => None,
-            };
-            if self.repo.entry(&Side::Tree(c.tree.clone()), path)? != before {
-                out.push(self.judged(id));
+        for c in commits {
+            if self.repo.entry(&c.tree, path)? != self.repo.entry(&c.before, path)? {
+                out.push(self.judged(&c.id));
             }
         }
         Ok(out)
@@ -137,16 +170,15 @@ impl Evaluator<'_> {
         first_manifest: &Manifest,
         zone: &str,
         threshold: u32,
-        first: &str,
         side: &SideParent,
         path: &str,
     ) -> Result<std::result::Result<(), merge::Refusal>> {
-        let ids = self.brought(first, &side.commit)?;
-        let file = self.changing(&ids, path)?;
+        let ids = &side.history.commits;
+        let file = self.changing(ids, path)?;
         let manifest = if path == self.manifest_path {
             Vec::new()
         } else {
-            self.changing(&ids, &self.manifest_path)?
+            self.changing(ids, &self.manifest_path)?
         };
         let file: Vec<&Brought> = file.iter().map(Rc::as_ref).collect();
         let manifest: Vec<&Brought> = manifest.iter().map(Rc::as_ref).collect();
@@ -169,19 +201,24 @@ impl Evaluator<'_> {
         c: &FileChange,
         change: &Change,
     ) -> Result<Option<Own>> {
-        let first = &change.parents[0];
         let mut reasons = Vec::new();
         for side in self.sides(change)? {
             let theirs = self.repo.entry(&side.tree, &c.path)?;
             if theirs != c.new {
                 reasons.push(Own::DiffersFromEveryParent);
-            } else if self.repo.entry(&side.base, &c.path)? == theirs {
+                continue;
+            }
+            let mut unchanged = false;
+            for base in &side.history.bases {
+                unchanged |= self.repo.entry(base, &c.path)? == theirs;
+            }
+            if unchanged {
                 reasons.push(Own::RevertsToBase);
-            } else {
-                match self.side_consents(first_manifest, zone, threshold, first, &side, &c.path)? {
-                    Ok(()) => return Ok(None),
-                    Err(r) => reasons.push(Own::Unconsented(r)),
-                }
+                continue;
+            }
+            match self.side_consents(first_manifest, zone, threshold, &side, &c.path)? {
+                Ok(()) => return Ok(None),
+                Err(r) => reasons.push(Own::Unconsented(r)),
             }
         }
         Ok(Some(merge::strongest(reasons)))
@@ -201,7 +238,6 @@ impl Evaluator<'_> {
         let Some(new) = &c.new else {
             return Err(Error::new("internal: a content change without a new file"));
         };
-        let first = &change.parents[0];
         let diff_to_merge = |side: &Side| -> Result<Option<Vec<Hunk>>> {
             Ok(match self.repo.entry(side, &c.path)? {
                 None => None,
@@ -209,45 +245,71 @@ impl Evaluator<'_> {
                 Some(e) => Some(self.repo.hunks(&e.id, &new.id)?),
             })
         };
+        /// What is known of one side, computed when first needed.
+        struct Known {
+            side: SideParent,
+            theirs: Option<Vec<Hunk>>,
+            bases: Option<Vec<Option<Vec<Hunk>>>>,
+            consent: Option<std::result::Result<(), merge::Refusal>>,
+        }
         let mut sides = Vec::new();
         for side in self.sides(change)? {
             let theirs = diff_to_merge(&side.tree)?;
-            sides.push((side, theirs, None, None));
+            sides.push(Known {
+                side,
+                theirs,
+                bases: None,
+                consent: None,
+            });
         }
+        let all = hunks.clone();
         let mut own = Vec::new();
         for h in hunks {
             let mut reasons = Vec::new();
             let mut carried = false;
-            for (side, theirs, base, consent) in &mut sides {
-                if theirs.is_none() || merge::near(&h, theirs.as_deref().unwrap_or(&[])) {
-                    reasons.push(Own::DiffersFromEveryParent);
-                    continue;
-                }
-                if base.is_none() {
-                    *base = Some(diff_to_merge(&side.base)?);
-                }
-                let base = base.as_ref().and_then(|b| b.as_deref());
-                if merge::relation(&h, theirs.as_deref(), base) == Relation::Unchanged {
-                    reasons.push(Own::RevertsToBase);
-                    continue;
-                }
-                if consent.is_none() {
-                    *consent = Some(self.side_consents(
-                        first_manifest,
-                        zone,
-                        threshold,
-                        first,
-                        side,
-                        &c.path,
-                    )?);
-                }
-                match consent {
-                    Some(Ok(())) => {
-                        carried = true;
-                        break;
+            for k in &mut sides {
+                let theirs = k.theirs.as_deref();
+                if k.bases.is_none() && theirs.is_some_and(|t| !merge::near(&h, t)) {
+                    let mut diffs = Vec::new();
+                    for base in &k.side.history.bases {
+                        // Where the base has the first parent's file, base → merge
+                        // is first parent → merge, which wrote every hunk judged.
+                        diffs.push(match self.repo.entry(base, &c.path)? {
+                            Some(e) if Some(&e) == c.old.as_ref() => Some(all.clone()),
+                            _ => diff_to_merge(base)?,
+                        });
                     }
-                    Some(Err(r)) => reasons.push(Own::Unconsented(r.clone())),
-                    None => {}
+                    k.bases = Some(diffs);
+                }
+                let relation = match &k.bases {
+                    None => Relation::Differs,
+                    Some(bases) => bases
+                        .iter()
+                        .map(|b| merge::relation(&h, theirs, b.as_deref()))
+                        .min()
+                        .unwrap_or(Relation::Differs),
+                };
+                match relation {
+                    Relation::Differs => reasons.push(Own::DiffersFromEveryParent),
+                    Relation::Unchanged => reasons.push(Own::RevertsToBase),
+                    Relation::Changed => {
+                        if k.consent.is_none() {
+                            k.consent = Some(self.side_consents(
+                                first_manifest,
+                                zone,
+                                threshold,
+                                &k.side,
+                                &c.path,
+                            )?);
+                        }
+                        match &k.consent {
+                            Some(Err(r)) => reasons.push(Own::Unconsented(r.clone())),
+                            _ => {
+                                carried = true;
+                                break;
+                            }
+                        }
+                    }
                 }
             }
             if !carried {
@@ -259,55 +321,56 @@ impl Evaluator<'_> {
 
     /// Why a merge's weakening of the manifest (`weakenings`, first parent →
     /// merge) is its own, or `None` when a side carries it: the merge's manifest
-    /// is the side's, the side made those very weakenings since the merge base,
-    /// and the commits that made them met the first parent's rule.
+    /// is the side's, the side made those very weakenings since where its
+    /// history meets the first parent's, and the commits that made them met the
+    /// first parent's rule.
     pub(super) fn merge_own_manifest(
         &self,
         first_manifest: &Manifest,
         weakenings: &[String],
         change: &Change,
     ) -> Result<Option<Own>> {
-        let first = &change.parents[0];
         let path = self.manifest_path.clone();
         let ours = self.repo.entry(&change.new, &path)?;
         let mut reasons = Vec::new();
-        for side in self.sides(change)? {
+        'sides: for side in self.sides(change)? {
             let theirs = self.repo.entry(&side.tree, &path)?;
             if theirs != ours {
                 reasons.push(Own::DiffersFromEveryParent);
                 continue;
             }
-            if self.repo.entry(&side.base, &path)? == theirs {
+            let mut unchanged = false;
+            for base in &side.history.bases {
+                unchanged |= self.repo.entry(base, &path)? == theirs;
+            }
+            if unchanged {
                 reasons.push(Own::RevertsToBase);
                 continue;
             }
-            let refusal = self
-                .side_consents(
-                    first_manifest,
-                    MANIFEST_ZONE,
-                    first_manifest.policy.signoffs,
-                    first,
-                    &side,
-                    &path,
-                )?
-                .err();
-            if let Some(r) = refusal {
+            let threshold = first_manifest.policy.signoffs;
+            if let Err(r) =
+                self.side_consents(first_manifest, MANIFEST_ZONE, threshold, &side, &path)?
+            {
                 reasons.push(Own::Unconsented(r));
                 continue;
             }
-            // The side's own weakenings, since the merge base.
-            let (Some(before), Some(after)) = (
-                self.parsed_manifest_at(&side.base)?,
-                self.parsed_manifest_at(&side.tree)?,
-            ) else {
+            // The side's own weakenings, from every place its history meets ours.
+            let Some(after) = self.parsed_manifest_at(&side.tree)? else {
                 reasons.push(Own::Discards);
                 continue;
             };
-            let made = crate::manifest::compare::compare(&before, &after, &HashMap::new());
-            if weakenings.iter().all(|w| made.weakenings.contains(w)) {
-                return Ok(None);
+            for base in &side.history.bases {
+                let Some(before) = self.parsed_manifest_at(base)? else {
+                    reasons.push(Own::Discards);
+                    continue 'sides;
+                };
+                let made = crate::manifest::compare::compare(&before, &after, &HashMap::new());
+                if !weakenings.iter().all(|w| made.weakenings.contains(w)) {
+                    reasons.push(Own::Discards);
+                    continue 'sides;
+                }
             }
-            reasons.push(Own::Discards);
+            return Ok(None);
         }
         Ok(Some(merge::strongest(reasons)))
     }
