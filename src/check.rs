@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::ancestry::Ancestry;
 use crate::cli::{Format, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
@@ -285,6 +286,10 @@ fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec
         .collect()
 }
 
+/// Ranges up to this long are held in memory (see [`crate::ancestry`]):
+/// about 100 bytes a commit.
+const MAX_ANCESTRY: usize = 200_000;
+
 /// Ranges at least this long are split between two threads.
 const PARALLEL_FROM: usize = 200;
 
@@ -300,6 +305,12 @@ pub fn judge_range(
     let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
     let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
     let ids = repo.range(&from, &to)?;
+    // The range's commits in memory: what a merge's side brings is found there.
+    let ancestry = if ids.len() <= MAX_ANCESTRY {
+        Some(std::sync::Arc::new(Ancestry::read(repo, &from, &ids)?))
+    } else {
+        None
+    };
     let counter = Counter {
         done: std::sync::atomic::AtomicUsize::new(0),
         total: ids.len(),
@@ -308,7 +319,7 @@ pub fn judge_range(
     let counter = &counter;
     let threads = crate::threads();
     if ids.len() < PARALLEL_FROM || threads < 2 {
-        let eval = Evaluator::new(repo, rel);
+        let eval = Evaluator::new(repo, rel).with_ancestry(ancestry);
         return Ok(Report {
             entries: judge_all(&eval, &ids, counter),
         });
@@ -316,12 +327,13 @@ pub fn judge_range(
     let (first, second) = ids.split_at(ids.len() / 2);
     let entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
         let rel2 = rel.clone();
+        let ancestry2 = ancestry.clone();
         let helper = scope.spawn(move || -> Result<Vec<Entry>> {
             let own = Repo::open()?;
-            let eval = Evaluator::new(&own, rel2);
+            let eval = Evaluator::new(&own, rel2).with_ancestry(ancestry2);
             Ok(judge_all(&eval, second, counter))
         });
-        let eval = Evaluator::new(repo, rel);
+        let eval = Evaluator::new(repo, rel).with_ancestry(ancestry);
         let mut entries = judge_all(&eval, first, counter);
         let rest = helper
             .join()

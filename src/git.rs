@@ -381,6 +381,15 @@ impl Repo {
     /// The base a commit is judged against: its first parent's tree, or the empty
     /// tree for a root commit. A shallow boundary or a missing parent is an error.
     pub fn parent_trees(&self, c: &CommitInfo) -> Result<Vec<Side>> {
+        self.parent_trees_with(c, |_| None)
+    }
+
+    /// [`Repo::parent_trees`], taking the trees `known` already knows.
+    pub fn parent_trees_with(
+        &self,
+        c: &CommitInfo,
+        known: impl Fn(&str) -> Option<ObjectId>,
+    ) -> Result<Vec<Side>> {
         if self.shallow.contains(&c.id) {
             return Err(Error::new(format!(
                 "commit {} is at the boundary of a shallow clone: its parents are missing, \
@@ -392,6 +401,9 @@ impl Repo {
         c.parents
             .iter()
             .map(|p| {
+                if let Some(tree) = known(p) {
+                    return Ok(Side::Tree(tree));
+                }
                 let pc = self.repo.find_commit(oid(p)?).map_err(|e| {
                     Error::new(format!(
                         "commit {}: parent {} is missing ({}); fetch full history \
@@ -1183,6 +1195,39 @@ impl Repo {
             return Err(corrupt());
         }
         Ok((tree, parent))
+    }
+
+    /// A commit's tree and parents, read from its raw header.
+    pub fn commit_links(&self, id: &str) -> Result<(ObjectId, Vec<ObjectId>)> {
+        let odb = self.repo.odb()?;
+        let obj = odb
+            .read(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        if obj.kind() != ObjectType::Commit {
+            return Err(Error::new(format!("{id} is not a commit")));
+        }
+        let corrupt = || Error::new(format!("commit {id} is corrupt"));
+        let mut lines = obj.data().split(|&b| b == b'\n');
+        let hex_of = |line: &[u8], name: &[u8]| -> Option<ObjectId> {
+            let digits = line.strip_prefix(name)?;
+            let text = std::str::from_utf8(digits).ok()?;
+            Oid::from_str(text)
+                .ok()
+                .filter(|_| digits.len() == 40)
+                .map(hex)
+        };
+        let tree = lines
+            .next()
+            .and_then(|l| hex_of(l, b"tree "))
+            .ok_or_else(corrupt)?;
+        let mut parents = Vec::new();
+        for line in lines {
+            if !line.starts_with(b"parent ") {
+                break;
+            }
+            parents.push(hex_of(line, b"parent ").ok_or_else(corrupt)?);
+        }
+        Ok((tree, parents))
     }
 
     /// [`Repo::first_parent_range`], reporting each step to `found` as soon

@@ -187,7 +187,7 @@ impl fmt::Display for Refusal {
 /// Why a touch of a merge is the merge's own, so that the merge's sign-offs must
 /// cover it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "code", rename_all = "kebab-case")]
+#[serde(tag = "code", content = "refusal", rename_all = "kebab-case")]
 pub enum Own {
     /// The merge's text is no parent's (a conflict resolution, an "evil merge").
     DiffersFromEveryParent,

@@ -166,6 +166,8 @@ pub struct Evaluator<'r> {
     new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
     merges: merge::Cache,
+    /// The checked range's commits, when a range is checked.
+    ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
 }
 
 const MAX_TEXT_LINES: usize = 40;
@@ -185,7 +187,17 @@ impl<'r> Evaluator<'r> {
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
             merges: merge::Cache::default(),
+            ancestry: None,
         }
+    }
+
+    /// Judge with the checked range's commits at hand (see [`crate::ancestry`]).
+    pub fn with_ancestry(
+        mut self,
+        ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
+    ) -> Self {
+        self.ancestry = ancestry;
+        self
     }
 
     fn lines_of(&self, id: &str) -> Result<usize> {

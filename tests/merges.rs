@@ -292,6 +292,14 @@ fn an_instance_revoked_on_the_first_parent_no_longer_signs_for_a_side() {
         ),
         "{run:?}"
     );
+    let json = r.guard(&["check", "HEAD", "--format", "json"]);
+    assert_code(&json, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let own = &v["changes"][0]["touched"][0]["merge_own"];
+    assert_eq!(own["code"], "unconsented", "{json:?}");
+    assert_eq!(own["refusal"]["code"], "not-signed", "{json:?}");
+    assert_eq!(own["refusal"]["zone"], "z", "{json:?}");
+    assert_eq!(own["refusal"]["counted"], 1, "{json:?}");
 }
 
 #[test]

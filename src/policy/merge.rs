@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{BaseManifest, Change, Evaluator};
+use crate::ancestry::Parent;
 use crate::change::{FileChange, Hunk, ObjectId};
 use crate::error::{Error, Result};
 use crate::git::Side;
@@ -81,6 +82,11 @@ impl Evaluator<'_> {
         if let Some(h) = self.merges.history.borrow().get(&key) {
             return Ok(h.clone());
         }
+        if let Some(h) = self.history_in_range(first, side, tree)? {
+            let h = Rc::new(h);
+            self.merges.history.borrow_mut().insert(key, h.clone());
+            return Ok(h);
+        }
         let ids = self.repo.range(first, side)?;
         let mut trees: HashMap<ObjectId, Side> = HashMap::with_capacity(ids.len());
         let mut parents = Vec::with_capacity(ids.len());
@@ -120,6 +126,48 @@ impl Evaluator<'_> {
         let h = Rc::new(SideHistory { commits, bases });
         self.merges.history.borrow_mut().insert(key, h.clone());
         Ok(h)
+    }
+
+    /// [`Evaluator::history`] from the checked range's commits, when they tell.
+    fn history_in_range(
+        &self,
+        first: &str,
+        side: &str,
+        tree: &Side,
+    ) -> Result<Option<SideHistory>> {
+        let Some(dag) = &self.ancestry else {
+            return Ok(None);
+        };
+        let Some(brought) = dag.brought(first, side) else {
+            return Ok(None);
+        };
+        let tree_of = |p: &Parent| -> Result<Side> {
+            Ok(Side::Tree(match p {
+                Parent::In(j) => dag.tree(*j).to_string(),
+                Parent::Out(id) => self.repo.commit_links(id)?.0,
+            }))
+        };
+        let mut commits = Vec::with_capacity(brought.commits.len());
+        for &i in &brought.commits {
+            commits.push(BroughtCommit {
+                id: dag.id(i).to_string(),
+                tree: Side::Tree(dag.tree(i).to_string()),
+                before: match dag.parents(i).first() {
+                    Some(p) => tree_of(p)?,
+                    None => Side::Empty,
+                },
+            });
+        }
+        let mut bases = Vec::with_capacity(brought.boundary.len());
+        for p in &brought.boundary {
+            bases.push(tree_of(p)?);
+        }
+        if commits.is_empty() {
+            bases = vec![tree.clone()];
+        } else if bases.is_empty() {
+            bases.push(Side::Empty);
+        }
+        Ok(Some(SideHistory { commits, bases }))
     }
 
     /// The brought commits that changed `path` (relative to their first parent).
@@ -388,7 +436,10 @@ impl Evaluator<'_> {
     /// parent; a merge by what it brings (contract section 4).
     pub fn judge_commit(&self, id: &str) -> Result<super::Verdict> {
         let c = self.repo.commit(id)?;
-        let mut trees = self.repo.parent_trees(&c)?;
+        let dag = self.ancestry.as_deref();
+        let mut trees = self
+            .repo
+            .parent_trees_with(&c, |p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;
         let base = if trees.is_empty() {
             Side::Empty
         } else {
