@@ -183,7 +183,8 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
     } else {
         let base = repo.head_side()?;
         let (ids, trees) = merge_heads(repo)?;
-        let parents = if base == Side::Empty {
+        // A merge in progress needs its parents' ids to walk what each side brings.
+        let parents = if ids.is_empty() || base == Side::Empty {
             Vec::new()
         } else {
             std::iter::once(repo.resolve("HEAD")?).chain(ids).collect()

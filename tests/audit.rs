@@ -147,3 +147,73 @@ fn what_if_audit_needs_a_range_and_a_valid_manifest() {
         2,
     );
 }
+
+/// A merge that brings a zone change to the mainline is listed by the what-if
+/// audit (it judges each first-parent commit on what it brought), as `git log
+/// --first-parent -L` lists it; without `--first-parent`, git lists the side
+/// commit instead.
+#[test]
+fn what_if_audit_lists_merges_that_bring_zone_changes_as_git_log_first_parent_dash_l_does() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(50));
+    let base = r.commit("base");
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.write("f.txt", &lines(50).replace("line 20\n", "twenty\n"));
+    let side = r.commit("edit inside the zone, on a topic");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("g.txt", "elsewhere\n");
+    r.commit("unrelated mainline work");
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-verify",
+        "-m",
+        "merge topic",
+        "topic",
+    ]);
+    let merge = r.git(&["rev-parse", "HEAD"]);
+    r.write(
+        "f.txt",
+        &lines(50)
+            .replace("line 20\n", "twenty\n")
+            .replace("line 25\n", "x\n"),
+    );
+    let direct = r.commit("edit inside the zone, on the mainline");
+    let what_if = r.file("what-if.toml");
+    std::fs::write(
+        &what_if,
+        manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"10-30\"\n"),
+    )
+    .unwrap();
+    let run = r.guard(&[
+        "audit",
+        &format!("{base}..HEAD"),
+        "--manifest",
+        what_if.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_code(&run, 1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let ours: Vec<&str> = v["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(ours, [merge.as_str(), direct.as_str()], "{run:?}");
+    let range = format!("{base}..HEAD");
+    let git = |first_parent: bool| -> Vec<String> {
+        let mut args = vec!["log", "-L", "10,30:f.txt", "--format=%H", "-s", &range];
+        if first_parent {
+            args.insert(1, "--first-parent");
+        }
+        let mut out: Vec<String> = r.git(&args).lines().map(String::from).collect();
+        out.retain(|l| !l.is_empty());
+        out.reverse();
+        out
+    };
+    assert_eq!(git(true), [merge.clone(), direct.clone()]);
+    assert_eq!(git(false), [side, direct]);
+}

@@ -473,3 +473,44 @@ fn a_side_that_merged_the_first_parent_cannot_revert_its_later_fix() {
     assert!(r.read("f.txt").contains("THREE") && r.read("f.txt").contains("fifteen"));
     assert_code(&r.guard(&["check", "HEAD"]), 0);
 }
+
+#[test]
+fn a_side_that_shrank_a_zone_without_the_first_parents_consent_carries_nothing() {
+    let r = branches();
+    // feature shrinks z to 1-3 (signed by alpha and beta), then edits line 5,
+    // now outside its zone, without sign-offs.
+    r.git(&["checkout", "-q", "feature"]);
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "1-3")));
+    let shrink = {
+        r.commit_message(&signed("shrink z", &[ALPHA, BETA]));
+        r.git(&["rev-parse", "HEAD"])
+    };
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    r.write(
+        "f.txt",
+        &lines(20)
+            .replace("line 2\n", "two\n")
+            .replace("line 5\n", "unsigned\n"),
+    );
+    r.commit("edit line 5");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    // main revokes beta, then merges feature.
+    r.git(&["checkout", "-q", "main"]);
+    let m = manifest(ZONE).replace(
+        "[[instance]]\nid = \"beta\"\nemails = [\"beta@jarvis.example\", \"beta2@jarvis.example\"]\n",
+        "",
+    );
+    r.write("guard.toml", &m);
+    r.commit("revoke beta");
+    merge(&r, &["feature"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ unsigned"), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "brought by {}, whose sign-offs do not meet the first parent's rule for zone manifest",
+            &shrink[..10]
+        )),
+        "{run:?}"
+    );
+}
