@@ -294,6 +294,31 @@ const MAX_ANCESTRY: usize = 200_000;
 /// Ranges at least this long are split between two threads.
 const PARALLEL_FROM: usize = 200;
 
+/// The range's commits in memory, read by two threads when the range is long.
+fn read_ancestry(repo: &Repo, from: &str, ids: &[String]) -> Result<Ancestry> {
+    if ids.len() < PARALLEL_FROM || crate::threads() < 2 {
+        return Ancestry::read(repo, from, ids);
+    }
+    let (first, second) = ids.split_at(ids.len() / 2);
+    let links = std::thread::scope(|scope| -> Result<Vec<_>> {
+        let helper = scope.spawn(|| -> Result<Vec<_>> {
+            let own = Repo::open()?;
+            second.iter().map(|id| own.commit_links(id)).collect()
+        });
+        let mut links: Vec<_> = first
+            .iter()
+            .map(|id| repo.commit_links(id))
+            .collect::<Result<_>>()?;
+        links.extend(
+            helper
+                .join()
+                .map_err(|_| Error::new("internal error in a reading thread"))??,
+        );
+        Ok(links)
+    })?;
+    Ancestry::new(from, ids, links)
+}
+
 /// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
 /// Long ranges use two threads, each with its own repository handle.
 pub fn judge_range(
@@ -308,7 +333,7 @@ pub fn judge_range(
     let ids = repo.range(&from, &to)?;
     // The range's commits in memory: what a merge's side brings is found there.
     let ancestry = if ids.len() <= MAX_ANCESTRY {
-        Some(std::sync::Arc::new(Ancestry::read(repo, &from, &ids)?))
+        Some(std::sync::Arc::new(read_ancestry(repo, &from, &ids)?))
     } else {
         None
     };

@@ -35,6 +35,8 @@ pub struct SideHistory {
     /// merge base of the two is among them. The side itself when it brings no
     /// commit; the empty tree when its history never meets the first parent's.
     pub bases: Vec<Side>,
+    /// The brought commits that changed a path, by path.
+    changing: RefCell<HashMap<String, Rc<Vec<Rc<Brought>>>>>,
 }
 
 /// A brought commit, with its tree and its first parent's.
@@ -123,7 +125,11 @@ impl Evaluator<'_> {
                 id,
             })
             .collect();
-        let h = Rc::new(SideHistory { commits, bases });
+        let h = Rc::new(SideHistory {
+            commits,
+            bases,
+            changing: RefCell::default(),
+        });
         self.merges.history.borrow_mut().insert(key, h.clone());
         Ok(h)
     }
@@ -167,17 +173,29 @@ impl Evaluator<'_> {
         } else if bases.is_empty() {
             bases.push(Side::Empty);
         }
-        Ok(Some(SideHistory { commits, bases }))
+        Ok(Some(SideHistory {
+            commits,
+            bases,
+            changing: RefCell::default(),
+        }))
     }
 
     /// The brought commits that changed `path` (relative to their first parent).
-    fn changing(&self, commits: &[BroughtCommit], path: &str) -> Result<Vec<Rc<Brought>>> {
+    fn changing(&self, history: &SideHistory, path: &str) -> Result<Rc<Vec<Rc<Brought>>>> {
+        if let Some(found) = history.changing.borrow().get(path) {
+            return Ok(found.clone());
+        }
         let mut out = Vec::new();
-        for c in commits {
+        for c in &history.commits {
             if self.repo.entry(&c.tree, path)? != self.repo.entry(&c.before, path)? {
                 out.push(self.judged(&c.id));
             }
         }
+        let out = Rc::new(out);
+        history
+            .changing
+            .borrow_mut()
+            .insert(path.to_string(), out.clone());
         Ok(out)
     }
 
@@ -186,7 +204,21 @@ impl Evaluator<'_> {
         if let Some(b) = self.merges.judged.borrow().get(id) {
             return b.clone();
         }
-        let judged = match self.judge_commit(id) {
+        let _ = self.judge_commit(id);
+        if let Some(b) = self.merges.judged.borrow().get(id) {
+            return b.clone();
+        }
+        Rc::new(Brought {
+            id: id.to_string(),
+            judged: Judged::Failed("internal: the commit's judgment was not kept".into()),
+        })
+    }
+
+    /// Keep what a merge's consent rule needs of a commit's judgment, in case
+    /// a later merge brings it (a range judges a side's commits before the
+    /// merge that brings them).
+    fn remember(&self, id: &str, verdict: &Result<super::Verdict>) {
+        let judged = match verdict {
             Err(e) => Judged::Failed(e.to_string()),
             Ok(v) if !v.rules => Judged::NoRules,
             Ok(v) => {
@@ -194,10 +226,15 @@ impl Evaluator<'_> {
                 touched.dedup();
                 Judged::Rules(Box::new(Facts {
                     zones: v.zone_ids.clone(),
-                    touched,
                     author_email: v.subject.author_email.clone(),
                     digest: crate::signature::digest(&v.touched),
-                    message: v.subject.message,
+                    // Sign-offs are read only where the commit touched a zone.
+                    message: if touched.is_empty() {
+                        String::new()
+                    } else {
+                        v.subject.message.clone()
+                    },
+                    touched,
                 }))
             }
         };
@@ -205,11 +242,7 @@ impl Evaluator<'_> {
             id: id.to_string(),
             judged,
         });
-        self.merges
-            .judged
-            .borrow_mut()
-            .insert(id.to_string(), b.clone());
-        b
+        self.merges.judged.borrow_mut().insert(id.to_string(), b);
     }
 
     /// Did the commits `side` brings consent to their changes of `path` in `zone`?
@@ -221,12 +254,11 @@ impl Evaluator<'_> {
         side: &SideParent,
         path: &str,
     ) -> Result<std::result::Result<(), merge::Refusal>> {
-        let ids = &side.history.commits;
-        let file = self.changing(ids, path)?;
+        let file = self.changing(&side.history, path)?;
         let manifest = if path == self.manifest_path {
-            Vec::new()
+            Rc::new(Vec::new())
         } else {
-            self.changing(ids, &self.manifest_path)?
+            self.changing(&side.history, &self.manifest_path)?
         };
         let file: Vec<&Brought> = file.iter().map(Rc::as_ref).collect();
         let manifest: Vec<&Brought> = manifest.iter().map(Rc::as_ref).collect();
@@ -435,6 +467,12 @@ impl Evaluator<'_> {
     /// Judge one commit against its first parent, by the manifest in its first
     /// parent; a merge by what it brings (contract section 4).
     pub fn judge_commit(&self, id: &str) -> Result<super::Verdict> {
+        let verdict = self.judge_commit_uncached(id);
+        self.remember(id, &verdict);
+        verdict
+    }
+
+    fn judge_commit_uncached(&self, id: &str) -> Result<super::Verdict> {
         let c = self.repo.commit(id)?;
         let dag = self.ancestry.as_deref();
         let mut trees = self
