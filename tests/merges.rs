@@ -514,3 +514,36 @@ fn a_side_that_shrank_a_zone_without_the_first_parents_consent_carries_nothing()
         "{run:?}"
     );
 }
+
+#[test]
+fn the_audit_lists_a_merge_by_what_it_brings() {
+    let r = branches();
+    orphan_attack(&r);
+    let base = r.git(&["rev-parse", "HEAD"]);
+    merge(
+        &r,
+        &["--allow-unrelated-histories", "-X", "theirs", "orphan"],
+    );
+    let merge_id = r.git(&["rev-parse", "HEAD"]);
+    let run = r.guard(&["audit", &format!("{base}..HEAD")]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains(&format!("{merge_id}  ")),
+        "the merge is listed: {run:?}"
+    );
+    assert!(
+        run.stdout.contains(
+            "            the merge's own change: brought by commits judged by no manifest: "
+        ),
+        "{run:?}"
+    );
+    // The orphan's own commit was judged by no rules: it is not listed.
+    assert_eq!(run.stdout.matches("  verdict   ").count(), 1, "{run:?}");
+    // A signed merge of signed work is listed as passed, with nothing of its own.
+    let r = branches();
+    merge(&r, &["feature"]);
+    let ok = r.guard(&["audit", "HEAD~1..HEAD", "--format", "json"]);
+    assert_code(&ok, 0);
+    let v: serde_json::Value = serde_json::from_str(&ok.stdout).unwrap();
+    assert_eq!(v["commits"].as_array().unwrap().len(), 1, "{ok:?}");
+}

@@ -147,6 +147,9 @@ fn row(
             .lines
             .map_or(t.file.clone(), |r| format!("{}:{r}", t.file));
         let _ = writeln!(human, "  zone      {} ({loc}: {})", t.zone, t.how);
+        if let Some(own) = &t.own {
+            let _ = writeln!(human, "            the merge's own change: {own}");
+        }
     }
     for s in &verdict.signoffs.entries {
         let what = if s.counted {
@@ -173,6 +176,7 @@ fn row(
         "subject": c.subject(),
         "zones": touched.iter().map(|t| json!({
             "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
+            "merge_own": t.own,
         })).collect::<Vec<_>>(),
         "signoffs": verdict.signoffs.entries,
         "trailers": audit_trailers.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
