@@ -82,6 +82,20 @@ pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
     })
 }
 
+/// [`manifest_loc`] for commands that read the manifest: one named explicitly
+/// (`--manifest`, `GUARD_MANIFEST`) must exist, for a mistyped name would
+/// otherwise mean "no rules".
+pub fn existing_manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
+    let loc = manifest_loc(repo, arg)?;
+    if loc.explicit && !loc.abs.exists() {
+        return Err(Error::new(format!(
+            "the manifest {} (named by --manifest or GUARD_MANIFEST) does not exist",
+            loc.abs.display()
+        )));
+    }
+    Ok(loc)
+}
+
 /// The comment string git uses to strip the message (`core.commentChar`, with `auto`).
 pub fn comment_string(repo: &Repo, message: &str) -> String {
     let configured = repo
@@ -404,7 +418,7 @@ pub fn render(report: &Report, format: Format) -> Outcome {
 
 pub fn run(req: Request, progress: Progress<'_>) -> Result<Outcome> {
     let repo = Repo::open()?;
-    let loc = manifest_loc(&repo, &req.manifest)?;
+    let loc = existing_manifest_loc(&repo, &req.manifest)?;
     let base = req
         .base
         .clone()

@@ -243,3 +243,47 @@ fn zones_lists_and_verifies() {
     // --rev reads the committed manifest.
     assert_code(&r.guard(&["zones", "--verify", "--rev", "HEAD"]), 0);
 }
+
+/// Issue 14: a manifest named explicitly that does not exist is exit 2, never
+/// "no rules" (a mistyped `GUARD_MANIFEST` in CI would pass everything).
+#[test]
+fn a_missing_explicit_manifest_is_a_configuration_error() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(5));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\n"),
+    );
+    r.commit("init");
+    r.write("f.txt", &lines(6));
+    let id = r.commit("edit");
+    for args in [
+        vec!["check", &id, "--manifest", "nosuch.toml"],
+        vec!["check", "HEAD~1..HEAD", "--manifest", "nosuch.toml"],
+        vec!["check", "--manifest", "nosuch.toml"],
+        vec!["zones", "--manifest", "nosuch.toml"],
+        vec!["hook", "pre-commit", "--manifest", "nosuch.toml"],
+    ] {
+        let run = r.guard(&args);
+        assert_code(&run, 2);
+        assert!(
+            run.stderr
+                .contains("nosuch.toml (named by --manifest or GUARD_MANIFEST) does not exist"),
+            "{args:?}: {run:?}"
+        );
+    }
+    let out = r
+        .cmd(guard_bin())
+        .args(["check", &id])
+        .env("GUARD_MANIFEST", "gaurd.toml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // The what-if audit's FILE must exist too.
+    assert_code(
+        &r.guard(&["audit", "HEAD~1..HEAD", "--manifest", "nosuch.toml"]),
+        2,
+    );
+    // `guard init` creates the file it is given.
+    assert_code(&r.guard(&["init", "--manifest", "new.toml"]), 0);
+}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::check::{judge_commit, manifest_loc};
+use crate::check::{existing_manifest_loc, judge_commit};
 use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
@@ -52,7 +52,7 @@ pub fn audit(
     if let Some(file) = &arg.manifest {
         return what_if(&repo, range, zone, format, file);
     }
-    let loc = manifest_loc(&repo, arg)?;
+    let loc = existing_manifest_loc(&repo, arg)?;
     let rel = loc
         .rel
         .clone()

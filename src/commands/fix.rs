@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::Outcome;
-use crate::check::{ManifestLoc, manifest_loc, staged};
+use crate::check::{ManifestLoc, existing_manifest_loc, staged};
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
@@ -152,7 +152,7 @@ pub fn describe(f: &Fixed) -> String {
 /// `guard fix`.
 pub fn fix(arg: &ManifestArg) -> Result<Outcome> {
     let repo = Repo::open()?;
-    let loc = manifest_loc(&repo, arg)?;
+    let loc = existing_manifest_loc(&repo, arg)?;
     let f = fix_staged(&repo, &loc, true)?;
     let mut stdout = describe(&f);
     if f.moves.is_empty() && f.gone.is_empty() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::Outcome;
-use crate::check::{self, manifest_loc};
+use crate::check;
 use crate::cli::ManifestArg;
 use crate::commands::fix;
 use crate::error::{Error, Result};
@@ -248,7 +248,7 @@ pub fn uninstall() -> Result<Outcome> {
 /// announce the zones the staged change touches and the sign-offs it will need.
 pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
     let repo = Repo::open()?;
-    let loc = manifest_loc(&repo, arg)?;
+    let loc = check::existing_manifest_loc(&repo, arg)?;
     let fixed = fix::fix_staged(&repo, &loc, false)?;
     let mut out = fix::describe(&fixed);
     if fixed.unstaged && !fixed.moves.is_empty() {
@@ -315,7 +315,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
 /// will store it.
 pub fn commit_msg(file: &Path, arg: &ManifestArg) -> Result<Outcome> {
     let repo = Repo::open()?;
-    let loc = manifest_loc(&repo, arg)?;
+    let loc = check::existing_manifest_loc(&repo, arg)?;
     let bytes = std::fs::read(file)
         .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
     let raw = String::from_utf8_lossy(&bytes).into_owned();

@@ -72,7 +72,7 @@ pub fn zones(
     arg: &ManifestArg,
 ) -> Result<Outcome> {
     let repo = Repo::open()?;
-    let loc = manifest_loc(&repo, arg)?;
+    let loc = crate::check::existing_manifest_loc(&repo, arg)?;
     let (text, label, files) = match rev {
         Some(rev) => {
             let c = repo.commit(&repo.resolve(rev)?)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::Outcome;
-use crate::check::{judge_commit, judge_staged, manifest_loc, staged};
+use crate::check::{existing_manifest_loc, judge_commit, judge_staged, staged};
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
@@ -17,7 +17,7 @@ fn judged(
     rev: Option<&str>,
     arg: &ManifestArg,
 ) -> Result<(Verdict, Option<Manifest>)> {
-    let loc = manifest_loc(repo, arg)?;
+    let loc = existing_manifest_loc(repo, arg)?;
     match rev {
         None => {
             let s = staged(repo, &loc)?;
