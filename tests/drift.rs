@@ -157,6 +157,13 @@ fn weakenings_need_signoffs() {
             "",
             "zone other removed",
         ),
+        // Issue 14: the author is matched by email, so dropping one lets that
+        // author sign their own change by id when author_counts = false.
+        (
+            "\"beta@jarvis.example\", \"beta2@jarvis.example\"]",
+            "\"beta@jarvis.example\"]",
+            "instance beta email beta2@jarvis.example removed",
+        ),
     ] {
         let run = manifest_change(from, to);
         assert_code(&run, 1);

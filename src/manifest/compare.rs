@@ -215,9 +215,12 @@ pub fn compare(
                             .push(format!("instance {} email {e} added", i.id));
                     }
                 }
+                // Removing an email is no tightening: the author is matched by
+                // email, so an author the instance no longer names could then
+                // sign their own change by id with `author_counts = false`.
                 for e in &old.emails {
                     if !i.has_email(e) {
-                        out.tightenings
+                        out.weakenings
                             .push(format!("instance {} email {e} removed", i.id));
                     }
                 }
