@@ -36,8 +36,19 @@ fn line_at(buf: &str, start: usize) -> &str {
     }
 }
 
+/// git's `isspace` (its own `sane_ctype`): space, tab, LF and CR only. A form
+/// feed or vertical tab is not a space to git, so a line holding one is not
+/// blank and does not split the trailer block.
+fn git_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn git_space_char(c: char) -> bool {
+    c.is_ascii() && git_space(c as u8)
+}
+
 fn is_blank(line: &str) -> bool {
-    line.bytes().all(|b| b.is_ascii_whitespace())
+    line.bytes().all(git_space)
 }
 
 /// git's `find_separator` with separators ":": the offset of ':' after a token
@@ -135,7 +146,7 @@ fn trailer_block_start(buf: &str, len: usize) -> usize {
             recognized_prefix = true;
             continue;
         }
-        let first_is_space = line.bytes().next().is_some_and(|b| b.is_ascii_whitespace());
+        let first_is_space = line.bytes().next().is_some_and(git_space);
         if find_separator(line).is_some_and(|p| p >= 1) && !first_is_space {
             trailer_lines += 1;
             possible_continuation = 0;
@@ -154,7 +165,7 @@ fn unfold(value: &str) -> String {
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\n' {
-            while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            while chars.peek().is_some_and(|&c| git_space_char(c)) {
                 chars.next();
             }
             out.push(' ');
@@ -162,7 +173,7 @@ fn unfold(value: &str) -> String {
             out.push(c);
         }
     }
-    out.trim().to_string()
+    out.trim_matches(git_space_char).to_string()
 }
 
 /// The trailers of a commit message, as `git log --format=%(trailers:only,unfold)`
@@ -182,7 +193,7 @@ pub fn parse(message: &str) -> Vec<Trailer> {
     // Split into logical lines, joining continuation lines to their trailer.
     let mut logical: Vec<(String, bool)> = Vec::new();
     for line in block.split_inclusive('\n') {
-        let starts_space = line.bytes().next().is_some_and(|b| b.is_ascii_whitespace());
+        let starts_space = line.bytes().next().is_some_and(git_space);
         if starts_space && let Some((last, true)) = logical.last_mut() {
             last.push_str(line);
             continue;
@@ -195,7 +206,7 @@ pub fn parse(message: &str) -> Vec<Trailer> {
         .filter(|(line, is_trailer)| *is_trailer && !line.starts_with(COMMENT))
         .filter_map(|(line, _)| {
             let sep = find_separator(&line)?;
-            let key = line[..sep].trim().to_string();
+            let key = line[..sep].trim_matches(git_space_char).to_string();
             let value = unfold(line[sep + 1..].trim_end_matches('\n'));
             Some(Trailer { key, value })
         })
@@ -216,7 +227,7 @@ pub fn cleanup(message: &str, comment: &str) -> String {
         if !comment.is_empty() && line.starts_with(comment) {
             continue;
         }
-        out.push(line.trim_end());
+        out.push(line.trim_end_matches(git_space_char));
     }
     // Collapse runs of blank lines and trim blank lines at both ends.
     let mut text = String::new();

@@ -24,6 +24,14 @@ const POOL: &[&str] = &[
     "x",
     "Fixes: #123",
     "Co-authored-by: Someone <s@x.example>",
+    // Issue 14: git's whitespace is space, tab, CR and LF; a form feed or a
+    // vertical tab is not blank to git.
+    "\x0c",
+    " \x0b ",
+    "Signed-off-by: Gamma <gamma@x.example>\x0c",
+    "\x0cSigned-off-by: Delta <d@x.example>",
+    "Key:\x0bvalue",
+    "line with a CR\r",
 ];
 
 fn oracle(r: &Repo, messages: &[String]) -> Vec<Vec<(String, String)>> {
@@ -49,8 +57,9 @@ fn oracle(r: &Repo, messages: &[String]) -> Vec<Vec<(String, String)>> {
                 .lines()
                 .filter(|l| !l.is_empty())
                 .map(|l| {
+                    // git prints "key: value", both already trimmed as git trims.
                     let (k, v) = l.split_once(':').unwrap();
-                    (k.trim().to_string(), v.trim().to_string())
+                    (k.to_string(), v.strip_prefix(' ').unwrap_or(v).to_string())
                 })
                 .collect();
             (id.to_string(), trailers)
@@ -115,6 +124,10 @@ fn handpicked_messages_parse_as_git_parses_them() {
         // makes them non-trailer lines, which sinks the block.
         "S\n\nReviewed-by: Beta <b@x.example>\n# c\n  continued value\nFixes: #123\n",
         "S\n\nReviewed-by: Beta <b@x.example>\n# a comment line\nFixes: #123\n",
+        // Issue 14: a line holding only a form feed does not split the block.
+        "S\n\nSigned-off-by: A <a@x>\n\x0c\nSigned-off-by: B <b@x>\n",
+        "S\n\nbody\n\x0c\nSigned-off-by: A <a@x>\nSigned-off-by: B <b@x>\n",
+        "S\n\nSigned-off-by: A <a@x>\x0b\n",
     ]
     .iter()
     .map(|s| s.to_string())
