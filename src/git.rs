@@ -125,6 +125,43 @@ fn cache_blobs() {
     }
 }
 
+/// git reads a replacement object (`refs/replace/`) or a graft in place of
+/// the original; libgit2, and so guard, would read the original. Rather than
+/// judge objects git does not show, refuse, unless git is told to ignore
+/// replacements too (`GIT_NO_REPLACE_OBJECTS`, `core.useReplaceRefs=false`).
+fn refuse_replacements(repo: &Repository) -> Result<()> {
+    let grafts = repo.commondir().join("info/grafts");
+    if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
+        return Err(Error::new(format!(
+            "{} exists: git reads grafted parents that guard would not; remove the \
+             grafts (git replace --convert-graft-file) and the resulting replacement refs",
+            grafts.display()
+        )));
+    }
+    let ignored = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_some()
+        || repo
+            .config()
+            .and_then(|c| c.get_bool("core.useReplaceRefs"))
+            .is_ok_and(|v| !v);
+    if ignored {
+        return Ok(());
+    }
+    let refs = repo
+        .references_glob("refs/replace/*")
+        .map_err(|e| Error::context("cannot list refs/replace/", e.message()))?;
+    if let Some(r) = refs.into_iter().next() {
+        let name = r
+            .map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
+            .unwrap_or_else(|_| "refs/replace/…".to_string());
+        return Err(Error::new(format!(
+            "the repository has replacement objects ({name}): git reads them in place of \
+             the originals and guard would not; remove them (git replace -d) or set \
+             GIT_NO_REPLACE_OBJECTS=1 so that git and guard read the same objects"
+        )));
+    }
+    Ok(())
+}
+
 fn hex(id: Oid) -> ObjectId {
     id.to_string()
 }
@@ -231,6 +268,7 @@ impl Repo {
                 e.message()
             ))
         })?;
+        refuse_replacements(&repo)?;
         let shallow = std::fs::read_to_string(repo.path().join("shallow"))
             .unwrap_or_default()
             .lines()

@@ -14,6 +14,7 @@ mod graph;
 mod hooks;
 mod manifest;
 mod merges;
+mod objects;
 mod precommit_framework;
 mod property;
 mod signatures;
