@@ -413,6 +413,7 @@ pub fn render(report: &Report, format: Format) -> Outcome {
         code,
         stdout,
         stderr,
+        ..Default::default()
     }
 }
 
@@ -458,9 +459,7 @@ pub fn run(req: Request, progress: Progress<'_>) -> Result<Outcome> {
         }
     };
     let mut outcome = render(&report, req.format);
-    if req.format == Format::Human && use_color(req.color) {
-        outcome.stdout = paint(&outcome.stdout);
-    }
+    outcome.paint = req.format == Format::Human && use_color(req.color);
     Ok(outcome)
 }
 
@@ -475,27 +474,4 @@ fn use_color(choice: crate::cli::Color) -> bool {
                 && std::io::stdout().is_terminal()
         }
     }
-}
-
-fn paint(text: &str) -> String {
-    text.lines()
-        .map(|l| {
-            let (word, colour) = if l.starts_with("BLOCKED") {
-                ("BLOCKED", "1;31")
-            } else if l.starts_with("ERROR") {
-                ("ERROR", "1;31")
-            } else if l.starts_with("passed") {
-                ("passed", "32")
-            } else if l.trim_start().starts_with("violation") {
-                ("", "31")
-            } else {
-                ("", "")
-            };
-            match (word, colour) {
-                (_, "") => format!("{l}\n"),
-                ("", c) => format!("\x1b[{c}m{l}\x1b[0m\n"),
-                (w, c) => format!("\x1b[{c}m{w}\x1b[0m{}\n", &l[w.len()..]),
-            }
-        })
-        .collect()
 }

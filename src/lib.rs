@@ -49,6 +49,9 @@ pub struct Outcome {
     pub code: u8,
     pub stdout: String,
     pub stderr: String,
+    /// Colour the human report (`main` does it, after making untrusted
+    /// control characters visible, so that colour comes only from guard).
+    pub paint: bool,
 }
 
 impl Outcome {

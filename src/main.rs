@@ -2,6 +2,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use guard::report::{paint, visible};
 
 fn main() -> ExitCode {
     // A panic is "could not evaluate", never a pass and never an unknown status.
@@ -24,14 +25,23 @@ fn main() -> ExitCode {
     let result = guard::run_with_progress(cli, &progress);
     match result {
         Ok(outcome) => {
+            // Untrusted text is made visible first; colour comes only from guard.
+            let mut stdout = visible(&outcome.stdout).into_owned();
+            if outcome.paint {
+                stdout = paint(&stdout);
+            }
             // A closed pipe (`guard check | head`) must not change the verdict's code.
-            let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+            let _ = std::io::stdout().write_all(stdout.as_bytes());
             let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+            let _ = std::io::stderr().write_all(visible(&outcome.stderr).as_bytes());
             ExitCode::from(outcome.code)
         }
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "guard: error: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "guard: error: {}",
+                visible(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

@@ -62,3 +62,53 @@ fn grafts_are_refused() {
     assert_code(&run, 2);
     assert!(run.stderr.contains("info/grafts exists"), "{run:?}");
 }
+
+/// Issue 14: untrusted text cannot rewrite the report on a terminal or in a
+/// CI log: "\x1b[2K\x1b[1G" would erase "BLOCKED" and print "passed" instead.
+#[test]
+fn control_characters_in_untrusted_text_are_made_visible() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    r.write(
+        "f.txt",
+        &lines(20).replace("line 2\n", "evil()\x1b[2K\x1b[1G  + harmless\n"),
+    );
+    r.commit_message(
+        "fix\x1b[2K\x1b[1Gpassed  commit\n\nSigned-off-by: Mallory\x1b[2K <m@evil.example>\n",
+    );
+    for args in [
+        vec!["check", "HEAD"],
+        vec!["check", "HEAD", "--color", "always"],
+        vec!["check", "HEAD", "--format", "github"],
+        vec!["audit"],
+    ] {
+        let run = r.guard(&args);
+        assert_code(&run, 1);
+        assert!(run.stdout.contains("^[[2K^[[1G"), "{args:?}: {run:?}");
+        if args.contains(&"always") {
+            // guard's own colour, and nothing else.
+            assert!(run.stdout.contains("\x1b[1;31mBLOCKED\x1b[0m"), "{run:?}");
+            assert_eq!(
+                run.stdout.matches('\x1b').count(),
+                2 + 2 * run.stdout.matches("violation [").count(),
+                "{run:?}"
+            );
+        } else {
+            assert!(!run.stdout.contains('\x1b'), "{args:?}: {run:?}");
+        }
+    }
+    let human = r.guard(&["check", "HEAD"]);
+    assert!(
+        human.stdout.contains("+ evil()^[[2K^[[1G  + harmless"),
+        "{human:?}"
+    );
+    assert!(
+        human.stdout.contains("Mallory^[[2K <m@evil.example>"),
+        "{human:?}"
+    );
+    // JSON keeps the exact text, escaped as JSON escapes it.
+    let json = r.guard(&["check", "HEAD", "--format", "json"]);
+    assert!(json.stdout.contains("\\u001b[2K"), "{json:?}");
+}

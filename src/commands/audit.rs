@@ -106,6 +106,7 @@ pub fn audit(
         code: if failed { 2 } else { u8::from(blocked) },
         stdout,
         stderr: String::new(),
+        ..Default::default()
     })
 }
 
@@ -322,5 +323,6 @@ fn what_if(
         code: u8::from(blocked),
         stdout,
         stderr: String::new(),
+        ..Default::default()
     })
 }

@@ -162,5 +162,6 @@ pub fn fix(arg: &ManifestArg) -> Result<Outcome> {
         code: u8::from(!f.gone.is_empty()),
         stdout,
         stderr: String::new(),
+        ..Default::default()
     })
 }

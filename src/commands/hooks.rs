@@ -196,6 +196,7 @@ pub fn install(force: bool) -> Result<Outcome> {
         code: 0,
         stdout: out,
         stderr: String::new(),
+        ..Default::default()
     })
 }
 
@@ -241,6 +242,7 @@ pub fn uninstall() -> Result<Outcome> {
         code: 0,
         stdout: out,
         stderr: String::new(),
+        ..Default::default()
     })
 }
 
@@ -258,6 +260,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
             stderr:
                 "guard: blocked: zones moved and the manifest has unstaged edits; run `guard fix`\n"
                     .into(),
+            ..Default::default()
         });
     }
     let verdict = check::judge_staged(&repo, &loc, "")?;
@@ -278,6 +281,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
             code: 1,
             stdout: out,
             stderr: String::new(),
+            ..Default::default()
         });
     }
     let mut zones: Vec<String> = Vec::new();
@@ -308,6 +312,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
         code: 0,
         stdout: String::new(),
         stderr: out,
+        ..Default::default()
     })
 }
 

@@ -199,6 +199,7 @@ pub fn zones(
         code: 0,
         stdout,
         stderr: String::new(),
+        ..Default::default()
     };
     if !unresolved.is_empty() {
         for u in &unresolved {
@@ -265,6 +266,7 @@ pub fn init(arg: &ManifestArg) -> Result<Outcome> {
             loc.abs.display()
         ),
         stderr: String::new(),
+        ..Default::default()
     })
 }
 

@@ -59,6 +59,7 @@ pub fn digest(rev: Option<&str>, arg: &ManifestArg) -> Result<Outcome> {
         } else {
             String::new()
         },
+        ..Default::default()
     })
 }
 
@@ -96,5 +97,6 @@ pub fn sign(rev: Option<&str>, instance: &str, key: &Path, arg: &ManifestArg) ->
         code: 0,
         stdout: format!("{}: {} {line}\n", signature::TRAILER, inst.id),
         stderr: String::new(),
+        ..Default::default()
     })
 }

@@ -198,6 +198,7 @@ pub fn run(keep: Option<&Path>) -> Result<Outcome> {
         code: u8::from(!d.failures.is_empty()),
         stdout: out,
         stderr: String::new(),
+        ..Default::default()
     })
 }
 

@@ -5,6 +5,9 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::policy::Verdict;
@@ -47,5 +50,74 @@ impl Report {
         } else {
             "passed"
         }
+    }
+}
+
+/// Untrusted text (messages, trailer values, paths, file lines) made safe for a
+/// terminal or a CI log: control characters are shown as `less` shows them
+/// (`^[` for ESC, `^M` for CR, `^?` for DEL), C1 controls and the Unicode
+/// direction overrides as `<U+202E>`, so that nothing in a commit can erase,
+/// recolour or reorder what guard writes. Newlines and tabs stay.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            c if !hidden(c) => out.push(c),
+            '\u{7f}' => out.push_str("^?"),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            c => {
+                let _ = write!(out, "<U+{:04X}>", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Colour a human report (only guard's own words: status and violations).
+pub fn paint(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let (word, colour) = if l.starts_with("BLOCKED") {
+                ("BLOCKED", "1;31")
+            } else if l.starts_with("ERROR") {
+                ("ERROR", "1;31")
+            } else if l.starts_with("passed") {
+                ("passed", "32")
+            } else if l.trim_start().starts_with("violation") {
+                ("", "31")
+            } else {
+                ("", "")
+            };
+            match (word, colour) {
+                (_, "") => format!("{l}\n"),
+                ("", c) => format!("\x1b[{c}m{l}\x1b[0m\n"),
+                (w, c) => format!("\x1b[{c}m{w}\x1b[0m{}\n", &l[w.len()..]),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_are_made_visible() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            visible("\x1b[2K\x1b[1Gpassed\r\x07\x7f"),
+            "^[[2K^[[1Gpassed^M^G^?"
+        );
+        assert_eq!(visible("a\u{202e}b\u{9b}c"), "a<U+202E>b<U+009B>c");
     }
 }
