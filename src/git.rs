@@ -91,14 +91,122 @@ fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
 }
 
+/// A mode as git reads it (`canon_mode`): any regular mode is a file, an
+/// executable one when the owner may execute it; anything that is not a file,
+/// a symlink or a directory is a gitlink. `None`: a directory.
 fn kind(mode: u32) -> Option<Kind> {
-    match mode {
-        0o100644 | 0o100664 => Some(Kind::File),
+    match canon_mode(mode) {
         0o100755 => Some(Kind::Executable),
+        0o100644 => Some(Kind::File),
         0o120000 => Some(Kind::Symlink),
-        0o160000 => Some(Kind::Submodule),
-        _ => None,
+        0o040000 => None,
+        _ => Some(Kind::Submodule),
     }
+}
+
+/// A diff file's raw mode. git2's `DiffFile::mode` panics on a mode outside
+/// its enum (a tree entry with mode 100600, say), which git reads as a file.
+#[allow(unsafe_code)]
+fn diff_file_mode(f: &git2::DiffFile<'_>) -> u32 {
+    use git2::Binding;
+    // SAFETY: the pointer is the live `git_diff_file` this `DiffFile` borrows
+    // from its diff; `mode` is a plain integer field.
+    u32::from(unsafe { (*f.raw()).mode })
+}
+
+/// git's `canon_mode`, which tree walks apply to every entry's mode.
+fn canon_mode(mode: u32) -> u32 {
+    match mode & 0o170000 {
+        0o100000 if mode & 0o100 != 0 => 0o100755,
+        0o100000 => 0o100644,
+        0o120000 => 0o120000,
+        0o040000 => 0o040000,
+        _ => 0o160000,
+    }
+}
+
+/// What `git fsck` would reject in a tree, and what guard's readers would
+/// otherwise read differently from git: entries that do not parse, names git
+/// never checks out (empty, with '/', ".", "..", ".git"), and entries that are
+/// not in git's order or repeat a name (git reads the first one in some places
+/// and checks out the last).
+fn check_tree(data: &[u8]) -> std::result::Result<(), String> {
+    let bad = |what: &str, name: &[u8]| Err(format!("{what} {:?}", String::from_utf8_lossy(name)));
+    let mut at = 0;
+    let (mut prev, mut prev_dir): (&[u8], bool) = (&[], false);
+    let mut files: Vec<&[u8]> = Vec::new();
+    while at < data.len() {
+        // "MODE NAME\0<20 bytes>", in one pass over the bytes.
+        let mut mode = 0u32;
+        let mut i = at;
+        while let Some(&b) = data.get(i) {
+            if b == b' ' {
+                break;
+            }
+            if !(b'0'..=b'7').contains(&b) || i - at >= 6 {
+                return bad("a bad mode in an entry after", prev);
+            }
+            mode = mode * 8 + u32::from(b - b'0');
+            i += 1;
+        }
+        if i == at || i >= data.len() {
+            return bad("an entry without a mode after", prev);
+        }
+        let name_at = i + 1;
+        let mut j = name_at;
+        let mut slash = false;
+        while let Some(&b) = data.get(j) {
+            if b == 0 {
+                break;
+            }
+            slash |= b == b'/';
+            j += 1;
+        }
+        if j + 21 > data.len() {
+            return bad("a truncated entry after", prev);
+        }
+        let name = &data[name_at..j];
+        if name.is_empty()
+            || slash
+            || name == b"."
+            || name == b".."
+            || (name.len() == 4 && name.eq_ignore_ascii_case(b".git"))
+        {
+            return bad("an entry named", name);
+        }
+        let dir = canon_mode(mode) == 0o040000;
+        if at > 0 {
+            // git's order: bytewise, a directory's name as if it ended in '/'.
+            let k = prev.len().min(name.len());
+            let in_order = match prev[..k].cmp(&name[..k]) {
+                std::cmp::Ordering::Equal => {
+                    let next = |s: &[u8], d: bool| s.get(k).copied().or(d.then_some(b'/'));
+                    prev.len() != name.len() && next(prev, prev_dir) < next(name, dir)
+                }
+                o => o.is_lt(),
+            };
+            if !in_order {
+                return bad("entries out of order or repeated at", name);
+            }
+        }
+        // A file and a directory of one name need not be adjacent ("a" < "a-b"
+        // < "a/"): keep the files that are prefixes of what follows.
+        while files.last().is_some_and(|f: &&[u8]| {
+            *f != name && !(name.starts_with(f) && name.get(f.len()).is_some_and(|&c| c < b'/'))
+        }) {
+            files.pop();
+        }
+        if dir {
+            if files.last() == Some(&name) {
+                return bad("two entries named", name);
+            }
+        } else {
+            files.push(name);
+        }
+        (prev, prev_dir) = (name, dir);
+        at = j + 21;
+    }
+    Ok(())
 }
 
 /// Let libgit2 keep blobs and large trees in its object cache (by default it
@@ -214,14 +322,19 @@ fn tree_entries(data: &[u8], names: &[&[u8]]) -> Option<Vec<Option<TreeHit>>> {
             for (i, name) in names.iter().enumerate() {
                 if hits[i].is_none() && *name == entry {
                     let mode = std::str::from_utf8(&data[at..space]).ok()?;
-                    let mode = u32::from_str_radix(mode, 8).ok()?;
+                    let mode = canon_mode(u32::from_str_radix(mode, 8).ok()?);
                     hits[i] = Some((Oid::from_bytes(&data[nul + 1..next]).ok()?, mode));
                     left -= 1;
                 }
             }
         }
         // Past where the last name would sort: the rest are absent.
-        if entry[0] > last[0] || (entry[0] == last[0] && past(entry, space - at == 5, last)) {
+        let is_tree = match &data[at..space] {
+            [b'4', ..] => space - at == 5,
+            [b'0', b'4', ..] => space - at == 6,
+            _ => false,
+        };
+        if entry[0] > last[0] || (entry[0] == last[0] && past(entry, is_tree, last)) {
             break;
         }
         at = next;
@@ -830,7 +943,7 @@ impl Repo {
                 continue;
             }
             if o.is_some_and(|x| x.2) || n.is_some_and(|x| x.2) {
-                dirs.push(root);
+                dirs.push((root, old_hits[i], new_hits[i]));
                 continue;
             }
             let entry = |x: Option<(Oid, u32, bool)>| {
@@ -848,17 +961,118 @@ impl Repo {
                 renamed_to: None,
             });
         }
-        if !dirs.is_empty() {
-            let more = self.diff_changes(
-                &Side::Tree(old.to_string()),
-                &Side::Tree(new.to_string()),
-                &dirs,
-            )?;
+        for (root, o, n) in dirs {
+            let mut more = Vec::new();
+            self.diff_entries(o, n, root, &mut more)?;
             for c in more {
                 if !out.iter().any(|x| x.path == c.path) {
                     out.push(c);
                 }
             }
+        }
+        Ok(out)
+    }
+
+    /// Every file change below `path` between two entries (a tree, a file,
+    /// or nothing on either side), read from the raw trees as git orders them;
+    /// a file replaced by a directory (or the reverse) is a deletion and
+    /// additions, as in `git diff`.
+    fn diff_entries(
+        &self,
+        old: Option<TreeHit>,
+        new: Option<TreeHit>,
+        path: &str,
+        out: &mut Vec<FileChange>,
+    ) -> Result<()> {
+        let is_dir = |x: &Option<TreeHit>| x.is_some_and(|(_, m)| m == 0o40000);
+        let as_entry = |x: Option<TreeHit>| {
+            x.and_then(|(id, mode)| {
+                kind(mode).map(|k| Entry {
+                    id: hex(id),
+                    kind: k,
+                })
+            })
+        };
+        if old == new {
+            return Ok(());
+        }
+        let (old_file, new_file) = (old.filter(|_| !is_dir(&old)), new.filter(|_| !is_dir(&new)));
+        if old_file.is_some() || new_file.is_some() {
+            out.push(FileChange {
+                path: path.to_string(),
+                old: as_entry(old_file),
+                new: as_entry(new_file),
+                renamed_to: None,
+            });
+        }
+        let listing = |x: &Option<TreeHit>| -> Result<Vec<(Vec<u8>, TreeHit)>> {
+            match x {
+                Some((id, 0o40000)) => self.tree_listing(*id),
+                _ => Ok(Vec::new()),
+            }
+        };
+        let (a, b) = (listing(&old)?, listing(&new)?);
+        let key = |(name, (_, mode)): &(Vec<u8>, TreeHit)| {
+            let mut k = name.clone();
+            if *mode == 0o40000 {
+                k.push(b'/');
+            }
+            k
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let order = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => key(x).cmp(&key(y)),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            let (name, o, n) = match order {
+                std::cmp::Ordering::Less => {
+                    i += 1;
+                    (&a[i - 1].0, Some(a[i - 1].1), None)
+                }
+                std::cmp::Ordering::Greater => {
+                    j += 1;
+                    (&b[j - 1].0, None, Some(b[j - 1].1))
+                }
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    (&a[i - 1].0, Some(a[i - 1].1), Some(b[j - 1].1))
+                }
+            };
+            let child = format!("{path}/{}", String::from_utf8_lossy(name));
+            self.diff_entries(o, n, &child, out)?;
+        }
+        Ok(())
+    }
+
+    /// A tree's entries (name, id and canonical mode), in git's order.
+    fn tree_listing(&self, id: Oid) -> Result<Vec<(Vec<u8>, TreeHit)>> {
+        let data = self.raw_tree(id)?;
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < data.len() {
+            let corrupt = || Error::new(format!("tree {id} is corrupt"));
+            let space = at
+                + data[at..]
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .ok_or_else(corrupt)?;
+            let mode = std::str::from_utf8(&data[at..space])
+                .ok()
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .ok_or_else(corrupt)?;
+            let nul = space
+                + 1
+                + data[space + 1..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or_else(corrupt)?;
+            let oid = Oid::from_bytes(data.get(nul + 1..nul + 21).ok_or_else(corrupt)?)
+                .map_err(|_| corrupt())?;
+            out.push((data[space + 1..nul].to_vec(), (oid, canon_mode(mode))));
+            at = nul + 21;
         }
         Ok(out)
     }
@@ -894,9 +1108,7 @@ impl Repo {
         paths: &[(usize, &str)],
         out: &mut [Option<TreeHit>],
     ) -> Result<()> {
-        let Some(data) = self.raw_tree(tree)? else {
-            return Ok(());
-        };
+        let data = self.raw_tree(tree)?;
         let mut names: Vec<&[u8]> = paths
             .iter()
             .map(|(_, p)| p.split('/').next().unwrap_or("").as_bytes())
@@ -949,26 +1161,33 @@ impl Repo {
         Ok(found[0])
     }
 
-    /// A tree object's raw bytes (`None`: not a tree), remembered for the next
+    /// A tree object's raw bytes, checked as `git fsck` checks them (a wrong
+    /// type or a corrupt tree is an error), remembered for the next
     /// commit of a walk, whose base tree is this commit's tree.
-    fn raw_tree(&self, id: Oid) -> Result<Option<Rc<[u8]>>> {
+    fn raw_tree(&self, id: Oid) -> Result<Rc<[u8]>> {
         if let Some(t) = self.raw_trees.borrow().get(&id) {
-            return Ok(Some(t.clone()));
+            return Ok(t.clone());
         }
         let odb = self.repo.odb()?;
         let obj = odb
             .read(id)
             .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))?;
         if obj.kind() != ObjectType::Tree {
-            return Ok(None);
+            return Err(Error::new(format!(
+                "{id} is named as a tree but is a {}",
+                obj.kind().str()
+            )));
         }
+        check_tree(obj.data()).map_err(|why| {
+            Error::new(format!("tree {id} is corrupt: {why} (git fsck rejects it)"))
+        })?;
         let data: Rc<[u8]> = Rc::from(obj.data());
         let mut cache = self.raw_trees.borrow_mut();
         if cache.len() >= 256 {
             cache.clear();
         }
         cache.insert(id, data.clone());
-        Ok(Some(data))
+        Ok(data)
     }
 
     fn diff_changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {
@@ -1012,7 +1231,7 @@ impl Repo {
         let mut out = Vec::new();
         for d in diff.deltas() {
             let entry = |f: git2::DiffFile<'_>| {
-                kind(f.mode().into()).map(|k| Entry {
+                kind(diff_file_mode(&f)).map(|k| Entry {
                     id: hex(f.id()),
                     kind: k,
                 })

@@ -112,3 +112,210 @@ fn control_characters_in_untrusted_text_are_made_visible() {
     let json = r.guard(&["check", "HEAD", "--format", "json"]);
     assert!(json.stdout.contains("\\u001b[2K"), "{json:?}");
 }
+
+/// A tree object made of `entries` (mode, name, object id) as given, in that
+/// order, written with `git hash-object --literally` (git would refuse it).
+fn literal_tree(r: &Repo, entries: &[(&str, &str, &str)]) -> String {
+    let mut bytes = Vec::new();
+    for (mode, name, id) in entries {
+        bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+        for i in 0..20 {
+            bytes.push(u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap());
+        }
+    }
+    r.write_bytes("tree.bin", &bytes);
+    let id = r.git(&["hash-object", "-t", "tree", "--literally", "-w", "tree.bin"]);
+    std::fs::remove_file(r.file("tree.bin")).unwrap();
+    id
+}
+
+/// A repository whose HEAD has f.txt (zone z on 1-5) and guard.toml; returns
+/// (guard.toml's blob, f.txt's blob, an evil f.txt blob that edits the zone).
+fn crafted_base(r: &Repo) -> (String, String, String) {
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("init");
+    let toml = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    let good = r.git(&["rev-parse", "HEAD:f.txt"]);
+    r.write("evil.txt", &lines(20).replace("line 2\n", "backdoor\n"));
+    let evil = r.git(&["hash-object", "-w", "evil.txt"]);
+    std::fs::remove_file(r.file("evil.txt")).unwrap();
+    (toml, good, evil)
+}
+
+fn commit_tree(r: &Repo, tree: &str) -> String {
+    r.git(&["commit-tree", tree, "-p", "HEAD", "-m", "crafted"])
+}
+
+#[track_caller]
+fn assert_refused(r: &Repo, commit: &str, why: &str) {
+    // git itself rejects the object.
+    let fsck = r.git_run(&["fsck", "--no-dangling", "--strict"]);
+    assert_ne!(fsck.code, 0, "git fsck accepts it: {fsck:?}");
+    for args in [
+        vec!["check", commit],
+        vec!["check", &format!("{commit}~1..{commit}")],
+    ] {
+        let run = r.guard(&args);
+        assert_code(&run, 2);
+        assert!(
+            run.all().contains(why),
+            "{args:?}: expected {why:?}: {run:?}"
+        );
+    }
+}
+
+#[test]
+fn a_tree_with_two_entries_of_one_name_is_refused() {
+    let r = Repo::new();
+    let (toml, good, evil) = crafted_base(&r);
+    // guard's sorted lookup would read the first, git checkout writes the second.
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", "f.txt", &good),
+            ("100644", "f.txt", &evil),
+            ("100644", "guard.toml", &toml),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "entries out of order or repeated at \"f.txt\"");
+}
+
+#[test]
+fn a_tree_with_unsorted_entries_is_refused() {
+    let r = Repo::new();
+    let (toml, good, evil) = crafted_base(&r);
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", "guard.toml", &toml),
+            ("100644", "f.txt", &evil),
+            ("100644", "a.txt", &good),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "entries out of order or repeated at \"f.txt\"");
+}
+
+#[test]
+fn a_file_and_a_directory_of_one_name_are_refused() {
+    let r = Repo::new();
+    let (toml, good, _) = crafted_base(&r);
+    let sub = literal_tree(&r, &[("100644", "x", &good)]);
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", "f.txt", &good),
+            ("100644", "f.txt-b", &good),
+            ("40000", "f.txt", &sub),
+            ("100644", "guard.toml", &toml),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "two entries named \"f.txt\"");
+}
+
+#[test]
+fn names_git_never_checks_out_are_refused() {
+    let r = Repo::new();
+    let (toml, good, evil) = crafted_base(&r);
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", ".git", &evil),
+            ("100644", "f.txt", &good),
+            ("100644", "guard.toml", &toml),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "an entry named \".git\"");
+}
+
+#[test]
+fn a_tree_entry_that_names_a_blob_is_refused() {
+    let r = Repo::new();
+    let (toml, good, evil) = crafted_base(&r);
+    // A directory zone over "lib", whose entry claims to be a tree but is a blob.
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"lib\"\npath = \"lib\"\n"),
+    );
+    r.write("lib/a.txt", "a\n");
+    r.commit("a directory zone");
+    let toml2 = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    let _ = toml;
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", "f.txt", &good),
+            ("100644", "guard.toml", &toml2),
+            ("40000", "lib", &evil),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "is named as a tree but is a blob");
+}
+
+/// git reads any regular mode as a file (`canon_mode`): a zone edit under
+/// mode 100600 is a touch, never a crash and never invisible.
+#[test]
+fn an_unusual_file_mode_is_read_as_git_reads_it() {
+    let r = Repo::new();
+    let (toml, _, evil) = crafted_base(&r);
+    let tree = literal_tree(
+        &r,
+        &[("100600", "f.txt", &evil), ("100644", "guard.toml", &toml)],
+    );
+    let c = commit_tree(&r, &tree);
+    let run = r.guard(&["check", &c]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ backdoor"), "{run:?}");
+    // The same under a directory zone (read through a diff of the directory).
+    let r = Repo::new();
+    r.write("lib/f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"lib\"\npath = \"lib\"\n"),
+    );
+    r.commit("init");
+    let toml = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    r.write("evil.txt", "evil\n");
+    let evil = r.git(&["hash-object", "-w", "evil.txt"]);
+    std::fs::remove_file(r.file("evil.txt")).unwrap();
+    let sub = literal_tree(&r, &[("100600", "f.txt", &evil)]);
+    let tree = literal_tree(
+        &r,
+        &[("100644", "guard.toml", &toml), ("40000", "lib", &sub)],
+    );
+    let c = commit_tree(&r, &tree);
+    let run = r.guard(&["check", &c]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("lib/f.txt"), "{run:?}");
+}
+
+#[test]
+fn a_duplicate_inside_a_directory_zone_is_refused() {
+    let r = Repo::new();
+    r.write("lib/f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"lib\"\npath = \"lib\"\n"),
+    );
+    r.commit("init");
+    let toml = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    let good = r.git(&["rev-parse", "HEAD:lib/f.txt"]);
+    r.write("evil.txt", "evil\n");
+    let evil = r.git(&["hash-object", "-w", "evil.txt"]);
+    std::fs::remove_file(r.file("evil.txt")).unwrap();
+    let sub = literal_tree(
+        &r,
+        &[("100644", "f.txt", &good), ("100644", "f.txt", &evil)],
+    );
+    let tree = literal_tree(
+        &r,
+        &[("100644", "guard.toml", &toml), ("40000", "lib", &sub)],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "entries out of order or repeated at \"f.txt\"");
+}
