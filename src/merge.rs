@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::change::Hunk;
 use crate::manifest::Manifest;
 use crate::signoff;
-use crate::trailers;
 
 /// How the merge's version of one hunk (first parent → merge) stands to a side,
 /// ordered from the most to the least suspicious.
@@ -102,7 +101,8 @@ pub struct Facts {
     pub zones: Vec<String>,
     /// Zone ids it touched by that manifest (`manifest` included).
     pub touched: Vec<String>,
-    pub message: String,
+    /// Its message's trailers, as git reads them.
+    pub trailers: Vec<crate::trailers::Trailer>,
     pub author_email: String,
     /// What its `Guard-Signature` trailers sign.
     pub digest: Vec<u8>,
@@ -229,24 +229,34 @@ pub fn strongest(reasons: Vec<Own>) -> Own {
 }
 
 /// Did the commits a side brings consent, under the first parent's manifest
-/// `first`, to their changes of a file in `zone` (`threshold`: the first parent's
-/// threshold for it)? `changed_file`: the brought commits that changed the file;
-/// `changed_manifest`: those that changed the manifest (a side's zones count
-/// only if its own manifest changes met the first parent's rule).
+/// `first`, to their changes of a file in `zone` (`threshold`: the first
+/// parent's threshold for it)? `changed_file`: the brought commits that
+/// changed the file, each with whether its change touched the first parent's
+/// zone (as located in that commit's own base): those need the first parent's
+/// consent, whatever their own manifest said. `changed_manifest`: those that
+/// changed the manifest; a weakening among them must meet the first parent's
+/// rule too.
 pub fn consent(
     first: &Manifest,
     zone: &str,
     threshold: u32,
-    changed_file: &[&Brought],
+    changed_file: &[(&Brought, bool)],
     changed_manifest: &[&Brought],
 ) -> Result<(), Refusal> {
+    let manifest_zone = crate::manifest::MANIFEST_ZONE;
     let mut unjudged = Vec::new();
     let mut no_zone = Vec::new();
+    let weakened = |f: &Facts| f.touched.iter().any(|z| z == manifest_zone);
     let checks = changed_manifest
         .iter()
-        .map(|b| (*b, crate::manifest::MANIFEST_ZONE, first.policy.signoffs))
-        .chain(changed_file.iter().map(|b| (*b, zone, threshold)));
-    for (b, zone, needed) in checks {
+        .map(|b| (*b, None, manifest_zone, first.policy.signoffs))
+        .chain(
+            changed_file
+                .iter()
+                .filter(|(_, touched)| *touched)
+                .map(|(b, _)| (*b, Some(()), zone, threshold)),
+        );
+    for (b, file, zone, needed) in checks {
         let facts = match &b.judged {
             Judged::NoRules => {
                 if !unjudged.contains(&b.id) {
@@ -262,17 +272,17 @@ pub fn consent(
             }
             Judged::Rules(f) => f,
         };
-        if zone != crate::manifest::MANIFEST_ZONE && !facts.zones.iter().any(|z| z == zone) {
+        if zone == manifest_zone {
+            if !weakened(facts) {
+                continue;
+            }
+        } else if file.is_some() && !facts.zones.iter().any(|z| z == zone) {
             if !no_zone.contains(&b.id) {
                 no_zone.push(b.id.clone());
             }
             continue;
         }
-        if !facts.touched.iter().any(|z| z == zone) {
-            continue;
-        }
-        let trailers = trailers::parse(&facts.message);
-        let signed = signoff::evaluate(first, &trailers, &facts.author_email, &facts.digest);
+        let signed = signoff::evaluate(first, &facts.trailers, &facts.author_email, &facts.digest);
         let counted = signed.count();
         if counted < needed {
             return Err(Refusal::NotSigned {
@@ -387,7 +397,7 @@ mod tests {
             judged: Judged::Rules(Box::new(Facts {
                 zones: zones.iter().map(|z| z.to_string()).collect(),
                 touched: touched.iter().map(|z| z.to_string()).collect(),
-                message,
+                trailers: crate::trailers::parse(&message),
                 author_email: "dev@x".into(),
                 digest: Vec::new(),
             })),
@@ -398,7 +408,7 @@ mod tests {
     fn consent_needs_the_first_parents_instances_and_threshold() {
         let first = first_parent("");
         let both = commit("c1", &["z"], &["z"], &["A <a@x>", "B <b@x>"]);
-        assert_eq!(consent(&first, "z", 2, &[&both], &[]), Ok(()));
+        assert_eq!(consent(&first, "z", 2, &[(&both, true)], &[]), Ok(()));
         // An instance the first parent does not know does not count.
         let revoked = commit("c2", &["z"], &["z"], &["A <a@x>", "C <c@x>"]);
         let Err(Refusal::NotSigned {
@@ -406,7 +416,7 @@ mod tests {
             needed,
             rejected,
             ..
-        }) = consent(&first, "z", 2, &[&revoked], &[])
+        }) = consent(&first, "z", 2, &[(&revoked, true)], &[])
         else {
             panic!("a sign-off by an unknown instance counted");
         };
@@ -417,7 +427,7 @@ mod tests {
         );
         // A threshold raised on the first parent applies.
         assert!(matches!(
-            consent(&first, "z", 3, &[&both], &[]),
+            consent(&first, "z", 3, &[(&both, true)], &[]),
             Err(Refusal::NotSigned {
                 needed: 3,
                 counted: 2,
@@ -426,7 +436,16 @@ mod tests {
         ));
         // A commit that changed the file outside the zone needs no sign-off.
         let elsewhere = commit("c3", &["z"], &[], &[]);
-        assert_eq!(consent(&first, "z", 2, &[&elsewhere, &both], &[]), Ok(()));
+        assert_eq!(
+            consent(&first, "z", 2, &[(&elsewhere, false), (&both, true)], &[]),
+            Ok(())
+        );
+        // One that changed the first parent's zone needs them, even where its
+        // own manifest's zone did not cover those lines (widened since).
+        assert!(matches!(
+            consent(&first, "z", 2, &[(&elsewhere, true)], &[]),
+            Err(Refusal::NotSigned { counted: 0, .. })
+        ));
     }
 
     #[test]
@@ -437,14 +456,14 @@ mod tests {
             judged: Judged::NoRules,
         };
         assert_eq!(
-            consent(&first, "z", 2, &[&orphan], &[]),
+            consent(&first, "z", 2, &[(&orphan, true)], &[]),
             Err(Refusal::Unjudged {
                 commits: vec!["c0".into()]
             })
         );
         let before_zone = commit("c1", &["other"], &[], &[]);
         assert_eq!(
-            consent(&first, "z", 2, &[&before_zone], &[]),
+            consent(&first, "z", 2, &[(&before_zone, true)], &[]),
             Err(Refusal::NoZone {
                 zone: "z".into(),
                 commits: vec!["c1".into()]
@@ -455,7 +474,7 @@ mod tests {
             judged: Judged::Failed("bad manifest".into()),
         };
         assert!(matches!(
-            consent(&first, "z", 2, &[&broken], &[]),
+            consent(&first, "z", 2, &[(&broken, true)], &[]),
             Err(Refusal::Failed { .. })
         ));
     }
@@ -466,11 +485,14 @@ mod tests {
         let zone_edit = commit("c2", &["z"], &["z"], &["A <a@x>", "B <b@x>"]);
         let weakened = commit("c1", &["z"], &["manifest"], &["A <a@x>"]);
         assert!(matches!(
-            consent(&first, "z", 2, &[&zone_edit], &[&weakened]),
+            consent(&first, "z", 2, &[(&zone_edit, true)], &[&weakened]),
             Err(Refusal::NotSigned { ref zone, .. }) if zone == "manifest"
         ));
         let signed = commit("c1", &["z"], &["manifest"], &["A <a@x>", "B <b@x>"]);
-        assert_eq!(consent(&first, "z", 2, &[&zone_edit], &[&signed]), Ok(()));
+        assert_eq!(
+            consent(&first, "z", 2, &[(&zone_edit, true)], &[&signed]),
+            Ok(())
+        );
     }
 
     #[test]

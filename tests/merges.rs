@@ -547,3 +547,165 @@ fn the_audit_lists_a_merge_by_what_it_brings() {
     let v: serde_json::Value = serde_json::from_str(&ok.stdout).unwrap();
     assert_eq!(v["commits"].as_array().unwrap().len(), 1, "{ok:?}");
 }
+
+/// Red team B1: main widened a zone after the branch forked; the branch's
+/// unsigned edit of a newly protected line needs the first parent's consent,
+/// whatever the branch's own (narrower) zone said.
+#[test]
+fn a_zone_widened_on_the_first_parent_protects_what_a_side_changed_before() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "1-2")));
+    r.commit("zone 1-2");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "EVIL\n"));
+    let edit = r.commit("edit line 3, outside the side's zone");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    r.git(&["checkout", "-q", "main"]);
+    r.write("guard.toml", &manifest(ZONE));
+    let base = r.commit("widen z to 1-5");
+    merge(&r, &["side"]);
+    for args in [
+        vec!["check".to_string(), "HEAD".to_string()],
+        vec!["check".into(), format!("{base}..HEAD")],
+    ] {
+        let run = r.guard(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_code(&run, 1);
+        assert!(run.stdout.contains("+ EVIL"), "{run:?}");
+        assert!(
+            run.stdout.contains(&format!(
+                "brought by {}, whose sign-offs do not meet the first parent's rule for zone z: 0 of 2 counted",
+                &edit[..10]
+            )),
+            "{run:?}"
+        );
+    }
+}
+
+/// Red team B2: a side that takes main's files with an old, narrower manifest
+/// (by merging main and keeping its own guard.toml) and then edits a line
+/// main protects: the edit still needs main's consent.
+#[test]
+fn a_side_that_keeps_an_old_narrower_manifest_cannot_edit_what_main_protects() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "1-2")));
+    let old = r.commit("zone 1-2");
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit("widen z to 1-5");
+    r.write("g.txt", "more\n");
+    let base = r.commit("later main work");
+    r.git(&["checkout", "-q", "-b", "att", &old]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "main",
+    ]);
+    r.git(&["checkout", "-q", &old, "--", "guard.toml"]);
+    r.commit("merge main, keeping the old manifest");
+    r.write("f.txt", &lines(20).replace("line 3\n", "EVIL\n"));
+    r.commit("edit line 3");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "att",
+    ]);
+    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
+    r.commit("merge att");
+    assert!(r.read("f.txt").contains("EVIL"));
+    assert_code(&r.guard(&["check", "HEAD"]), 1);
+    let run = r.guard(&["check", &format!("{base}..HEAD")]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ EVIL"), "{run:?}");
+}
+
+/// Red team B3: a side that shrank the zone (signed) and then edited the lines
+/// it no longer covered, unsigned: the edit touched the first parent's zone.
+#[test]
+fn a_side_that_shrank_a_zone_cannot_then_edit_its_old_lines_unsigned() {
+    let r = branches();
+    r.git(&["checkout", "-q", "feature"]);
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "1-2")));
+    r.commit_message(&signed("shrink z", &[ALPHA, BETA]));
+    r.write(
+        "f.txt",
+        &lines(20)
+            .replace("line 2\n", "two\n")
+            .replace("line 4\n", "EVIL\n"),
+    );
+    let edit = r.commit("edit line 4");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "feature",
+    ]);
+    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
+    r.commit("merge feature, keeping main's manifest");
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ EVIL"), "{run:?}");
+    // Consent is judged per zone and file: the signed edit of line 2 is listed
+    // too, since one commit of the side changed the zone without consent.
+    assert!(
+        run.stdout.contains(&format!("brought by {}", &edit[..10])),
+        "{run:?}"
+    );
+}
+
+/// Red team B4: main's zone moved (drift, followed); a side keeps the old
+/// manifest and edits a line that is in main's zone: `guard check` on the
+/// merge alone blocks it, not only the range.
+#[test]
+fn a_merge_alone_is_blocked_when_a_side_edits_a_moved_zone_under_an_old_manifest() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    let old = r.commit("init");
+    let above: String = (1..=10).map(|i| format!("p{i}\n")).collect();
+    r.write("f.txt", &format!("{above}{}", lines(20)));
+    r.write("guard.toml", &manifest(&ZONE.replace("1-5", "11-15")));
+    r.commit("insert ten lines above the zone");
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    r.git(&["checkout", "-q", "-b", "att", &old]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "main",
+    ]);
+    r.git(&["checkout", "-q", &old, "--", "guard.toml"]);
+    r.commit("merge main, keeping the old manifest");
+    r.write(
+        "f.txt",
+        &format!("{above}{}", lines(20).replace("line 3\n", "EVIL\n")),
+    );
+    r.commit("edit line 13");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "att",
+    ]);
+    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
+    r.commit("merge att");
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ EVIL"), "{run:?}");
+}

@@ -11,11 +11,16 @@ use crate::ancestry::Parent;
 use crate::change::{FileChange, Hunk, ObjectId};
 use crate::error::{Error, Result};
 use crate::git::Side;
-use crate::manifest::{MANIFEST_ZONE, Manifest, validate};
+use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest, validate};
 use crate::merge::{self, Brought, Facts, Judged, Own, Relation};
+use crate::zones;
 
 /// A pair of commits: (first parent, side).
 type Pair = (ObjectId, ObjectId);
+
+/// Brought commits that changed a path: their position in the side's history,
+/// and their judgment.
+type Changing = Rc<Vec<(usize, Rc<Brought>)>>;
 
 /// What the evaluator remembers about merges across the changes it judges.
 #[derive(Default)]
@@ -36,14 +41,16 @@ pub struct SideHistory {
     /// commit; the empty tree when its history never meets the first parent's.
     pub bases: Vec<Side>,
     /// The brought commits that changed a path, by path.
-    changing: RefCell<HashMap<String, Rc<Vec<Rc<Brought>>>>>,
+    changing: RefCell<HashMap<String, Changing>>,
 }
 
-/// A brought commit, with its tree and its first parent's.
+/// A brought commit, with its tree, its first parent's, and its other
+/// parents' (a merge's own change is what differs from all of them).
 pub struct BroughtCommit {
     pub id: ObjectId,
     pub tree: Side,
     pub before: Side,
+    pub others: Vec<Side>,
 }
 
 /// One side parent of a merge.
@@ -122,6 +129,11 @@ impl Evaluator<'_> {
                     .first()
                     .and_then(|p| trees.get(p).cloned())
                     .unwrap_or(Side::Empty),
+                others: ps
+                    .iter()
+                    .skip(1)
+                    .map(|p| trees.get(p).cloned().unwrap_or(Side::Empty))
+                    .collect(),
                 id,
             })
             .collect();
@@ -155,13 +167,15 @@ impl Evaluator<'_> {
         };
         let mut commits = Vec::with_capacity(brought.commits.len());
         for &i in &brought.commits {
+            let parents = dag.parents(i);
             commits.push(BroughtCommit {
                 id: dag.id(i).to_string(),
                 tree: Side::Tree(dag.tree(i).to_string()),
-                before: match dag.parents(i).first() {
+                before: match parents.first() {
                     Some(p) => tree_of(p)?,
                     None => Side::Empty,
                 },
+                others: parents.iter().skip(1).map(tree_of).collect::<Result<_>>()?,
             });
         }
         let mut bases = Vec::with_capacity(brought.boundary.len());
@@ -181,14 +195,14 @@ impl Evaluator<'_> {
     }
 
     /// The brought commits that changed `path` (relative to their first parent).
-    fn changing(&self, history: &SideHistory, path: &str) -> Result<Rc<Vec<Rc<Brought>>>> {
+    fn changing(&self, history: &SideHistory, path: &str) -> Result<Changing> {
         if let Some(found) = history.changing.borrow().get(path) {
             return Ok(found.clone());
         }
         let mut out = Vec::new();
-        for c in &history.commits {
+        for (i, c) in history.commits.iter().enumerate() {
             if self.repo.entry(&c.tree, path)? != self.repo.entry(&c.before, path)? {
-                out.push(self.judged(&c.id));
+                out.push((i, self.judged(&c.id)));
             }
         }
         let out = Rc::new(out);
@@ -228,12 +242,7 @@ impl Evaluator<'_> {
                     zones: v.zone_ids.clone(),
                     author_email: v.subject.author_email.clone(),
                     digest: crate::signature::digest(&v.touched),
-                    // Sign-offs are read only where the commit touched a zone.
-                    message: if touched.is_empty() {
-                        String::new()
-                    } else {
-                        v.subject.message.clone()
-                    },
+                    trailers: crate::trailers::parse(&v.subject.message),
                     touched,
                 }))
             }
@@ -245,7 +254,8 @@ impl Evaluator<'_> {
         self.merges.judged.borrow_mut().insert(id.to_string(), b);
     }
 
-    /// Did the commits `side` brings consent to their changes of `path` in `zone`?
+    /// Did the commits `side` brings consent to their changes of `path` in
+    /// `zone` (the first parent's manifest's zone, or the manifest itself)?
     fn side_consents(
         &self,
         first_manifest: &Manifest,
@@ -253,15 +263,30 @@ impl Evaluator<'_> {
         threshold: u32,
         side: &SideParent,
         path: &str,
+        change: &Change,
     ) -> Result<std::result::Result<(), merge::Refusal>> {
-        let file = self.changing(&side.history, path)?;
-        let manifest = if path == self.manifest_path {
-            Rc::new(Vec::new())
-        } else {
-            self.changing(&side.history, &self.manifest_path)?
-        };
-        let file: Vec<&Brought> = file.iter().map(Rc::as_ref).collect();
-        let manifest: Vec<&Brought> = manifest.iter().map(Rc::as_ref).collect();
+        let manifest = self.changing(&side.history, &self.manifest_path)?;
+        let manifest: Vec<&Brought> = manifest.iter().map(|(_, b)| b.as_ref()).collect();
+        if zone == MANIFEST_ZONE {
+            return Ok(merge::consent(
+                first_manifest,
+                zone,
+                threshold,
+                &[],
+                &manifest,
+            ));
+        }
+        let lines = first_manifest.zone(zone).and_then(|z| z.lines);
+        let changed = self.changing(&side.history, path)?;
+        let mut file = Vec::with_capacity(changed.len());
+        for (i, b) in changed.iter() {
+            let c = &side.history.commits[*i];
+            let touched = match lines {
+                None => true,
+                Some(r) => self.touches_first_zone(&change.base, r, c, path)?,
+            };
+            file.push((b.as_ref(), touched));
+        }
         Ok(merge::consent(
             first_manifest,
             zone,
@@ -269,6 +294,70 @@ impl Evaluator<'_> {
             &file,
             &manifest,
         ))
+    }
+
+    /// Did brought commit `c`'s change of `path` touch the first parent's zone
+    /// `range`, located in `c`'s own base by the difference between the first
+    /// parent's file and that base? Where it cannot be located (the file or
+    /// every zone line missing there, a binary file), it did.
+    fn touches_first_zone(
+        &self,
+        first: &Side,
+        range: LineRange,
+        c: &BroughtCommit,
+        path: &str,
+    ) -> Result<bool> {
+        let (Some(ours), Some(before), Some(after)) = (
+            self.repo.entry(first, path)?,
+            self.repo.entry(&c.before, path)?,
+            self.repo.entry(&c.tree, path)?,
+        ) else {
+            return Ok(true);
+        };
+        if !before.kind.same_type(after.kind) || !before.kind.same_type(ours.kind) {
+            return Ok(true);
+        }
+        let (o, b, a) = (
+            self.repo.blob(&ours.id)?,
+            self.repo.blob(&before.id)?,
+            self.repo.blob(&after.id)?,
+        );
+        if crate::change::is_binary(&o)
+            || crate::change::is_binary(&b)
+            || crate::change::is_binary(&a)
+        {
+            return Ok(true);
+        }
+        let image = if ours.id == before.id {
+            Some(range)
+        } else if let Some(shift) = zones::outside_change(&o, &b, range) {
+            LineRange::new(
+                (i64::from(range.start) + shift) as u32,
+                (i64::from(range.end) + shift) as u32,
+            )
+        } else {
+            zones::map_range(&self.repo.hunks(&ours.id, &before.id)?, range)
+        };
+        let Some(image) = image else {
+            return Ok(true);
+        };
+        if zones::outside_change(&b, &a, image).is_some() {
+            return Ok(false);
+        }
+        let mut touching = zones::touching(&self.repo.hunks(&before.id, &after.id)?, image);
+        // A merge among them changed only what differs from all its parents:
+        // what it took from another parent, that parent's history brought.
+        for other in &c.others {
+            match self.repo.entry(other, path)? {
+                None => {}
+                Some(e) if e.id == after.id => return Ok(false),
+                Some(e) => {
+                    let theirs = self.repo.hunks(&e.id, &after.id)?;
+                    touching.retain(|h| merge::near(h, &theirs));
+                }
+            }
+        }
+        Ok(!touching.is_empty())
     }
 
     /// Why a whole-file change of a merge (`c`: first parent → merge) in `zone`
@@ -296,7 +385,7 @@ impl Evaluator<'_> {
                 reasons.push(Own::RevertsToBase);
                 continue;
             }
-            match self.side_consents(first_manifest, zone, threshold, &side, &c.path)? {
+            match self.side_consents(first_manifest, zone, threshold, &side, &c.path, change)? {
                 Ok(()) => return Ok(None),
                 Err(r) => reasons.push(Own::Unconsented(r)),
             }
@@ -380,6 +469,7 @@ impl Evaluator<'_> {
                                 threshold,
                                 &k.side,
                                 &c.path,
+                                change,
                             )?);
                         }
                         match &k.consent {
@@ -428,9 +518,14 @@ impl Evaluator<'_> {
                 continue;
             }
             let threshold = first_manifest.policy.signoffs;
-            if let Err(r) =
-                self.side_consents(first_manifest, MANIFEST_ZONE, threshold, &side, &path)?
-            {
+            if let Err(r) = self.side_consents(
+                first_manifest,
+                MANIFEST_ZONE,
+                threshold,
+                &side,
+                &path,
+                change,
+            )? {
                 reasons.push(Own::Unconsented(r));
                 continue;
             }
