@@ -709,3 +709,52 @@ fn a_merge_alone_is_blocked_when_a_side_edits_a_moved_zone_under_an_old_manifest
     assert_code(&run, 1);
     assert!(run.stdout.contains("+ EVIL"), "{run:?}");
 }
+
+/// Red team L1: a signed weakening on a branch merges cleanly with main's own
+/// tightening of the manifest; the merged manifest is neither side's, but it
+/// weakens nothing the branch did not sign. Riding along with it, an email the
+/// branch never signed for is the merge's own.
+#[test]
+fn a_signed_manifest_change_merged_beside_mains_own_tightening_passes() {
+    let r = branches();
+    r.git(&["checkout", "-q", "feature"]);
+    let delta = "[[instance]]\nid = \"delta\"\nemails = [\"delta@jarvis.example\"]\n";
+    r.write("guard.toml", &manifest(&format!("\n{delta}{ZONE}")));
+    r.commit_message(&signed("register delta", &[ALPHA, BETA]));
+    r.git(&["checkout", "-q", "main"]);
+    r.write(
+        "guard.toml",
+        &manifest(&format!("{ZONE}\n[[zone]]\nid = \"g\"\npath = \"g.txt\"\n")),
+    );
+    r.commit("protect g.txt");
+    let base = r.git(&["rev-parse", "HEAD"]);
+    merge(&r, &["feature"]);
+    let merged = r.read("guard.toml");
+    assert!(
+        merged.contains("delta") && merged.contains("id = \"g\""),
+        "{merged}"
+    );
+    let run = r.guard(&["check", &format!("{base}..HEAD")]);
+    assert_code(&run, 0);
+    // The same merge, with an email for delta that nobody signed for.
+    r.git(&["reset", "-q", "--hard", &base]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        "feature",
+    ]);
+    r.write(
+        "guard.toml",
+        &merged.replace(
+            "\"delta@jarvis.example\"",
+            "\"delta@jarvis.example\", \"m@evil.example\"",
+        ),
+    );
+    r.commit("merge feature");
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("zone manifest"), "{run:?}");
+}

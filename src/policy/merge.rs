@@ -502,12 +502,34 @@ impl Evaluator<'_> {
     ) -> Result<Option<Own>> {
         let path = self.manifest_path.clone();
         let ours = self.repo.entry(&change.new, &path)?;
+        let Some(merged) = self.parsed_manifest_at(&change.new)? else {
+            return Ok(Some(Own::DiffersFromEveryParent));
+        };
         let mut reasons = Vec::new();
         'sides: for side in self.sides(change)? {
             let theirs = self.repo.entry(&side.tree, &path)?;
+            // The merge's manifest may be the side's combined with the first
+            // parent's own changes, but it must be no weaker than the side's:
+            // nothing the side did not sign may ride along (an email, a key).
             if theirs != ours {
-                reasons.push(Own::DiffersFromEveryParent);
-                continue;
+                let Some(side_manifest) = self.parsed_manifest_at(&side.tree)? else {
+                    reasons.push(Own::DiffersFromEveryParent);
+                    continue;
+                };
+                let to_merge = Change {
+                    base: side.tree.clone(),
+                    new: change.new.clone(),
+                    others: Vec::new(),
+                    parents: Vec::new(),
+                };
+                let changes = self.changes(&side_manifest, &to_merge)?;
+                let expected =
+                    self.expectations(&side_manifest, &to_merge, &changes, &mut HashMap::new())?;
+                let cmp = crate::manifest::compare::compare(&side_manifest, &merged, &expected);
+                if !cmp.weakenings.is_empty() || !cmp.stale.is_empty() {
+                    reasons.push(Own::DiffersFromEveryParent);
+                    continue;
+                }
             }
             let mut unchanged = false;
             for base in &side.history.bases {
