@@ -13,6 +13,7 @@ use crate::change::{Entry, FileChange, Hunk, Kind, ObjectId};
 use crate::error::{Error, Result};
 use crate::graph::{BloomKey, CommitGraph};
 use crate::index::{self, IndexEntry};
+use crate::tree_check::canon_mode;
 
 /// A version of the repository's files to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,9 @@ pub struct Repo {
     path_cache: RefCell<HashMap<(Oid, String), Option<TreeHit>>>,
     /// Raw tree objects recently read (see [`Repo::raw_tree`]).
     raw_trees: RefCell<HashMap<Oid, Rc<[u8]>>>,
+    /// Trees recently checked, with their entries' offsets, to check the next
+    /// similar tree against (see [`Repo::check_tree`]).
+    checked_trees: RefCell<Vec<(Rc<[u8]>, crate::tree_check::Offsets)>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
     /// Multi-path lookups by tree, for one list of paths.
@@ -112,101 +116,6 @@ fn diff_file_mode(f: &git2::DiffFile<'_>) -> u32 {
     // SAFETY: the pointer is the live `git_diff_file` this `DiffFile` borrows
     // from its diff; `mode` is a plain integer field.
     u32::from(unsafe { (*f.raw()).mode })
-}
-
-/// git's `canon_mode`, which tree walks apply to every entry's mode.
-fn canon_mode(mode: u32) -> u32 {
-    match mode & 0o170000 {
-        0o100000 if mode & 0o100 != 0 => 0o100755,
-        0o100000 => 0o100644,
-        0o120000 => 0o120000,
-        0o040000 => 0o040000,
-        _ => 0o160000,
-    }
-}
-
-/// What `git fsck` would reject in a tree, and what guard's readers would
-/// otherwise read differently from git: entries that do not parse, names git
-/// never checks out (empty, with '/', ".", "..", ".git"), and entries that are
-/// not in git's order or repeat a name (git reads the first one in some places
-/// and checks out the last).
-fn check_tree(data: &[u8]) -> std::result::Result<(), String> {
-    let bad = |what: &str, name: &[u8]| Err(format!("{what} {:?}", String::from_utf8_lossy(name)));
-    let mut at = 0;
-    let (mut prev, mut prev_dir): (&[u8], bool) = (&[], false);
-    let mut files: Vec<&[u8]> = Vec::new();
-    while at < data.len() {
-        // "MODE NAME\0<20 bytes>", in one pass over the bytes.
-        let mut mode = 0u32;
-        let mut i = at;
-        while let Some(&b) = data.get(i) {
-            if b == b' ' {
-                break;
-            }
-            if !(b'0'..=b'7').contains(&b) || i - at >= 6 {
-                return bad("a bad mode in an entry after", prev);
-            }
-            mode = mode * 8 + u32::from(b - b'0');
-            i += 1;
-        }
-        if i == at || i >= data.len() {
-            return bad("an entry without a mode after", prev);
-        }
-        let name_at = i + 1;
-        let mut j = name_at;
-        let mut slash = false;
-        while let Some(&b) = data.get(j) {
-            if b == 0 {
-                break;
-            }
-            slash |= b == b'/';
-            j += 1;
-        }
-        if j + 21 > data.len() {
-            return bad("a truncated entry after", prev);
-        }
-        let name = &data[name_at..j];
-        if name.is_empty()
-            || slash
-            || name == b"."
-            || name == b".."
-            || (name.len() == 4 && name.eq_ignore_ascii_case(b".git"))
-        {
-            return bad("an entry named", name);
-        }
-        let dir = canon_mode(mode) == 0o040000;
-        if at > 0 {
-            // git's order: bytewise, a directory's name as if it ended in '/'.
-            let k = prev.len().min(name.len());
-            let in_order = match prev[..k].cmp(&name[..k]) {
-                std::cmp::Ordering::Equal => {
-                    let next = |s: &[u8], d: bool| s.get(k).copied().or(d.then_some(b'/'));
-                    prev.len() != name.len() && next(prev, prev_dir) < next(name, dir)
-                }
-                o => o.is_lt(),
-            };
-            if !in_order {
-                return bad("entries out of order or repeated at", name);
-            }
-        }
-        // A file and a directory of one name need not be adjacent ("a" < "a-b"
-        // < "a/"): keep the files that are prefixes of what follows.
-        while files.last().is_some_and(|f: &&[u8]| {
-            *f != name && !(name.starts_with(f) && name.get(f.len()).is_some_and(|&c| c < b'/'))
-        }) {
-            files.pop();
-        }
-        if dir {
-            if files.last() == Some(&name) {
-                return bad("two entries named", name);
-            }
-        } else {
-            files.push(name);
-        }
-        (prev, prev_dir) = (name, dir);
-        at = j + 21;
-    }
-    Ok(())
 }
 
 /// Let libgit2 keep blobs and large trees in its object cache (by default it
@@ -395,6 +304,7 @@ impl Repo {
             staged: RefCell::new(None),
             hunk_cache: RefCell::new(HashMap::new()),
             raw_trees: RefCell::new(HashMap::new()),
+            checked_trees: RefCell::new(Vec::new()),
             path_cache: RefCell::new(HashMap::new()),
             graph: std::cell::OnceCell::new(),
             entries_cache: RefCell::new((Vec::new(), HashMap::new())),
@@ -1178,16 +1088,37 @@ impl Repo {
                 obj.kind().str()
             )));
         }
-        check_tree(obj.data()).map_err(|why| {
-            Error::new(format!("tree {id} is corrupt: {why} (git fsck rejects it)"))
-        })?;
         let data: Rc<[u8]> = Rc::from(obj.data());
+        self.check_tree(id, &data)?;
         let mut cache = self.raw_trees.borrow_mut();
         if cache.len() >= 256 {
             cache.clear();
         }
         cache.insert(id, data.clone());
         Ok(data)
+    }
+
+    /// Check a tree as `git fsck` would ([`crate::tree_check`]), against the
+    /// recently checked tree closest in size when there is one (consecutive
+    /// commits' root trees differ in a few entries).
+    fn check_tree(&self, id: Oid, data: &Rc<[u8]>) -> Result<()> {
+        let mut checked = self.checked_trees.borrow_mut();
+        let near = checked
+            .iter()
+            .min_by_key(|(t, _)| t.len().abs_diff(data.len()))
+            .filter(|(t, _)| t.len().abs_diff(data.len()) <= data.len() / 8);
+        let result = match near {
+            Some((old, offsets)) => crate::tree_check::check_after(data, old, offsets),
+            None => crate::tree_check::check(data),
+        };
+        let offsets = result.map_err(|why| {
+            Error::new(format!("tree {id} is corrupt: {why} (git fsck rejects it)"))
+        })?;
+        if checked.len() >= 4 {
+            checked.remove(0);
+        }
+        checked.push((data.clone(), offsets));
+        Ok(())
     }
 
     fn diff_changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {

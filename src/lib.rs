@@ -24,6 +24,7 @@ pub mod report;
 pub mod signature;
 pub mod signoff;
 pub mod trailers;
+pub mod tree_check;
 pub mod zones;
 
 pub use error::{Error, Result};
