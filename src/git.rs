@@ -61,10 +61,10 @@ pub struct Repo {
     /// commit of a walk was looked up in.
     path_cache: RefCell<HashMap<(Oid, String), Option<TreeHit>>>,
     /// Raw tree objects recently read (see [`Repo::raw_tree`]).
-    raw_trees: RefCell<HashMap<Oid, Rc<[u8]>>>,
+    raw_trees: RefCell<HashMap<Oid, CheckedTree>>,
     /// Trees recently checked, with their entries' offsets, to check the next
     /// similar tree against (see [`Repo::check_tree`]).
-    checked_trees: RefCell<Vec<(Rc<[u8]>, crate::tree_check::Offsets)>>,
+    checked_trees: RefCell<Vec<CheckedTree>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: RefCell<HashMap<(String, String), Vec<Hunk>>>,
     /// Multi-path lookups by tree, for one list of paths.
@@ -77,6 +77,9 @@ pub struct Repo {
     /// git's commit-graph, read on the first walk that can use it.
     graph: std::cell::OnceCell<Option<CommitGraph>>,
 }
+
+/// A tree's raw bytes and its entries' offsets, checked.
+type CheckedTree = (Rc<[u8]>, Rc<crate::tree_check::Offsets>);
 
 /// One commit of a first-parent walk: its tree, its first parent's tree, and
 /// its position in the commit-graph when the walk read it from there.
@@ -996,6 +999,11 @@ impl Repo {
             if cache.0.iter().map(String::as_str).eq(paths.iter().copied())
                 && let Some(hit) = cache.1.get(&tree)
             {
+                // Still the tree the next commit's is checked against.
+                let known = self.raw_trees.borrow().get(&tree).cloned();
+                if let Some(t) = known {
+                    self.used_tree(&t);
+                }
                 return Ok(hit.clone());
             }
         }
@@ -1075,8 +1083,10 @@ impl Repo {
     /// type or a corrupt tree is an error), remembered for the next
     /// commit of a walk, whose base tree is this commit's tree.
     fn raw_tree(&self, id: Oid) -> Result<Rc<[u8]>> {
-        if let Some(t) = self.raw_trees.borrow().get(&id) {
-            return Ok(t.clone());
+        let hit = self.raw_trees.borrow().get(&id).cloned();
+        if let Some(t) = hit {
+            self.used_tree(&t);
+            return Ok(t.0);
         }
         let odb = self.repo.odb()?;
         let obj = odb
@@ -1089,36 +1099,44 @@ impl Repo {
             )));
         }
         let data: Rc<[u8]> = Rc::from(obj.data());
-        self.check_tree(id, &data)?;
+        let offsets = self.check_tree(id, &data)?;
+        let checked = (data.clone(), Rc::new(offsets));
+        self.used_tree(&checked);
         let mut cache = self.raw_trees.borrow_mut();
         if cache.len() >= 256 {
             cache.clear();
         }
-        cache.insert(id, data.clone());
+        cache.insert(id, checked);
         Ok(data)
     }
 
+    /// Remember `t` as the most recently used tree: a commit's trees are read
+    /// just after its parent's, which makes the parent's the best to check
+    /// them against.
+    fn used_tree(&self, t: &CheckedTree) {
+        let mut recent = self.checked_trees.borrow_mut();
+        recent.retain(|r| !Rc::ptr_eq(&r.0, &t.0));
+        if recent.len() >= 8 {
+            recent.remove(0);
+        }
+        recent.push(t.clone());
+    }
+
     /// Check a tree as `git fsck` would ([`crate::tree_check`]), against the
-    /// recently checked tree closest in size when there is one (consecutive
-    /// commits' root trees differ in a few entries).
-    fn check_tree(&self, id: Oid, data: &Rc<[u8]>) -> Result<()> {
-        let mut checked = self.checked_trees.borrow_mut();
-        let near = checked
-            .iter()
-            .min_by_key(|(t, _)| t.len().abs_diff(data.len()))
-            .filter(|(t, _)| t.len().abs_diff(data.len()) <= data.len() / 8);
+    /// most recently used tree that starts the same way (the same directory of
+    /// the parent commit, usually), re-reading only the entries that differ.
+    fn check_tree(&self, id: Oid, data: &Rc<[u8]>) -> Result<crate::tree_check::Offsets> {
+        let recent = self.checked_trees.borrow();
+        let head = &data[..data.len().min(64)];
+        let near = recent.iter().rev().find(|(t, _)| {
+            t.len().abs_diff(data.len()) <= data.len() / 8 && t.get(..head.len()) == Some(head)
+        });
         let result = match near {
             Some((old, offsets)) => crate::tree_check::check_after(data, old, offsets),
             None => crate::tree_check::check(data),
         };
-        let offsets = result.map_err(|why| {
-            Error::new(format!("tree {id} is corrupt: {why} (git fsck rejects it)"))
-        })?;
-        if checked.len() >= 4 {
-            checked.remove(0);
-        }
-        checked.push((data.clone(), offsets));
-        Ok(())
+        result
+            .map_err(|why| Error::new(format!("tree {id} is corrupt: {why} (git fsck rejects it)")))
     }
 
     fn diff_changes(&self, old: &Side, new: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {

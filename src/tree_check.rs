@@ -80,17 +80,23 @@ fn parse<'a>(data: &'a [u8], at: usize, prev: &[u8]) -> Result<Parsed<'a>, Strin
     })
 }
 
-/// Does `name` (a directory when `dir`) sort strictly after `prev` in git's
-/// order (bytewise, a directory's name as if it ended in '/')?
-fn in_order(prev: &[u8], prev_dir: bool, name: &[u8], dir: bool) -> bool {
-    let k = prev.len().min(name.len());
-    match prev[..k].cmp(&name[..k]) {
+/// git's tree order: bytewise, a directory's name compared as if it ended
+/// in '/'.
+fn git_cmp(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
+    let k = a.len().min(b.len());
+    match a[..k].cmp(&b[..k]) {
         std::cmp::Ordering::Equal => {
             let next = |s: &[u8], d: bool| s.get(k).copied().or(d.then_some(b'/'));
-            prev.len() != name.len() && next(prev, prev_dir) < next(name, dir)
+            next(a, a_dir).cmp(&next(b, b_dir))
         }
-        o => o.is_lt(),
+        o => o,
     }
+}
+
+/// May `name` follow `prev` in a tree: after it in git's order, and not the
+/// same name (a file and a directory of one name are a duplicate too).
+fn in_order(prev: &[u8], prev_dir: bool, name: &[u8], dir: bool) -> bool {
+    prev != name && git_cmp(prev, prev_dir, name, dir).is_lt()
 }
 
 /// Does `name` extend file `f` so that a directory named `f` could still
@@ -157,82 +163,81 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     i
 }
 
-fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
-    let (la, lb) = (a.len(), b.len());
-    let mut i = 0;
-    while i + 32 <= limit && a[la - i - 32..la - i] == b[lb - i - 32..lb - i] {
-        i += 32;
-    }
-    while i < limit && a[la - i - 1] == b[lb - i - 1] {
-        i += 1;
-    }
-    i
-}
-
 /// Check `data` knowing that `old` (with entry offsets `old_offsets`) passed
-/// [`check`]: the entries both share at the start and at the end are not read
-/// again. The same answer as [`check`] (a property test holds it to that).
+/// [`check`]: runs of entries identical to the old tree's, in step with it,
+/// are not read again; the entries around each difference are. The same
+/// answer as [`check`] (a property test holds it to that).
 pub fn check_after(data: &[u8], old: &[u8], old_offsets: &[u32]) -> Result<Offsets, String> {
-    let cp = common_prefix(data, old);
-    if cp == data.len() && cp == old.len() {
-        return Ok(old_offsets.to_vec());
-    }
-    // Entries wholly inside the common prefix are the old tree's, checked.
-    let k = old_offsets
-        .partition_point(|&o| (o as usize) <= cp)
-        .saturating_sub(1);
-    let start = old_offsets.get(k).map_or(0, |&o| o as usize);
-    // The state after entry k-1: a file a later directory could collide with
-    // is a prefix of entry k-1's name, and every entry between the two starts
-    // with it, so replaying the shared entries that start with the same byte
-    // as entry k-1 rebuilds it.
+    let n = old_offsets.len();
+    let old_end = |i: usize| old_offsets.get(i + 1).map_or(old.len(), |&o| o as usize);
+    let mut offsets: Offsets = Vec::with_capacity(n + 4);
     let mut state = State {
         prev: None,
         files: Vec::new(),
     };
-    if k > 0 {
-        // The first byte of a checked entry's name: after its mode's space.
-        let first_byte = |o: u32| {
-            let o = o as usize;
-            let space = data[o..].iter().position(|&b| b == b' ').unwrap_or(0);
-            data.get(o + space + 1).copied()
-        };
-        let first = first_byte(old_offsets[k - 1]);
-        let mut j = k - 1;
-        while j > 0 && first_byte(old_offsets[j - 1]) == first {
-            j -= 1;
-        }
-        for &o in &old_offsets[j..k] {
-            state.step(&parse(data, o as usize, &[])?)?;
-        }
-    }
-    // The old tree's entries that lie wholly in the common suffix, where they
-    // start in the new tree.
-    let limit = data.len().min(old.len()) - cp.min(data.len().min(old.len()));
-    let cs = common_suffix(data, old, limit);
-    let shift = data.len() as i64 - old.len() as i64;
-    let tail_from = old.len() - cs;
-    let tail = old_offsets.partition_point(|&o| (o as usize) < tail_from);
-    let mut offsets: Offsets = old_offsets[..k].to_vec();
-    let mut at = start;
+    // `state` follows every entry before `at` (false after a skipped run).
+    let mut fresh = true;
+    let (mut p, mut at) = (0usize, 0usize);
     while at < data.len() {
+        // A run of the old tree's entries, byte for byte, in step with it.
+        // (Not while a new file could still meet a directory of its name.)
+        if (!fresh || state.files.is_empty()) && p < n {
+            let o = old_offsets[p] as usize;
+            let c = common_prefix(&data[at..], &old[o..]);
+            let mut q = p;
+            while q < n && old_end(q) - o <= c {
+                offsets.push((old_offsets[q] as usize - o + at) as u32);
+                q += 1;
+            }
+            if q > p {
+                at += old_end(q - 1) - o;
+                p = q;
+                fresh = false;
+                continue;
+            }
+        }
+        // An entry that differs (or follows a difference): read and check it,
+        // after the entry before it. The files a directory could collide with
+        // are, after a skipped run, found by looking back from the directory.
+        if !fresh {
+            let prev = match offsets.last() {
+                Some(&o) => {
+                    let p = parse(data, o as usize, &[])?;
+                    Some((p.name, p.dir))
+                }
+                None => None,
+            };
+            state = State {
+                prev,
+                files: Vec::new(),
+            };
+            fresh = true;
+        }
         let e = parse(data, at, state.prev.map_or(&[], |p| p.0))?;
         state.step(&e)?;
+        if e.dir {
+            // A file of this name earlier, with only entries extending it in
+            // between ("a" < "a-b" < "a/").
+            for &o in offsets.iter().rev() {
+                let f = parse(data, o as usize, &[])?;
+                if !extends(f.name, e.name) {
+                    break;
+                }
+                if !f.dir && f.name == e.name {
+                    return bad("two entries named", e.name);
+                }
+            }
+        }
         offsets.push(at as u32);
-        // This entry, checked against the one before it, starts where an old
-        // entry starts inside the shared end, and no file is left that a later
-        // directory could collide with: the rest is the old tree's.
-        let old_at = at as i64 - shift;
-        if state.files.is_empty()
-            && old_at >= tail_from as i64
-            && let Ok(t) = old_offsets[tail..].binary_search(&(old_at as u32))
-        {
-            offsets.extend(
-                old_offsets[tail + t + 1..]
-                    .iter()
-                    .map(|&o| (o as i64 + shift) as u32),
-            );
-            return Ok(offsets);
+        // Step the old tree past what sorts before this entry (an old entry of
+        // the same name and type is this one, changed): old entry p then sorts
+        // after it, so a run from p follows it in order.
+        while p < n {
+            let oe = parse(old, old_offsets[p] as usize, &[])?;
+            if git_cmp(oe.name, oe.dir, e.name, e.dir).is_gt() {
+                break;
+            }
+            p += 1;
         }
         at = e.next;
     }
@@ -298,6 +303,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_directory_added_after_a_shared_file_of_its_name_is_refused() {
+        let old = tree(&[("100644", "a"), ("100644", "a-b"), ("100644", "b")]);
+        let new = tree(&[
+            ("100644", "a"),
+            ("100644", "a-b"),
+            ("40000", "a"),
+            ("100644", "b"),
+        ]);
+        let offsets = check(&old).expect("valid");
+        assert_eq!(
+            check_after(&new, &old, &offsets),
+            Err("two entries named \"a\"".to_string())
+        );
+    }
+
     const NAMES: &[&str] = &["a", "a-b", "a.c", "a0", "b", "b-", "bb", "c", ".git", "z"];
 
     fn entries() -> impl Strategy<Value = Vec<(bool, usize)>> {
@@ -346,7 +367,12 @@ mod tests {
             let mut old = new.clone();
             let at = at.min(old.len());
             let end = (at + cut).min(old.len());
-            old.splice(at..end, extra);
+            let (head, tail) = extra.split_at(extra.len() / 2);
+            old.splice(at..end, head.iter().copied());
+            // A second difference, further on.
+            let at2 = (at + 3).min(old.len());
+            let end2 = (at2 + cut / 2).min(old.len());
+            old.splice(at2..end2, tail.iter().copied());
             let old = build(&sorted(old));
             let Ok(old_offsets) = check(&old) else { return Ok(()); };
             let data = build(&new);
