@@ -74,6 +74,15 @@ pub struct Hunk {
 }
 
 impl Hunk {
+    pub const fn new(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
+        Hunk {
+            old_start,
+            old_lines,
+            new_start,
+            new_lines,
+        }
+    }
+
     pub fn old_end(&self) -> u32 {
         self.old_start + self.old_lines.saturating_sub(1)
     }

@@ -316,12 +316,7 @@ mod tests {
     use super::*;
 
     fn h(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
-        Hunk {
-            old_start,
-            old_lines,
-            new_start,
-            new_lines,
-        }
+        Hunk::new(old_start, old_lines, new_start, new_lines)
     }
 
     #[test]

@@ -181,12 +181,7 @@ mod tests {
         LineRange::new(a, b).unwrap()
     }
     fn h(old_start: u32, old_lines: u32, new_start: u32, new_lines: u32) -> Hunk {
-        Hunk {
-            old_start,
-            old_lines,
-            new_start,
-            new_lines,
-        }
+        Hunk::new(old_start, old_lines, new_start, new_lines)
     }
 
     #[test]
