@@ -57,3 +57,21 @@ pub fn commit_graph(data: &[u8]) {
         let _ = g.position(g.id(pos));
     }
 }
+
+/// Tree checks: a tree checked against another already checked gets the
+/// answer of checking it from scratch. The input is two raw trees, the first
+/// byte saying where the first ends (in 8-byte steps).
+pub fn trees(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let at = (usize::from(split) * 8).min(rest.len());
+    let (old, new) = rest.split_at(at);
+    let full = crate::tree_check::check(new);
+    if let Ok(offsets) = &full {
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+    }
+    if let Ok(old_offsets) = crate::tree_check::check(old) {
+        assert_eq!(crate::tree_check::check_after(new, old, &old_offsets), full);
+    }
+}

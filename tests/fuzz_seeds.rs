@@ -94,3 +94,10 @@ fn regression_index_varint_overflow() {
     let result = std::panic::catch_unwind(|| guard::index::parse(&data));
     assert!(result.is_ok(), "the index parser panicked");
 }
+
+#[test]
+fn tree_seeds() {
+    for s in seeds("trees") {
+        guard::fuzzing::trees(&s);
+    }
+}
