@@ -93,6 +93,12 @@ pub enum Violation {
     MissingAuditTrailer {
         trailer: String,
     },
+    /// The change writes a manifest that does not parse or validate.
+    InvalidManifest {
+        file: String,
+        /// Every problem, each with its file, line and column.
+        errors: String,
+    },
 }
 
 impl Violation {
@@ -102,6 +108,7 @@ impl Violation {
             Violation::StaleZone(_) => "stale-zone",
             Violation::Invariant { .. } => "invariant",
             Violation::MissingAuditTrailer { .. } => "missing-audit-trailer",
+            Violation::InvalidManifest { .. } => "invalid-manifest",
         }
     }
 }
@@ -714,16 +721,27 @@ impl<'r> Evaluator<'r> {
                 return Ok(());
             }
             Some(_) => {
-                let (_, text) = self
-                    .manifest_at(&change.new)?
-                    .ok_or_else(|| Error::new("internal: changed manifest vanished"))?;
+                // A change that writes a manifest that does not parse or
+                // validate is judged like any other, and that is a violation
+                // of it (the manifest in force is fine: exit 1, not 2).
                 let label = Self::side_label(&change.new, &self.manifest_path);
-                validate::parse(&text, &label).map_err(|e| {
-                    Error::new(format!(
-                        "{} writes an invalid manifest:\n{e}",
-                        verdict.subject.label()
-                    ))
-                })?
+                let parsed = match self.manifest_at(&change.new) {
+                    Ok(Some((_, text))) => {
+                        validate::parse(&text, &label).map_err(|e| e.to_string())
+                    }
+                    Ok(None) => Err("internal: the changed manifest vanished".to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match parsed {
+                    Ok(m) => m,
+                    Err(errors) => {
+                        verdict.violations.push(Violation::InvalidManifest {
+                            file: self.manifest_path.clone(),
+                            errors,
+                        });
+                        return Ok(());
+                    }
+                }
             }
         };
         if mc.is_none() && expected.is_empty() {

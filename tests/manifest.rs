@@ -287,3 +287,50 @@ fn a_missing_explicit_manifest_is_a_configuration_error() {
     // `guard init` creates the file it is given.
     assert_code(&r.guard(&["init", "--manifest", "new.toml"]), 0);
 }
+
+/// A change that writes an unparsable guard.toml beside a zone edit is judged
+/// by the manifest in force: an invalid-manifest violation (exit 1) naming
+/// the error, and the zone it touches; a broken manifest in force stays exit 2.
+#[test]
+fn a_change_writing_an_invalid_manifest_is_a_violation_of_it() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\n"),
+    );
+    r.commit("init");
+    r.write("f.txt", &lines(10).replace("line 2\n", "evil\n"));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\nbogus = 1\n"),
+    );
+    let bad = r.commit("edit and break the manifest");
+    let run = r.guard(&["check", &bad]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains("violation [invalid-manifest]"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("unknown field `bogus`") || run.stdout.contains("bogus"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("guard.toml (in tree"),
+        "the error names the file: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("zone z"),
+        "the zone it touches is reported too: {run:?}"
+    );
+    let json = r.guard(&["check", &bad, "--format", "json"]);
+    assert!(
+        json.stdout.contains("\"code\": \"invalid-manifest\""),
+        "{json:?}"
+    );
+    // The next commit is judged by that broken manifest in force: exit 2.
+    r.write("g.txt", "x\n");
+    let next = r.commit("next");
+    assert_code(&r.guard(&["check", &next]), 2);
+}

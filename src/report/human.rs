@@ -71,6 +71,18 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
                 ),
             )
         }
+        Violation::InvalidManifest { file, errors } => (
+            Some(file.clone()),
+            None,
+            format!(
+                "the change writes an invalid manifest {file}:\n{}",
+                errors
+                    .lines()
+                    .map(|l| format!("      {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        ),
         Violation::MissingAuditTrailer { trailer } => (
             None,
             None,
@@ -196,6 +208,9 @@ fn verdict_block(out: &mut String, v: &Verdict) {
             }
             Violation::MissingAuditTrailer { trailer } => {
                 format!("add `{trailer}: <text>` to the last paragraph of the message")
+            }
+            Violation::InvalidManifest { file, .. } => {
+                format!("fix {file} at each place named above (`guard zones --verify` checks it)")
             }
         };
         let _ = writeln!(out, "    to pass: {fix}");
