@@ -550,6 +550,10 @@ impl<'r> Evaluator<'r> {
             "file added".to_string()
         } else if c.type_changed() {
             "file type changed".to_string()
+        } else if c.new.as_ref().is_some_and(|n| n.kind == Kind::Submodule) && c.content_changed() {
+            // A gitlink names a commit of another repository: never read it
+            // as a blob here.
+            "submodule changed".to_string()
         } else if !c.content_changed() {
             if !whole {
                 return Ok(None);
@@ -820,7 +824,8 @@ impl<'r> Evaluator<'r> {
                     }
                     continue;
                 };
-                if !c.content_changed() {
+                // A submodule's content is another repository's commit.
+                if !c.content_changed() || new.kind == Kind::Submodule {
                     continue;
                 }
                 let data = self.repo.blob(&new.id)?;

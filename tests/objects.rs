@@ -319,3 +319,53 @@ fn a_duplicate_inside_a_directory_zone_is_refused() {
     let c = commit_tree(&r, &tree);
     assert_refused(&r, &c, "entries out of order or repeated at \"f.txt\"");
 }
+
+/// A submodule bump under a directory zone is a touch: blocked unsigned,
+/// passed signed, never "cannot read object" (its commit id is no blob here).
+#[test]
+fn a_submodule_bump_under_a_directory_zone_is_a_touch() {
+    let r = Repo::new();
+    r.write("lib/a.txt", "a\n");
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"lib\"\npath = \"lib\"\n"),
+    );
+    let one = "1111111111111111111111111111111111111111";
+    let two = "2222222222222222222222222222222222222222";
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{one},lib/sub"),
+    ]);
+    r.git(&["commit", "-q", "--no-verify", "-m", "init"]);
+    r.git(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("160000,{two},lib/sub"),
+    ]);
+    let staged = r.guard(&["check"]);
+    assert_code(&staged, 1);
+    assert!(
+        staged.stdout.contains("lib/sub: submodule changed"),
+        "{staged:?}"
+    );
+    r.git(&["commit", "-q", "--no-verify", "-m", "bump"]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("lib/sub: submodule changed"), "{run:?}");
+    r.git(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("160000,{one},lib/sub"),
+    ]);
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("bump back", &[ALPHA, BETA]),
+    ]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+}
