@@ -63,11 +63,18 @@ pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
             explicit: false,
         });
     };
-    let cwd = std::env::current_dir()?;
+    // Inside the repository the path is taken as written, never resolved
+    // through a symlink (which would name another file for every commit);
+    // one through a symlink in the work tree is refused by the caller.
+    let cwd = canonical_dir(&std::env::current_dir()?);
     let abs = normalize(&cwd.join(&given));
-    let abs = match (abs.parent(), abs.file_name()) {
-        (Some(dir), Some(name)) => canonical_dir(dir).join(name),
-        _ => abs,
+    let abs = if abs.starts_with(&workdir) {
+        abs
+    } else {
+        match (abs.parent(), abs.file_name()) {
+            (Some(dir), Some(name)) => canonical_dir(dir).join(name),
+            _ => abs,
+        }
     };
     let rel = abs.strip_prefix(&workdir).ok().map(|r| {
         r.components()
@@ -87,6 +94,9 @@ pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
 /// otherwise mean "no rules".
 pub fn existing_manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
     let loc = manifest_loc(repo, arg)?;
+    if let (Some(rel), Ok(root)) = (&loc.rel, repo.workdir()) {
+        no_symlink_below(root, rel)?;
+    }
     if loc.explicit && !loc.abs.exists() {
         return Err(Error::new(format!(
             "the manifest {} (named by --manifest or GUARD_MANIFEST) does not exist",
@@ -94,6 +104,32 @@ pub fn existing_manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestL
         )));
     }
     Ok(loc)
+}
+
+/// Refuse a repository path that goes through a symlink in the work tree:
+/// guard reads what git tracks at that path, never what a link points to
+/// (a file outside the repository, another directory's manifest).
+pub fn no_symlink_below(root: &Path, rel: &str) -> Result<()> {
+    let mut at = root.to_path_buf();
+    let mut shown = String::new();
+    for part in rel.split('/').filter(|p| !p.is_empty()) {
+        at.push(part);
+        if !shown.is_empty() {
+            shown.push('/');
+        }
+        shown.push_str(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::new(format!(
+                    "{rel} goes through a symlink in the work tree ({shown}); guard does not \
+                     follow symlinks: name the file itself"
+                )));
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 /// The comment string git uses to strip the message (`core.commentChar`, with `auto`).

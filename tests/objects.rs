@@ -369,3 +369,58 @@ fn a_submodule_bump_under_a_directory_zone_is_a_touch() {
     ]);
     assert_code(&r.guard(&["check", "HEAD"]), 0);
 }
+
+/// Paths inside the repository are never resolved through symlinks in the
+/// work tree: a custom manifest path whose directory a branch turned into a
+/// link to an empty manifest, a guard.toml linked to a file outside the
+/// repository, a zone read through a linked directory: exit 2, never read.
+#[test]
+fn paths_through_work_tree_symlinks_are_refused() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    r.write(
+        "config/guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\n"),
+    );
+    r.write("empty/guard.toml", "version = 1\n");
+    r.commit("init");
+    std::fs::remove_dir_all(r.file("config")).unwrap();
+    std::os::unix::fs::symlink("empty", r.file("config")).unwrap();
+    r.write("f.txt", &lines(10).replace("line 2\n", "evil\n"));
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["check", "--manifest", "config/guard.toml"]);
+    assert_code(&run, 2);
+    assert!(
+        run.stderr
+            .contains("config/guard.toml goes through a symlink in the work tree (config)"),
+        "{run:?}"
+    );
+    // guard.toml linked to a file outside the repository is not printed.
+    let r = Repo::new();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "SECRET=1\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), r.file("guard.toml")).unwrap();
+    let run = r.guard(&["zones"]);
+    assert_code(&run, 2);
+    assert!(!run.all().contains("SECRET"), "{run:?}");
+    assert!(
+        run.stderr.contains("guard.toml goes through a symlink"),
+        "{run:?}"
+    );
+    // A zone read through a linked directory.
+    let r = Repo::new();
+    r.write("real/f.txt", "secret line\n");
+    std::os::unix::fs::symlink("real", r.file("lib")).unwrap();
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"lib/f.txt\"\nlines = \"1-1\"\n"),
+    );
+    let run = r.guard(&["zones"]);
+    assert_code(&run, 2);
+    assert!(!run.all().contains("secret line"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("lib/f.txt goes through a symlink in the work tree (lib)"),
+        "{run:?}"
+    );
+}

@@ -32,7 +32,9 @@ impl Files<'_> {
                 None => Ok(None),
             },
             None => {
-                let p = self.repo.workdir()?.join(path);
+                let root = self.repo.workdir()?;
+                crate::check::no_symlink_below(root, path)?;
+                let p = root.join(path);
                 if p.is_file() {
                     Ok(Some(std::fs::read(&p)?))
                 } else {
