@@ -510,24 +510,9 @@ impl Repo {
             .map_err(|e| Error::context("no merge base", e.message()))
     }
 
-    /// The best common ancestor of two commits, or `None` when their histories
-    /// never meet (an orphan branch, another project's history).
-    pub fn merge_base_opt(&self, a: &str, b: &str) -> Result<Option<ObjectId>> {
-        match self.repo.merge_base(oid(a)?, oid(b)?) {
-            Ok(id) => Ok(Some(hex(id))),
-            // In a shallow clone the common history may just be missing.
-            Err(e) if e.code() == git2::ErrorCode::NotFound && self.shallow.is_empty() => Ok(None),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Err(Error::new(format!(
-                "no merge base of {} and {} in this shallow clone: the common history may be \
-                 missing; fetch full history (git fetch --unshallow, or fetch-depth: 0 in CI)",
-                &a[..a.len().min(10)],
-                &b[..b.len().min(10)]
-            ))),
-            Err(e) => Err(Error::context(
-                format!("cannot find the merge base of {a} and {b}"),
-                e.message(),
-            )),
-        }
+    /// Is `id` at the boundary of a shallow clone (its parents missing)?
+    pub fn is_shallow_boundary(&self, id: &str) -> bool {
+        self.shallow.contains(id)
     }
 
     fn tree(&self, id: &str) -> Result<Tree<'_>> {

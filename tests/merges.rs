@@ -758,3 +758,25 @@ fn a_signed_manifest_change_merged_beside_mains_own_tightening_passes() {
     assert_code(&run, 1);
     assert!(run.stdout.contains("zone manifest"), "{run:?}");
 }
+
+/// In a shallow clone whose cut falls inside what a merge's side brings, the
+/// merge cannot be judged: exit 2 with the fix, never a verdict on part of it.
+#[test]
+fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
+    let r = branches();
+    merge(&r, &["feature"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    let dest = clone.path().join("c");
+    r.git(&["clone", "-q", "--depth", "2", &url, dest.to_str().unwrap()]);
+    let out = r
+        .cmd(guard_bin())
+        .current_dir(&dest)
+        .args(["check", "HEAD"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    assert!(stderr.contains("--unshallow"), "{stderr}");
+}

@@ -97,6 +97,17 @@ impl Evaluator<'_> {
             return Ok(h);
         }
         let ids = self.repo.range(first, side)?;
+        // In a shallow clone, what a side brings may reach past the cut: the
+        // merge cannot be judged (exit 2), as any commit whose parents are missing.
+        if let Some(cut) = ids.iter().find(|id| self.repo.is_shallow_boundary(id)) {
+            return Err(Error::new(format!(
+                "commit {} (brought by {}) is at the boundary of a shallow clone: what the \
+                 merge brings cannot be evaluated; fetch full history (git fetch --unshallow, \
+                 or fetch-depth: 0 in CI)",
+                &cut[..cut.len().min(10)],
+                &side[..side.len().min(10)]
+            )));
+        }
         let mut trees: HashMap<ObjectId, Side> = HashMap::with_capacity(ids.len());
         let mut parents = Vec::with_capacity(ids.len());
         for id in &ids {
