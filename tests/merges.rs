@@ -27,6 +27,21 @@ fn merge(r: &Repo, args: &[&str]) {
     r.git(&all);
 }
 
+/// Merge `branch` into the current branch, keeping `guard.toml` as it is in
+/// `keep` (a revision), and commit with `message`.
+fn merge_keeping_manifest(r: &Repo, branch: &str, keep: &str, message: &str) {
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "--no-verify",
+        branch,
+    ]);
+    r.git(&["checkout", "-q", keep, "--", "guard.toml"]);
+    r.commit(message);
+}
+
 #[track_caller]
 fn assert_blocked_because(run: &Run, why: &str) {
     assert_code(run, 1);
@@ -596,29 +611,11 @@ fn a_side_that_keeps_an_old_narrower_manifest_cannot_edit_what_main_protects() {
     r.write("g.txt", "more\n");
     let base = r.commit("later main work");
     r.git(&["checkout", "-q", "-b", "att", &old]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "--no-verify",
-        "main",
-    ]);
-    r.git(&["checkout", "-q", &old, "--", "guard.toml"]);
-    r.commit("merge main, keeping the old manifest");
+    merge_keeping_manifest(&r, "main", &old, "merge main, keeping the old manifest");
     r.write("f.txt", &lines(20).replace("line 3\n", "EVIL\n"));
     r.commit("edit line 3");
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "--no-verify",
-        "att",
-    ]);
-    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
-    r.commit("merge att");
+    merge_keeping_manifest(&r, "att", "HEAD", "merge att");
     assert!(r.read("f.txt").contains("EVIL"));
     assert_code(&r.guard(&["check", "HEAD"]), 1);
     let run = r.guard(&["check", &format!("{base}..HEAD")]);
@@ -643,16 +640,12 @@ fn a_side_that_shrank_a_zone_cannot_then_edit_its_old_lines_unsigned() {
     let edit = r.commit("edit line 4");
     assert_code(&r.guard(&["check", "HEAD"]), 0);
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "--no-verify",
+    merge_keeping_manifest(
+        &r,
         "feature",
-    ]);
-    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
-    r.commit("merge feature, keeping main's manifest");
+        "HEAD",
+        "merge feature, keeping main's manifest",
+    );
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("+ EVIL"), "{run:?}");
@@ -679,32 +672,14 @@ fn a_merge_alone_is_blocked_when_a_side_edits_a_moved_zone_under_an_old_manifest
     r.commit("insert ten lines above the zone");
     assert_code(&r.guard(&["check", "HEAD"]), 0);
     r.git(&["checkout", "-q", "-b", "att", &old]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "--no-verify",
-        "main",
-    ]);
-    r.git(&["checkout", "-q", &old, "--", "guard.toml"]);
-    r.commit("merge main, keeping the old manifest");
+    merge_keeping_manifest(&r, "main", &old, "merge main, keeping the old manifest");
     r.write(
         "f.txt",
         &format!("{above}{}", lines(20).replace("line 3\n", "EVIL\n")),
     );
     r.commit("edit line 13");
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "--no-verify",
-        "att",
-    ]);
-    r.git(&["checkout", "-q", "HEAD", "--", "guard.toml"]);
-    r.commit("merge att");
+    merge_keeping_manifest(&r, "att", "HEAD", "merge att");
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("+ EVIL"), "{run:?}");
