@@ -947,32 +947,19 @@ impl Repo {
 
     /// A tree's entries (name, id and canonical mode), in git's order.
     fn tree_listing(&self, id: Oid) -> Result<Vec<(Vec<u8>, TreeHit)>> {
-        let data = self.raw_tree(id)?;
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at < data.len() {
-            let corrupt = || Error::new(format!("tree {id} is corrupt"));
-            let space = at
-                + data[at..]
-                    .iter()
-                    .position(|&b| b == b' ')
-                    .ok_or_else(corrupt)?;
-            let mode = std::str::from_utf8(&data[at..space])
-                .ok()
-                .and_then(|m| u32::from_str_radix(m, 8).ok())
-                .ok_or_else(corrupt)?;
-            let nul = space
-                + 1
-                + data[space + 1..]
-                    .iter()
-                    .position(|&b| b == 0)
-                    .ok_or_else(corrupt)?;
-            let oid = Oid::from_bytes(data.get(nul + 1..nul + 21).ok_or_else(corrupt)?)
-                .map_err(|_| corrupt())?;
-            out.push((data[space + 1..nul].to_vec(), (oid, canon_mode(mode))));
-            at = nul + 21;
-        }
-        Ok(out)
+        self.raw_tree(id)?;
+        let Some((data, offsets)) = self.raw_trees.borrow().get(&id).cloned() else {
+            return Err(Error::new(format!("internal: tree {id} was not kept")));
+        };
+        let corrupt = |why: String| Error::new(format!("tree {id} is corrupt: {why}"));
+        crate::tree_check::entries(&data, &offsets)
+            .map_err(corrupt)?
+            .into_iter()
+            .map(|(name, mode, oid)| {
+                let oid = Oid::from_bytes(oid).map_err(|e| corrupt(e.message().to_string()))?;
+                Ok((name.to_vec(), (oid, mode)))
+            })
+            .collect()
     }
 
     /// The entries at each of `paths` below `tree` (one pass over each tree

@@ -26,6 +26,7 @@ pub fn canon_mode(mode: u32) -> u32 {
 struct Parsed<'a> {
     name: &'a [u8],
     dir: bool,
+    mode: u32,
     next: usize,
 }
 
@@ -76,6 +77,7 @@ fn parse<'a>(data: &'a [u8], at: usize, prev: &[u8]) -> Result<Parsed<'a>, Strin
     Ok(Parsed {
         name,
         dir: canon_mode(mode) == 0o040000,
+        mode: canon_mode(mode),
         next: j + 21,
     })
 }
@@ -149,6 +151,20 @@ pub fn check(data: &[u8]) -> Result<Offsets, String> {
         at = e.next;
     }
     Ok(offsets)
+}
+
+/// A tree entry: its name, canonical mode, and 20-byte object id.
+pub type TreeEntry<'a> = (&'a [u8], u32, &'a [u8]);
+
+/// The entries of a tree that passed [`check`] (its offsets).
+pub fn entries<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<TreeEntry<'a>>, String> {
+    offsets
+        .iter()
+        .map(|&o| {
+            let e = parse(data, o as usize, &[])?;
+            Ok((e.name, e.mode, &data[e.next - 20..e.next]))
+        })
+        .collect()
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {

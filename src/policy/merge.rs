@@ -371,6 +371,22 @@ impl Evaluator<'_> {
         Ok(!touching.is_empty())
     }
 
+    /// Is the side's entry at `path` the one some commit where its history
+    /// meets the first parent's already had (the side never changed it)?
+    fn side_unchanged(
+        &self,
+        side: &SideParent,
+        path: &str,
+        theirs: &Option<crate::change::Entry>,
+    ) -> Result<bool> {
+        for base in &side.history.bases {
+            if self.repo.entry(base, path)? == *theirs {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Why a whole-file change of a merge (`c`: first parent → merge) in `zone`
     /// is the merge's own, or `None` when a side carries it with consent.
     pub(super) fn merge_own_file(
@@ -388,11 +404,7 @@ impl Evaluator<'_> {
                 reasons.push(Own::DiffersFromEveryParent);
                 continue;
             }
-            let mut unchanged = false;
-            for base in &side.history.bases {
-                unchanged |= self.repo.entry(base, &c.path)? == theirs;
-            }
-            if unchanged {
+            if self.side_unchanged(&side, &c.path, &theirs)? {
                 reasons.push(Own::RevertsToBase);
                 continue;
             }
@@ -542,11 +554,7 @@ impl Evaluator<'_> {
                     continue;
                 }
             }
-            let mut unchanged = false;
-            for base in &side.history.bases {
-                unchanged |= self.repo.entry(base, &path)? == theirs;
-            }
-            if unchanged {
+            if self.side_unchanged(&side, &path, &theirs)? {
                 reasons.push(Own::RevertsToBase);
                 continue;
             }
