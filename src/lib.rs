@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod digest;
 pub mod error;
 pub mod fuzzing;
 pub mod git;

@@ -105,7 +105,7 @@ pub struct Facts {
     pub trailers: Vec<crate::trailers::Trailer>,
     pub author_email: String,
     /// What its `Guard-Signature` trailers sign.
-    pub digest: Vec<u8>,
+    pub digest: crate::digest::Signed,
 }
 
 /// A commit reachable from a side and not from the first parent.
@@ -394,7 +394,7 @@ mod tests {
                 touched: touched.iter().map(|z| z.to_string()).collect(),
                 trailers: crate::trailers::parse(&message),
                 author_email: "dev@x".into(),
-                digest: Vec::new(),
+                digest: Default::default(),
             })),
         }
     }

@@ -44,9 +44,6 @@ pub struct TouchedLines {
     pub new: Option<LineRange>,
     pub old_text: Vec<String>,
     pub new_text: Vec<String>,
-    /// SHA-256 of the full (uncapped) old and new text, for the digest.
-    #[serde(skip)]
-    pub text_digest: String,
 }
 
 /// A zone the change touches.
@@ -62,9 +59,9 @@ pub struct Touch {
     pub hunks: Vec<TouchedLines>,
     /// For the manifest zone: each weakening.
     pub details: Vec<String>,
-    /// Old and new object ids and kinds, for the digest of whole-file touches.
+    /// What a signed sign-off over this touch approves (contract section 7).
     #[serde(skip)]
-    pub objects: String,
+    pub bound: crate::digest::Part,
     /// For a merge: why this touch is the merge's own (not carried by a side).
     #[serde(rename = "merge_own", skip_serializing_if = "Option::is_none")]
     pub own: Option<crate::merge::Own>,
@@ -178,6 +175,33 @@ pub struct Evaluator<'r> {
 }
 
 const MAX_TEXT_LINES: usize = 40;
+
+/// What `Guard-Signature` trailers must sign, computed only when one is present.
+pub fn signed_data(trailers: &[trailers::Trailer], touched: &[Touch]) -> crate::digest::Signed {
+    let signed = trailers
+        .iter()
+        .any(|t| t.key.eq_ignore_ascii_case(crate::signature::TRAILER));
+    if !signed {
+        return crate::digest::Signed::default();
+    }
+    crate::digest::Signed::of(&parts(touched))
+}
+
+/// The digest's view of `touched`.
+pub fn parts(touched: &[Touch]) -> Vec<crate::digest::Part> {
+    touched.iter().map(|t| t.bound.clone()).collect()
+}
+
+/// A file mode as git writes it in a tree (canonical), "" where there is no file.
+fn mode_code(e: Option<&change::Entry>) -> &'static str {
+    match e.map(|e| e.kind) {
+        None => "",
+        Some(Kind::File) => "100644",
+        Some(Kind::Executable) => "100755",
+        Some(Kind::Symlink) => "120000",
+        Some(Kind::Submodule) => "160000",
+    }
+}
 
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
@@ -303,7 +327,14 @@ impl<'r> Evaluator<'r> {
         }
     }
 
-    fn texts(&self, c: &FileChange, hunks: &[Hunk]) -> Result<Vec<TouchedLines>> {
+    /// The touched lines of `hunks` for the report, and their raw bytes with
+    /// each hunk's position from `first` (the zone's first line) for the digest.
+    fn texts(
+        &self,
+        c: &FileChange,
+        hunks: &[Hunk],
+        first: u32,
+    ) -> Result<(Vec<TouchedLines>, Vec<crate::digest::HunkBytes>)> {
         let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
         let old = match &c.old {
             Some(e) => self.repo.blob(&e.id)?,
@@ -321,26 +352,69 @@ impl<'r> Evaluator<'r> {
             }
             v
         };
-        Ok(hunks
-            .iter()
-            .map(|h| {
-                let old_r = LineRange::new(h.old_start, h.old_end()).filter(|_| h.old_lines > 0);
-                let new_r =
-                    LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
-                        .filter(|_| h.new_lines > 0);
-                let old_full =
-                    old_r.map_or_else(Vec::new, |r| change::line_text(&old, r.start, r.end));
-                let new_full =
-                    new_r.map_or_else(Vec::new, |r| change::line_text(&new, r.start, r.end));
-                TouchedLines {
-                    old: old_r,
-                    new: new_r,
-                    text_digest: crate::signature::text_digest(&old_full, &new_full),
-                    old_text: cap(old_full),
-                    new_text: cap(new_full),
-                }
-            })
-            .collect())
+        let mut shown = Vec::new();
+        let mut bytes = Vec::new();
+        for h in hunks {
+            let old_r = LineRange::new(h.old_start, h.old_end()).filter(|_| h.old_lines > 0);
+            let new_r = LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
+                .filter(|_| h.new_lines > 0);
+            let old_raw = old_r.map_or(&[][..], |r| change::line_bytes(&old, r.start, r.end));
+            let new_raw = new_r.map_or(&[][..], |r| change::line_bytes(&new, r.start, r.end));
+            bytes.push(crate::digest::HunkBytes {
+                at: i64::from(h.old_start) - i64::from(first),
+                old: old_raw.to_vec(),
+                new: new_raw.to_vec(),
+            });
+            shown.push(TouchedLines {
+                old: old_r,
+                new: new_r,
+                old_text: cap(
+                    old_r.map_or_else(Vec::new, |r| change::line_text(&old, r.start, r.end))
+                ),
+                new_text: cap(
+                    new_r.map_or_else(Vec::new, |r| change::line_text(&new, r.start, r.end))
+                ),
+            });
+        }
+        Ok((shown, bytes))
+    }
+
+    /// The whole content of one side of a file, as the digest binds it.
+    fn content(&self, e: Option<&change::Entry>) -> Result<Option<crate::digest::Content>> {
+        Ok(match e {
+            None => None,
+            Some(e) if e.kind == Kind::Submodule => {
+                Some(crate::digest::Content::Commit(e.id.clone()))
+            }
+            Some(e) => Some(crate::digest::Content::of_blob(&self.repo.blob(&e.id)?)),
+        })
+    }
+
+    /// Lines `range` (clamped to the file), or the whole file, of a text blob,
+    /// as a deletion hunk for the report: what a deletion's signature approves.
+    fn whole_hunk(
+        &self,
+        e: &change::Entry,
+        range: Option<LineRange>,
+        old: bool,
+    ) -> Result<Option<Hunk>> {
+        if e.kind == Kind::Submodule || change::is_binary(&self.repo.blob(&e.id)?) {
+            return Ok(None);
+        }
+        let n = self.lines_of(&e.id)? as u32;
+        let (start, end) = match range {
+            Some(r) => (r.start, r.end.min(n)),
+            None => (1, n),
+        };
+        if n == 0 || end < start {
+            return Ok(None);
+        }
+        let len = end - start + 1;
+        Ok(Some(if old {
+            Hunk::new(start, len, 0, 0)
+        } else {
+            Hunk::new(0, 0, start, len)
+        }))
     }
 
     /// Judge one change.
@@ -393,7 +467,7 @@ impl<'r> Evaluator<'r> {
 
         // Sign-offs, counted against the manifest in force.
         let trailers = trailers::parse(&verdict.subject.message);
-        let digest = crate::signature::digest(&verdict.touched);
+        let digest = signed_data(&trailers, &verdict.touched);
         verdict.signoffs =
             signoff::evaluate(&manifest, &trailers, &verdict.subject.author_email, &digest);
         if verdict.signoffs.open && !verdict.touched.is_empty() {
@@ -505,6 +579,7 @@ impl<'r> Evaluator<'r> {
         change: &Change,
         cache: &mut HashMap<String, Vec<Hunk>>,
     ) -> Result<Option<Touch>> {
+        let whole = zone.lines.is_none();
         let mut touch = Touch {
             zone: zone.id.clone(),
             reason: zone.reason.clone(),
@@ -514,17 +589,27 @@ impl<'r> Evaluator<'r> {
             how: String::new(),
             hunks: Vec::new(),
             details: Vec::new(),
-            // A line zone's digest is its lines' text: nothing else of the file.
-            objects: if zone.lines.is_none() {
-                format!("{:?} -> {:?}", c.old, c.new)
-            } else {
-                String::new()
+            bound: crate::digest::Part {
+                zone: zone.id.clone(),
+                path: c.path.clone(),
+                old_mode: mode_code(c.old.as_ref()).into(),
+                new_mode: mode_code(c.new.as_ref()).into(),
+                v1: crate::digest::V1 {
+                    // What format 1 hashed: object ids for a whole-file zone.
+                    objects: if whole {
+                        format!("{:?} -> {:?}", c.old, c.new)
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                },
+                ..Default::default()
             },
             own: None,
         };
-        let whole = zone.lines.is_none();
         let merge = !change.others.is_empty();
         let threshold = touch.threshold;
+        let first = zone.lines.map_or(1, |r| r.start);
         // A whole-file touch of a merge is its own unless a side carries it.
         let file_level = |touch: &mut Touch| -> Result<bool> {
             if merge {
@@ -535,30 +620,73 @@ impl<'r> Evaluator<'r> {
             }
             Ok(true)
         };
-        touch.how = if c.is_deleted() {
+        // Touches judged on the whole file bind both contents.
+        let (kind, how) = if c.is_deleted() {
+            let old = c.old.as_ref();
             match self
                 .repo
                 .rename_target(&change.base, &change.new, &c.path)?
             {
-                Some(to) => format!("file renamed to {to}"),
-                None => "file deleted".to_string(),
+                Some(to) => {
+                    let new = self.repo.entry(&change.new, &to)?;
+                    touch.bound.new_mode = mode_code(new.as_ref()).into();
+                    touch.bound.new = self.content(new.as_ref())?;
+                    // Every line the signature approves: the whole rename's diff.
+                    if let (Some(o), Some(n)) = (old, &new)
+                        && o.kind != Kind::Submodule
+                        && n.kind != Kind::Submodule
+                        && o.id != n.id
+                        && !change::is_binary(&self.repo.blob(&o.id)?)
+                        && !change::is_binary(&self.repo.blob(&n.id)?)
+                    {
+                        let moved = FileChange {
+                            path: c.path.clone(),
+                            old: Some(o.clone()),
+                            new: Some(n.clone()),
+                            renamed_to: None,
+                        };
+                        let hunks = self.repo.hunks(&o.id, &n.id)?;
+                        touch.hunks = self.texts(&moved, &hunks, first)?.0;
+                    }
+                    let how = if new.as_ref().map(|n| &n.id) == old.map(|o| &o.id) {
+                        format!("file renamed to {to} (content unchanged)")
+                    } else {
+                        format!("file renamed to {to}")
+                    };
+                    touch.bound.v1.how = format!("file renamed to {to}");
+                    touch.bound.to = Some(to);
+                    ("renamed", how)
+                }
+                None => {
+                    if let Some(o) = old
+                        && let Some(h) = self.whole_hunk(o, zone.lines, true)?
+                    {
+                        touch.hunks = self.texts(c, &[h], first)?.0;
+                    }
+                    ("deleted", "file deleted".to_string())
+                }
             }
         } else if c.is_added() {
             if !whole {
                 return Ok(None);
             }
-            "file added".to_string()
+            if let Some(n) = &c.new
+                && let Some(h) = self.whole_hunk(n, None, false)?
+            {
+                touch.hunks = self.texts(c, &[h], first)?.0;
+            }
+            ("added", "file added".to_string())
         } else if c.type_changed() {
-            "file type changed".to_string()
+            ("type-changed", "file type changed".to_string())
         } else if c.new.as_ref().is_some_and(|n| n.kind == Kind::Submodule) && c.content_changed() {
             // A gitlink names a commit of another repository: never read it
             // as a blob here.
-            "submodule changed".to_string()
+            ("submodule", "submodule changed".to_string())
         } else if !c.content_changed() {
             if !whole {
                 return Ok(None);
             }
-            "file mode changed".to_string()
+            ("mode-changed", "file mode changed".to_string())
         } else {
             let (Some(o), Some(n)) = (&c.old, &c.new) else {
                 return Ok(None);
@@ -580,7 +708,7 @@ impl<'r> Evaluator<'r> {
             };
             if binary {
                 // A binary change touches every zone of the file, as a whole.
-                "binary content changed".to_string()
+                ("binary", "binary content changed".to_string())
             } else {
                 let hunks = self.cached_hunks(c, cache)?;
                 let mut touching = match zone.lines {
@@ -596,14 +724,27 @@ impl<'r> Evaluator<'r> {
                 if touching.is_empty() {
                     return Ok(None);
                 }
-                touch.hunks = self.texts(c, &touching)?;
+                let (shown, bytes) = self.texts(c, &touching, first)?;
+                touch.hunks = shown;
                 touch.how = "lines changed".to_string();
+                touch.bound.kind = "lines";
+                touch.bound.hunks = bytes;
+                touch.bound.v1.how = touch.how.clone();
                 return Ok(Some(touch));
             }
         };
         if !file_level(&mut touch)? {
             return Ok(None);
         }
+        touch.bound.old = self.content(c.old.as_ref())?;
+        if kind != "renamed" {
+            touch.bound.new = self.content(c.new.as_ref())?;
+        }
+        touch.bound.kind = kind;
+        if touch.bound.v1.how.is_empty() {
+            touch.bound.v1.how = how.clone();
+        }
+        touch.how = how;
         Ok(Some(touch))
     }
 
@@ -677,7 +818,15 @@ impl<'r> Evaluator<'r> {
     }
 
     /// The built-in `manifest` zone, touched: threshold `policy.signoffs`.
-    fn manifest_touch(&self, base: &Manifest, how: &str, details: Vec<String>) -> Touch {
+    /// `bound` says what a signature approves: the deleted manifest's content
+    /// or every weakening's full old and new value.
+    fn manifest_touch(
+        &self,
+        base: &Manifest,
+        how: &str,
+        details: Vec<String>,
+        bound: crate::digest::Part,
+    ) -> Touch {
         Touch {
             zone: MANIFEST_ZONE.into(),
             reason: "the manifest guards itself".into(),
@@ -686,8 +835,17 @@ impl<'r> Evaluator<'r> {
             threshold: base.policy.signoffs,
             how: how.into(),
             hunks: Vec::new(),
+            bound: crate::digest::Part {
+                zone: MANIFEST_ZONE.into(),
+                path: self.manifest_path.clone(),
+                v1: crate::digest::V1 {
+                    how: how.into(),
+                    objects: String::new(),
+                    details: details.clone(),
+                },
+                ..bound
+            },
             details,
-            objects: String::new(),
             own: None,
         }
     }
@@ -708,6 +866,12 @@ impl<'r> Evaluator<'r> {
                     base,
                     "manifest deleted",
                     vec!["every zone, invariant and instance removed".into()],
+                    crate::digest::Part {
+                        kind: "manifest-deleted",
+                        old_mode: mode_code(c.old.as_ref()).into(),
+                        old: self.content(c.old.as_ref())?,
+                        ..Default::default()
+                    },
                 );
                 if !change.others.is_empty() {
                     match self.merge_own_file(
@@ -786,7 +950,16 @@ impl<'r> Evaluator<'r> {
             verdict.violations.push(Violation::StaleZone(s.clone()));
         }
         if !cmp.weakenings.is_empty() {
-            let mut touch = self.manifest_touch(base, "manifest weakened", cmp.weakenings.clone());
+            let mut touch = self.manifest_touch(
+                base,
+                "manifest weakened",
+                cmp.weakenings.iter().map(ToString::to_string).collect(),
+                crate::digest::Part {
+                    kind: "manifest-weakened",
+                    weakenings: cmp.weakenings.clone(),
+                    ..Default::default()
+                },
+            );
             let carried = if change.others.is_empty() {
                 false
             } else {

@@ -1,11 +1,10 @@
 //! Signed sign-offs (contract section 7): the digest of a change's protected
 //! part, and SSH signatures over it (SSHSIG, namespace "guard").
 
-use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
+use crate::digest::Signed;
 use crate::error::{Error, Result};
-use crate::policy::Touch;
 
 pub const NAMESPACE: &str = "guard";
 pub const TRAILER: &str = "Guard-Signature";
@@ -14,50 +13,6 @@ pub const TRAILER: &str = "Guard-Signature";
 pub fn parse_public_key(text: &str) -> Result<PublicKey> {
     PublicKey::from_openssh(text.trim())
         .map_err(|e| Error::new(format!("not an OpenSSH public key: {e}")))
-}
-
-fn field(h: &mut Sha256, name: &str, value: &str) {
-    // Length-prefixed, so no two different sequences of fields hash alike.
-    for part in [name, value] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-}
-
-/// The bytes a signed sign-off signs: one line naming a SHA-256 over every
-/// touched zone's id, file, kind of touch, and the full old and new text of the
-/// touched lines (never their line numbers), in zone order.
-pub fn digest(touched: &[Touch]) -> Vec<u8> {
-    let mut items: Vec<&Touch> = touched.iter().collect();
-    items.sort_by(|a, b| (&a.zone, &a.file).cmp(&(&b.zone, &b.file)));
-    let mut h = Sha256::new();
-    field(&mut h, "guard-digest", "1");
-    for t in items {
-        field(&mut h, "zone", &t.zone);
-        field(&mut h, "file", &t.file);
-        field(&mut h, "how", &t.how);
-        field(&mut h, "objects", &t.objects);
-        for d in &t.details {
-            field(&mut h, "detail", d);
-        }
-        for hunk in &t.hunks {
-            field(&mut h, "lines", &hunk.text_digest);
-        }
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("guard-digest-v1 sha256:{hex}\n").into_bytes()
-}
-
-/// SHA-256 of the full old and new text of touched lines (hex).
-pub fn text_digest(old: &[String], new: &[String]) -> String {
-    let mut h = Sha256::new();
-    for (tag, lines) in [("old", old), ("new", new)] {
-        field(&mut h, tag, &lines.len().to_string());
-        for l in lines {
-            field(&mut h, "line", l);
-        }
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The one-line base64 body of an armoured SSHSIG (what a trailer carries).
@@ -69,8 +24,9 @@ pub fn one_line(armoured: &str) -> String {
         .collect()
 }
 
-/// Verify `base64` (an SSHSIG without armour) by `key` over `data`.
-pub fn verify(key: &PublicKey, base64: &str, data: &[u8]) -> std::result::Result<(), String> {
+/// Verify `base64` (an SSHSIG without armour) by `key` over the change's
+/// digest line; a signature over the same change's format 1 line is told apart.
+pub fn verify(key: &PublicKey, base64: &str, data: &Signed) -> std::result::Result<(), String> {
     let mut pem = String::from("-----BEGIN SSH SIGNATURE-----\n");
     for chunk in base64.as_bytes().chunks(70) {
         pem.push_str(&String::from_utf8_lossy(chunk));
@@ -87,9 +43,20 @@ pub fn verify(key: &PublicKey, base64: &str, data: &[u8]) -> std::result::Result
     if sig.public_key() != key.key_data() {
         return Err("signed by another key than the instance's".to_string());
     }
-    key.verify(NAMESPACE, data, &sig).map_err(|_| {
-        "the signature does not match this change (signed over another change?)".to_string()
-    })
+    if data.current.is_empty() {
+        return Err("internal: no digest to check the signature against".to_string());
+    }
+    if key.verify(NAMESPACE, &data.current, &sig).is_ok() {
+        return Ok(());
+    }
+    if !data.v1.is_empty() && key.verify(NAMESPACE, &data.v1, &sig).is_ok() {
+        return Err(
+            "signed over this change's digest format 1, which binds less than guard now requires: \
+             re-sign with `guard sign` (or `guard digest | ssh-keygen -Y sign -n guard -f KEY`)"
+                .to_string(),
+        );
+    }
+    Err("the signature does not match this change (signed over another change?)".to_string())
 }
 
 /// Sign `data` with the OpenSSH private key in `pem`; the one-line base64.

@@ -52,7 +52,7 @@ pub fn evaluate(
     manifest: &Manifest,
     trailers: &[Trailer],
     author_email: &str,
-    digest: &[u8],
+    digest: &crate::digest::Signed,
 ) -> Signoffs {
     let policy = &manifest.policy;
     let open = manifest.instances.is_empty();
@@ -143,7 +143,7 @@ fn signed(
     manifest: &Manifest,
     value: &str,
     author: Option<&str>,
-    digest: &[u8],
+    digest: &crate::digest::Signed,
     out: &mut Signoffs,
 ) -> Signoff {
     let value = value.trim();

@@ -17,6 +17,7 @@ mod merges;
 mod objects;
 mod precommit_framework;
 mod property;
+mod replay;
 mod signatures;
 mod signoffs;
 mod touch;

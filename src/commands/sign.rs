@@ -50,7 +50,7 @@ fn judged(
 pub fn digest(rev: Option<&str>, arg: &ManifestArg) -> Result<Outcome> {
     let repo = Repo::open()?;
     let (verdict, _) = judged(&repo, rev, arg)?;
-    let bytes = signature::digest(&verdict.touched);
+    let bytes = crate::digest::signed_line(&crate::policy::parts(&verdict.touched));
     Ok(Outcome {
         code: 0,
         stdout: String::from_utf8_lossy(&bytes).into_owned(),
@@ -84,7 +84,7 @@ pub fn sign(rev: Option<&str>, instance: &str, key: &Path, arg: &ManifestArg) ->
     let registered = signature::parse_public_key(registered)?;
     let pem = std::fs::read_to_string(key)
         .map_err(|e| Error::context(format!("cannot read {}", key.display()), e))?;
-    let data = signature::digest(&verdict.touched);
+    let data = crate::digest::signed_line(&crate::policy::parts(&verdict.touched));
     let (public, line) = signature::sign(&pem, &data)?;
     if public.key_data() != registered.key_data() {
         return Err(Error::new(format!(

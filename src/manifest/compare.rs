@@ -7,7 +7,94 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{LineRange, Manifest, Zone};
+use super::{Instance, Invariant, LineRange, Manifest, Policy, Zone};
+
+/// A change of the manifest that needs sign-offs, with the full old and new
+/// value of what it changes: a signed sign-off binds those values (contract
+/// section 7), never just their name.
+#[derive(Debug, Clone)]
+pub struct Weakening {
+    /// A stable code ("instance-added", "zone-shrunk", …).
+    pub code: &'static str,
+    /// What it is about: an instance or zone id, a trailer key, a path.
+    pub subject: String,
+    /// The entry's canonical value before and after ("" when absent).
+    pub was: String,
+    pub now: String,
+    /// The sentence a person reads.
+    pub text: String,
+}
+
+/// Two weakenings are the same when they change the same entry from the same
+/// value to the same value (the sentence may word a location differently).
+impl PartialEq for Weakening {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, &self.subject, &self.was, &self.now)
+            == (other.code, &other.subject, &other.was, &other.now)
+    }
+}
+
+impl Eq for Weakening {}
+
+impl std::fmt::Display for Weakening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Weakening {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Canonical values, one `name value` per line (documented in docs/reference.md).
+pub fn instance_value(i: &Instance) -> String {
+    let mut emails = i.emails.clone();
+    emails.sort();
+    format!(
+        "id {}\nemails {}\nkey {}\n",
+        i.id,
+        emails.join(" "),
+        i.key.as_deref().map(str::trim).unwrap_or("")
+    )
+}
+
+pub fn zone_value(z: &Zone, policy: &Policy) -> String {
+    format!(
+        "id {}\n{} {}\nlines {}\nsignoffs {}\n",
+        z.id,
+        if z.path.is_glob() { "glob" } else { "path" },
+        z.path.as_str(),
+        z.lines
+            .map_or_else(|| "whole".to_string(), |r| r.to_string()),
+        z.threshold(policy)
+    )
+}
+
+pub fn invariant_value(inv: &Invariant) -> String {
+    let (path, must, must_not) = inv.key();
+    format!(
+        "{} {path}\nmust_contain {}\nmust_not_contain {}\n",
+        if inv.path.is_glob() { "glob" } else { "path" },
+        must.unwrap_or_default(),
+        must_not.unwrap_or_default()
+    )
+}
+
+fn list_value(list: &[String]) -> String {
+    list.iter().map(|k| format!("{k}\n")).collect()
+}
+
+fn weak(code: &'static str, subject: &str, was: String, now: String, text: String) -> Weakening {
+    Weakening {
+        code,
+        subject: subject.to_string(),
+        was,
+        now,
+        text,
+    }
+}
 
 /// Where a base zone's code is after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +119,7 @@ pub struct Stale {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Comparison {
-    pub weakenings: Vec<String>,
+    pub weakenings: Vec<Weakening>,
     pub tightenings: Vec<String>,
     pub drift: Vec<String>,
     pub stale: Vec<Stale>,
@@ -54,20 +141,34 @@ fn compare_zone(
     out: &mut Comparison,
 ) {
     let (ot, nt) = (old.threshold(&base.policy), new.threshold(&after.policy));
+    let zone_weak = |code: &'static str, text: String| {
+        weak(
+            code,
+            &old.id,
+            zone_value(old, &base.policy),
+            zone_value(new, &after.policy),
+            text,
+        )
+    };
     if nt < ot {
-        out.weakenings
-            .push(format!("zone {} signoffs lowered {ot} -> {nt}", old.id));
+        out.weakenings.push(zone_weak(
+            "zone-signoffs-lowered",
+            format!("zone {} signoffs lowered {ot} -> {nt}", old.id),
+        ));
     } else if nt > ot {
         out.tightenings
             .push(format!("zone {} signoffs raised {ot} -> {nt}", old.id));
     }
     if old.path.is_glob() || new.path.is_glob() {
         if old.path != new.path {
-            out.weakenings.push(format!(
-                "zone {} path changed {} -> {}",
-                old.id,
-                old.path.as_str(),
-                new.path.as_str()
+            out.weakenings.push(zone_weak(
+                "zone-path-changed",
+                format!(
+                    "zone {} path changed {} -> {}",
+                    old.id,
+                    old.path.as_str(),
+                    new.path.as_str()
+                ),
             ));
         }
         return;
@@ -113,16 +214,19 @@ fn compare_zone(
                     detail: "the change moved the zone's lines".into(),
                 });
             } else {
-                let verb = if new.path.as_str() != path {
-                    "moved"
+                let (code, verb) = if new.path.as_str() != path {
+                    ("zone-moved", "moved")
                 } else {
-                    "shrunk"
+                    ("zone-shrunk", "shrunk")
                 };
-                out.weakenings.push(format!(
-                    "zone {} {verb} {} -> {}",
-                    old.id,
-                    location(&path, lines),
-                    written
+                out.weakenings.push(zone_weak(
+                    code,
+                    format!(
+                        "zone {} {verb} {} -> {}",
+                        old.id,
+                        location(&path, lines),
+                        written
+                    ),
                 ));
             }
         }
@@ -137,11 +241,14 @@ fn compare_zone(
                     ),
                 });
             } else {
-                out.weakenings.push(format!(
-                    "zone {} re-pointed {} -> {} ({why})",
-                    old.id,
-                    location(old.path.as_str(), old.lines),
-                    written
+                out.weakenings.push(zone_weak(
+                    "zone-repointed",
+                    format!(
+                        "zone {} re-pointed {} -> {} ({why})",
+                        old.id,
+                        location(old.path.as_str(), old.lines),
+                        written
+                    ),
                 ));
             }
         }
@@ -158,15 +265,21 @@ pub fn compare(
     let mut out = Comparison::default();
     let (bp, ap) = (&base.policy, &after.policy);
     if base.version != after.version {
-        out.weakenings.push(format!(
-            "version changed {} -> {}",
-            base.version, after.version
+        out.weakenings.push(weak(
+            "version-changed",
+            "version",
+            base.version.to_string(),
+            after.version.to_string(),
+            format!("version changed {} -> {}", base.version, after.version),
         ));
     }
     if ap.signoffs < bp.signoffs {
-        out.weakenings.push(format!(
-            "policy.signoffs lowered {} -> {}",
-            bp.signoffs, ap.signoffs
+        out.weakenings.push(weak(
+            "policy-signoffs-lowered",
+            "policy.signoffs",
+            bp.signoffs.to_string(),
+            ap.signoffs.to_string(),
+            format!("policy.signoffs lowered {} -> {}", bp.signoffs, ap.signoffs),
         ));
     } else if ap.signoffs > bp.signoffs {
         out.tightenings.push(format!(
@@ -177,8 +290,13 @@ pub fn compare(
     let has = |list: &[String], k: &str| list.iter().any(|x| x.eq_ignore_ascii_case(k));
     for t in &ap.trailers {
         if !has(&bp.trailers, t) {
-            out.weakenings
-                .push(format!("policy.trailers accepts a new key {t}"));
+            out.weakenings.push(weak(
+                "trailer-key-added",
+                t,
+                list_value(&bp.trailers),
+                list_value(&ap.trailers),
+                format!("policy.trailers accepts a new key {t}"),
+            ));
         }
     }
     for t in &bp.trailers {
@@ -188,15 +306,26 @@ pub fn compare(
         }
     }
     if ap.author_counts && !bp.author_counts {
-        out.weakenings
-            .push("policy.author_counts turned on".to_string());
+        out.weakenings.push(weak(
+            "author-counts-on",
+            "policy.author_counts",
+            "false".into(),
+            "true".into(),
+            "policy.author_counts turned on".to_string(),
+        ));
     } else if !ap.author_counts && bp.author_counts {
         out.tightenings
             .push("policy.author_counts turned off".to_string());
     }
     for t in &bp.audit_trailers {
         if !has(&ap.audit_trailers, t) {
-            out.weakenings.push(format!("audit trailer {t} dropped"));
+            out.weakenings.push(weak(
+                "audit-trailer-dropped",
+                t,
+                list_value(&bp.audit_trailers),
+                list_value(&ap.audit_trailers),
+                format!("audit trailer {t} dropped"),
+            ));
         }
     }
     for t in &ap.audit_trailers {
@@ -207,12 +336,23 @@ pub fn compare(
     // Instances.
     for i in &after.instances {
         match base.instance(&i.id) {
-            None => out.weakenings.push(format!("instance {} added", i.id)),
+            None => out.weakenings.push(weak(
+                "instance-added",
+                &i.id,
+                String::new(),
+                instance_value(i),
+                format!("instance {} added", i.id),
+            )),
             Some(old) => {
+                let inst_weak = |code: &'static str, text: String| {
+                    weak(code, &i.id, instance_value(old), instance_value(i), text)
+                };
                 for e in &i.emails {
                     if !old.has_email(e) {
-                        out.weakenings
-                            .push(format!("instance {} email {e} added", i.id));
+                        out.weakenings.push(inst_weak(
+                            "instance-email-added",
+                            format!("instance {} email {e} added", i.id),
+                        ));
                     }
                 }
                 // Removing an email is no tightening: the author is matched by
@@ -220,17 +360,20 @@ pub fn compare(
                 // sign their own change by id with `author_counts = false`.
                 for e in &old.emails {
                     if !i.has_email(e) {
-                        out.weakenings
-                            .push(format!("instance {} email {e} removed", i.id));
+                        out.weakenings.push(inst_weak(
+                            "instance-email-removed",
+                            format!("instance {} email {e} removed", i.id),
+                        ));
                     }
                 }
                 if old.key != i.key {
-                    let what = match (&old.key, &i.key) {
-                        (None, Some(_)) => "key added",
-                        (Some(_), None) => "key removed",
-                        _ => "key changed",
+                    let (code, what) = match (&old.key, &i.key) {
+                        (None, Some(_)) => ("instance-key-added", "key added"),
+                        (Some(_), None) => ("instance-key-removed", "key removed"),
+                        _ => ("instance-key-changed", "key changed"),
                     };
-                    out.weakenings.push(format!("instance {} {what}", i.id));
+                    out.weakenings
+                        .push(inst_weak(code, format!("instance {} {what}", i.id)));
                 }
             }
         }
@@ -238,9 +381,15 @@ pub fn compare(
     for i in &base.instances {
         if after.instance(&i.id).is_none() {
             if after.instances.is_empty() {
-                out.weakenings.push(format!(
-                    "instance {} removed, the last one: a manifest without instances accepts any email",
-                    i.id
+                out.weakenings.push(weak(
+                    "last-instance-removed",
+                    &i.id,
+                    instance_value(i),
+                    String::new(),
+                    format!(
+                        "instance {} removed, the last one: a manifest without instances accepts any email",
+                        i.id
+                    ),
                 ));
             } else {
                 out.tightenings.push(format!("instance {} removed", i.id));
@@ -250,9 +399,13 @@ pub fn compare(
     // Zones.
     for z in &base.zones {
         match after.zone(&z.id) {
-            None => out
-                .weakenings
-                .push(format!("zone {} removed (was {})", z.id, z.location())),
+            None => out.weakenings.push(weak(
+                "zone-removed",
+                &z.id,
+                zone_value(z, &base.policy),
+                String::new(),
+                format!("zone {} removed (was {})", z.id, z.location()),
+            )),
             Some(n) => compare_zone(z, n, base, after, expected.get(&z.id), &mut out),
         }
     }
@@ -265,9 +418,18 @@ pub fn compare(
     // Invariants: what they enforce is their identity.
     for inv in &base.invariants {
         if !after.invariants.iter().any(|n| n.key() == inv.key()) {
-            out.weakenings.push(format!(
-                "invariant on {} removed or edited",
-                inv.path.as_str()
+            out.weakenings.push(weak(
+                "invariant-removed",
+                inv.path.as_str(),
+                invariant_value(inv),
+                // An edit is a removal plus an addition: bind what replaces it.
+                after
+                    .invariants
+                    .iter()
+                    .filter(|n| n.path.as_str() == inv.path.as_str())
+                    .map(invariant_value)
+                    .collect(),
+                format!("invariant on {} removed or edited", inv.path.as_str()),
             ));
         }
     }

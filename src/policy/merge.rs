@@ -247,13 +247,14 @@ impl Evaluator<'_> {
             Err(e) => Judged::Failed(e.to_string()),
             Ok(v) if !v.rules => Judged::NoRules,
             Ok(v) => {
+                let trailers = crate::trailers::parse(&v.subject.message);
                 let mut touched: Vec<String> = v.touched.iter().map(|t| t.zone.clone()).collect();
                 touched.dedup();
                 Judged::Rules(Box::new(Facts {
                     zones: v.zone_ids.clone(),
                     author_email: v.subject.author_email.clone(),
-                    digest: crate::signature::digest(&v.touched),
-                    trailers: crate::trailers::parse(&v.subject.message),
+                    digest: super::signed_data(&trailers, &v.touched),
+                    trailers,
                     touched,
                 }))
             }
@@ -520,7 +521,7 @@ impl Evaluator<'_> {
     pub(super) fn merge_own_manifest(
         &self,
         first_manifest: &Manifest,
-        weakenings: &[String],
+        weakenings: &[crate::manifest::compare::Weakening],
         change: &Change,
     ) -> Result<Option<Own>> {
         let path = self.manifest_path.clone();
