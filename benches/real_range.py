@@ -100,6 +100,7 @@ def main():
     ap.add_argument("--zones", type=int, default=7)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--guard", action="append")
+    ap.add_argument("--keep", action="store_true", help="keep the rewritten clone (its path is printed)")
     a = ap.parse_args()
     guards = [os.path.abspath(g) for g in (a.guard or [os.path.join(HERE, "..", "target", "release", "guard")])]
     tmp = tempfile.mkdtemp(prefix="guard-range-")
@@ -145,7 +146,10 @@ def main():
                                    capture_output=True, text=True)
                 print(f"  {g}: {r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-300:]}")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if a.keep:
+            print(f"kept: {tmp}/repo")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ pub fn trailers(text: &str) {
 }
 
 pub fn index(data: &[u8]) {
-    if let Some(entries) = index::parse(data) {
+    if let Ok(Some(entries)) = index::parse(data) {
         for e in &entries {
             assert!(e.stage <= 3);
         }

@@ -270,6 +270,31 @@ fn past(entry: &[u8], entry_is_tree: bool, name: &[u8]) -> bool {
     }
 }
 
+/// A changed path as guard judges it. Paths are bytes to git; a path that is
+/// not UTF-8 cannot be matched against the manifest exactly (a lossy decoding
+/// would make two paths one), so it is refused rather than guessed at.
+pub fn path_of(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Error::new(format!(
+            "the path {} is not UTF-8: guard cannot match it against the manifest exactly; rename it",
+            crate::report::visible(&String::from_utf8_lossy(&escape_bytes(bytes)))
+        ))
+    })
+}
+
+/// Bytes with those outside printable ASCII as `\xNN` (for messages).
+fn escape_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        }
+    }
+    out
+}
+
 fn index_entry(e: &IndexEntry) -> Option<Entry> {
     kind(e.mode).map(|k| Entry {
         id: e.id.iter().map(|b| format!("{b:02x}")).collect(),
@@ -591,7 +616,7 @@ impl Repo {
                 if let Some(ents) = self.index_entries()? {
                     out.extend(
                         ents.iter()
-                            .filter(|e| e.stage == 0)
+                            .filter(|e| e.stage == 0 && !e.intent_to_add)
                             .map(|e| String::from_utf8_lossy(&e.path).into_owned()),
                     );
                     return Ok(out);
@@ -666,7 +691,9 @@ impl Repo {
             None
         } else {
             match std::fs::read(&path) {
-                Ok(data) => index::parse(&data).map(Rc::new),
+                Ok(data) => index::parse(&data)
+                    .map_err(|why| Error::new(format!("{}: {why}", path.display())))?
+                    .map(Rc::new),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Rc::new(Vec::new())),
                 Err(e) => {
                     return Err(Error::context(format!("cannot read {}", path.display()), e));
@@ -696,8 +723,9 @@ impl Repo {
         };
         roots.sort_unstable();
         roots.dedup();
-        let mut before: BTreeMap<String, Entry> = BTreeMap::new();
-        let mut after: BTreeMap<String, Entry> = BTreeMap::new();
+        // Keyed by the path's bytes: two paths are one only if git says so.
+        let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+        let mut after: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
         for root in roots {
             // The index side.
             let range: &[IndexEntry] = if root.is_empty() {
@@ -717,10 +745,13 @@ impl Repo {
                     }
                     break;
                 }
+                // An intent-to-add entry is not committed (git leaves it out
+                // of the tree it writes): the file is absent from the change.
                 if e.stage == 0
+                    && !e.intent_to_add
                     && let Some(entry) = index_entry(e)
                 {
-                    after.insert(String::from_utf8_lossy(&e.path).into_owned(), entry);
+                    after.insert(e.path.clone(), entry);
                 }
             }
             // The tree side.
@@ -735,7 +766,7 @@ impl Repo {
                     Ok(e) => {
                         if let Some(k) = kind(e.filemode() as u32) {
                             before.insert(
-                                root.to_string(),
+                                root.as_bytes().to_vec(),
                                 Entry {
                                     id: hex(e.id()),
                                     kind: k,
@@ -763,8 +794,10 @@ impl Repo {
                     if e.kind() != Some(ObjectType::Tree)
                         && let Some(k) = kind(e.filemode() as u32)
                     {
+                        let mut path = format!("{prefix}{dir}").into_bytes();
+                        path.extend_from_slice(e.name_bytes());
                         before.insert(
-                            format!("{prefix}{dir}{}", String::from_utf8_lossy(e.name_bytes())),
+                            path,
                             Entry {
                                 id: hex(e.id()),
                                 kind: k,
@@ -776,13 +809,13 @@ impl Repo {
             }
         }
         let mut out = Vec::new();
-        let paths: std::collections::BTreeSet<&String> =
+        let paths: std::collections::BTreeSet<&Vec<u8>> =
             before.keys().chain(after.keys()).collect();
         for p in paths {
             let (o, n) = (before.get(p), after.get(p));
             if o != n {
                 out.push(FileChange {
-                    path: p.clone(),
+                    path: path_of(p)?,
                     old: o.cloned(),
                     new: n.cloned(),
                     renamed_to: None,
@@ -939,7 +972,10 @@ impl Repo {
                     (&a[i - 1].0, Some(a[i - 1].1), Some(b[j - 1].1))
                 }
             };
-            let child = format!("{path}/{}", String::from_utf8_lossy(name));
+            if o == n {
+                continue;
+            }
+            let child = format!("{path}/{}", path_of(name)?);
             self.diff_entries(o, n, &child, out)?;
         }
         Ok(())
@@ -1157,10 +1193,11 @@ impl Repo {
                     kind: k,
                 })
             };
-            let path = |f: git2::DiffFile<'_>| {
-                f.path_bytes()
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .unwrap_or_default()
+            let path = |f: git2::DiffFile<'_>| -> Result<String> {
+                path_of(
+                    f.path_bytes()
+                        .ok_or_else(|| Error::new("internal: a change without a path"))?,
+                )
             };
             let (old_e, new_e) = match d.status() {
                 Delta::Added => (None, entry(d.new_file())),
@@ -1170,14 +1207,14 @@ impl Repo {
                 other => {
                     return Err(Error::new(format!(
                         "unexpected change status {other:?} for {}",
-                        path(d.new_file())
+                        path(d.new_file())?
                     )));
                 }
             };
             let p = if new_e.is_some() {
-                path(d.new_file())
+                path(d.new_file())?
             } else {
-                path(d.old_file())
+                path(d.old_file())?
             };
             out.push(FileChange {
                 path: p,
@@ -1214,10 +1251,7 @@ impl Repo {
         diff.find_similar(Some(&mut find))?;
         for d in diff.deltas() {
             if d.status() == Delta::Renamed && d.old_file().path_bytes() == Some(path.as_bytes()) {
-                return Ok(d
-                    .new_file()
-                    .path_bytes()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()));
+                return d.new_file().path_bytes().map(path_of).transpose();
             }
         }
         Ok(None)

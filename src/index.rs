@@ -3,8 +3,10 @@
 //! libgit2 re-hashes the whole index on every read (about 400 KiB of SHA-1DC on a
 //! git/git-sized repository, a third of a staged check); git itself does not
 //! verify the checksum on read either. Anything this reader does not handle
-//! (a split or sparse index, another hash) makes [`parse`] return `None`, and
-//! the caller falls back to libgit2.
+//! (a split or sparse index, another hash) makes [`parse`] return `Ok(None)`,
+//! and the caller falls back to libgit2; an index git itself would refuse
+//! (entries out of order or twice, an extension git requires and does not
+//! know, truncated data) is an error, never a guess.
 
 /// One index entry: stage, mode and object id of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +15,12 @@ pub struct IndexEntry {
     pub mode: u32,
     pub stage: u8,
     pub id: [u8; 20],
+    /// `git add -N`: recorded, not staged; git leaves it out of the commit.
+    pub intent_to_add: bool,
 }
+
+/// Why an index cannot be read as git reads it.
+pub type Refusal = String;
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
@@ -39,69 +46,117 @@ fn varint(b: &[u8], at: &mut usize) -> Option<usize> {
     Some(val)
 }
 
-/// Parse an index file. `None`: not an index this reader handles.
-pub fn parse(data: &[u8]) -> Option<Vec<IndexEntry>> {
-    if data.get(0..4)? != b"DIRC" {
-        return None;
+/// Parse an index file: `Ok(None)` when this reader leaves it to libgit2,
+/// `Err` when git would refuse it too.
+pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
+    let truncated = || "the index is truncated or corrupt".to_string();
+    if data.get(0..4) != Some(b"DIRC") {
+        return Err("the index does not start with its signature (DIRC)".to_string());
     }
-    let version = be32(data, 4)?;
+    let version = be32(data, 4).ok_or_else(truncated)?;
     if !(2..=4).contains(&version) {
-        return None;
+        return Err(format!(
+            "index version {version} is not one git reads (2-4)"
+        ));
     }
-    let count = be32(data, 8)? as usize;
-    let mut entries = Vec::with_capacity(count.min(1 << 20));
+    let count = be32(data, 8).ok_or_else(truncated)? as usize;
+    let mut entries: Vec<IndexEntry> = Vec::with_capacity(count.min(1 << 20));
     let mut at = 12;
     let mut prev: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = at;
-        let mode = be32(data, start + 24)?;
+        let mode = be32(data, start + 24).ok_or_else(truncated)?;
         if mode & 0o170000 == 0o040000 {
-            return None; // a sparse-index directory entry
+            return Ok(None); // a sparse-index directory entry
         }
-        let id: [u8; 20] = data.get(start + 40..start + 60)?.try_into().ok()?;
-        let flags = be16(data, start + 60)?;
+        let id: [u8; 20] = data
+            .get(start + 40..start + 60)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(truncated)?;
+        let flags = be16(data, start + 60).ok_or_else(truncated)?;
         let mut fixed = 62;
+        let mut extended = 0;
         if flags & 0x4000 != 0 {
             if version < 3 {
-                return None;
+                return Err("an extended index entry in an index of version 2".to_string());
             }
+            extended = be16(data, start + 62).ok_or_else(truncated)?;
             fixed += 2;
         }
         at = start + fixed;
         let path = if version == 4 {
-            let strip = varint(data, &mut at)?;
-            let nul = data.get(at..)?.iter().position(|&b| b == 0)?;
-            let keep = prev.len().checked_sub(strip)?;
+            let strip = varint(data, &mut at).ok_or_else(truncated)?;
+            let nul = data
+                .get(at..)
+                .and_then(|d| d.iter().position(|&b| b == 0))
+                .ok_or_else(truncated)?;
+            let keep = prev.len().checked_sub(strip).ok_or_else(truncated)?;
             let mut p = prev[..keep].to_vec();
             p.extend_from_slice(&data[at..at + nul]);
             at += nul + 1;
             p
         } else {
-            let nul = data.get(at..)?.iter().position(|&b| b == 0)?;
+            let nul = data
+                .get(at..)
+                .and_then(|d| d.iter().position(|&b| b == 0))
+                .ok_or_else(truncated)?;
             let p = data[at..at + nul].to_vec();
             // Entries are padded with 1-8 NULs to a multiple of 8 bytes.
             at = start + ((fixed + nul + 8) & !7);
             p
         };
-        prev.clone_from(&path);
-        entries.push(IndexEntry {
+        let entry = IndexEntry {
             path,
             mode,
             stage: ((flags >> 12) & 3) as u8,
             id,
-        });
-    }
-    // Extensions: a split index ("link") keeps entries elsewhere.
-    let end = data.len().checked_sub(20)?;
-    while at + 8 <= end {
-        let sig = data.get(at..at + 4)?;
-        if sig == b"link" || sig == b"sdir" {
-            return None;
+            intent_to_add: extended & 0x2000 != 0,
+        };
+        // git refuses an index whose entries are out of order, or that holds
+        // a merged entry twice (read-cache.c, check_ce_order).
+        if let Some(last) = entries.last() {
+            match last.path.cmp(&entry.path) {
+                std::cmp::Ordering::Greater => {
+                    return Err(format!(
+                        "index entries out of order ({} before {})",
+                        String::from_utf8_lossy(&last.path),
+                        String::from_utf8_lossy(&entry.path)
+                    ));
+                }
+                std::cmp::Ordering::Equal if last.stage == 0 || last.stage >= entry.stage => {
+                    return Err(format!(
+                        "index entry {} recorded twice",
+                        String::from_utf8_lossy(&entry.path)
+                    ));
+                }
+                _ => {}
+            }
         }
-        let size = be32(data, at + 4)? as usize;
-        at = at.checked_add(8 + size)?;
+        prev.clone_from(&entry.path);
+        entries.push(entry);
     }
-    Some(entries)
+    // Extensions. git ignores an unknown one whose name starts with A-Z and
+    // refuses any other it does not know; a split index ("link") or a sparse
+    // one ("sdir") keeps entries elsewhere: libgit2's reader answers.
+    let end = data.len().checked_sub(20).ok_or_else(truncated)?;
+    if at > end {
+        return Err(truncated());
+    }
+    while at + 8 <= end {
+        let sig = data.get(at..at + 4).ok_or_else(truncated)?;
+        if sig == b"link" || sig == b"sdir" {
+            return Ok(None);
+        }
+        if !sig[0].is_ascii_uppercase() {
+            return Err(format!(
+                "the index uses extension {:?}, which git requires and guard does not know",
+                String::from_utf8_lossy(sig)
+            ));
+        }
+        let size = be32(data, at + 4).ok_or_else(truncated)? as usize;
+        at = at.checked_add(8 + size).ok_or_else(truncated)?;
+    }
+    Ok(Some(entries))
 }
 
 /// The position of the first entry whose path is >= `path` (entries are sorted).
@@ -125,7 +180,7 @@ mod tests {
 
     #[test]
     fn garbage_is_not_an_index() {
-        assert!(parse(b"nope").is_none());
-        assert!(parse(b"DIRC\0\0\0\x09\0\0\0\0").is_none());
+        assert!(parse(b"nope").is_err());
+        assert!(parse(b"DIRC\0\0\0\x09\0\0\0\0").is_err());
     }
 }

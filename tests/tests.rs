@@ -12,6 +12,7 @@ mod drift;
 mod fuzz_seeds;
 mod graph;
 mod hooks;
+mod index;
 mod manifest;
 mod merges;
 mod objects;
