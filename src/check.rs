@@ -45,6 +45,8 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
+/// Resolved where it exists; otherwise taken as written (a manifest named
+/// inside a missing directory does not exist either: exit 2 when named).
 fn canonical_dir(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| normalize(p))
 }
@@ -133,11 +135,12 @@ pub fn no_symlink_below(root: &Path, rel: &str) -> Result<()> {
 }
 
 /// The comment string git uses to strip the message (`core.commentChar`, with `auto`).
-pub fn comment_string(repo: &Repo, message: &str) -> String {
-    let configured = repo
-        .config_string("core.commentString")
-        .or_else(|| repo.config_string("core.commentChar"));
-    match configured.as_deref() {
+pub fn comment_string(repo: &Repo, message: &str) -> Result<String> {
+    let configured = match repo.config_string("core.commentString")? {
+        Some(s) => Some(s),
+        None => repo.config_string("core.commentChar")?,
+    };
+    Ok(match configured.as_deref() {
         None | Some("") => "#".to_string(),
         Some("auto") => message
             .lines()
@@ -145,16 +148,22 @@ pub fn comment_string(repo: &Repo, message: &str) -> String {
             .and_then(|l| l.chars().next())
             .map_or("#".to_string(), |c| c.to_string()),
         Some(s) => s.to_string(),
-    }
+    })
 }
 
-/// The email git would record as the author of the next commit.
-pub fn next_author_email(repo: &Repo) -> String {
-    std::env::var("GIT_AUTHOR_EMAIL")
-        .ok()
-        .or_else(|| repo.config_string("user.email"))
-        .or_else(|| std::env::var("EMAIL").ok())
-        .unwrap_or_default()
+/// The email git would record as the author of the next commit, in git's
+/// order: `GIT_AUTHOR_EMAIL`, `author.email`, `user.email`, `EMAIL`. Where git
+/// would make one up (user@host), none is an instance's: "" matches none either.
+pub fn next_author_email(repo: &Repo) -> Result<String> {
+    if let Ok(e) = std::env::var("GIT_AUTHOR_EMAIL") {
+        return Ok(e);
+    }
+    for key in ["author.email", "user.email"] {
+        if let Some(e) = repo.config_string(key)? {
+            return Ok(e);
+        }
+    }
+    Ok(std::env::var("EMAIL").unwrap_or_default())
 }
 
 /// The other parents of the commit being made (a merge in progress): their
@@ -276,7 +285,7 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
         commit: None,
         subject: message.lines().next().unwrap_or("").to_string(),
         message: message.to_string(),
-        author_email: next_author_email(repo),
+        author_email: next_author_email(repo)?,
     };
     s.eval.evaluate(subject, &s.which, &s.change)
 }
@@ -483,7 +492,7 @@ pub fn run(req: Request, progress: Progress<'_>) -> Result<Outcome> {
                     let bytes = std::fs::read(f)
                         .map_err(|e| Error::context(format!("cannot read {}", f.display()), e))?;
                     let raw = String::from_utf8_lossy(&bytes).into_owned();
-                    trailers::cleanup(&raw, &comment_string(&repo, &raw))
+                    trailers::cleanup(&raw, &comment_string(&repo, &raw)?)
                 }
                 None => String::new(),
             };

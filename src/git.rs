@@ -319,8 +319,14 @@ impl Repo {
             ))
         })?;
         refuse_replacements(&repo)?;
-        let shallow = std::fs::read_to_string(repo.path().join("shallow"))
-            .unwrap_or_default()
+        // No `shallow` file: a complete clone. One that cannot be read is an
+        // error (read as empty, missing parents would look like roots).
+        let shallow = match std::fs::read_to_string(repo.path().join("shallow")) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::context("cannot read the shallow clone's cut", e)),
+        };
+        let shallow = shallow
             .lines()
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
@@ -346,6 +352,8 @@ impl Repo {
     fn graph(&self) -> Option<&CommitGraph> {
         self.graph
             .get_or_init(|| {
+                // Unreadable config: the graph is used (it only spares object
+                // reads; what it says is what the objects say).
                 let off = self
                     .repo
                     .config()
@@ -359,6 +367,8 @@ impl Repo {
                 let own = std::env::var_os("GIT_OBJECT_DIRECTORY")
                     .map_or_else(|| common.join("objects"), PathBuf::from);
                 let mut dirs = vec![own.clone()];
+                // Unreadable alternates: graphs there are not used (objects
+                // are still read through libgit2, which fails closed).
                 let alternates =
                     std::fs::read_to_string(own.join("info/alternates")).unwrap_or_default();
                 dirs.extend(
@@ -414,8 +424,18 @@ impl Repo {
         self.repo.path()
     }
 
-    pub fn config_string(&self, key: &str) -> Option<String> {
-        self.repo.config().ok()?.get_string(key).ok()
+    /// A config value as git reads it. A config git could not read either (a
+    /// malformed file, a value that is not a string) is an error, not a default.
+    pub fn config_string(&self, key: &str) -> Result<Option<String>> {
+        let config = self
+            .repo
+            .config()
+            .map_err(|e| Error::context("cannot read git's configuration", e.message()))?;
+        match config.get_string(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::context(format!("cannot read {key}"), e.message())),
+        }
     }
 
     /// The tree of HEAD, or `Empty` when HEAD is unborn.
@@ -681,7 +701,7 @@ impl Repo {
             return Ok(cached.clone());
         }
         let sha1 = self
-            .config_string("extensions.objectformat")
+            .config_string("extensions.objectformat")?
             .is_none_or(|f| f.eq_ignore_ascii_case("sha1"));
         let path = match std::env::var_os("GIT_INDEX_FILE") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -1340,6 +1360,7 @@ const LINE_COUNTS: &str = "guard/line-counts";
 impl Repo {
     pub fn load_line_counts(&self) -> HashMap<String, usize> {
         let path = self.repo.commondir().join(LINE_COUNTS);
+        // A cache: unreadable or corrupt lines are recomputed, never trusted.
         std::fs::read_to_string(path)
             .unwrap_or_default()
             .lines()

@@ -84,26 +84,38 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
             fixed += 2;
         }
         at = start + fixed;
-        let path = if version == 4 {
+        // The name's length is the one in the flags (git reads that many
+        // bytes, not up to a NUL), unless it is 0xfff: then up to the NUL.
+        let flagged = usize::from(flags & 0xfff);
+        let (copy, suffix_at) = if version == 4 {
             let strip = varint(data, &mut at).ok_or_else(truncated)?;
-            let nul = data
-                .get(at..)
-                .and_then(|d| d.iter().position(|&b| b == 0))
-                .ok_or_else(truncated)?;
             let keep = prev.len().checked_sub(strip).ok_or_else(truncated)?;
-            let mut p = prev[..keep].to_vec();
-            p.extend_from_slice(&data[at..at + nul]);
-            at += nul + 1;
-            p
+            (keep, at)
         } else {
-            let nul = data
-                .get(at..)
-                .and_then(|d| d.iter().position(|&b| b == 0))
-                .ok_or_else(truncated)?;
-            let p = data[at..at + nul].to_vec();
+            (0, at)
+        };
+        let rest = data.get(suffix_at..).ok_or_else(truncated)?;
+        let nul = rest.iter().position(|&b| b == 0).ok_or_else(truncated)?;
+        let len = if flagged == 0xfff {
+            nul + copy
+        } else {
+            flagged
+        };
+        // A name whose recorded length is not where its NUL is would be read
+        // one way by git's length and another by its C strings: refused.
+        if len < copy || len - copy != nul {
+            return Err(format!(
+                "index entry {} records a name length ({flagged}) that is not its length",
+                String::from_utf8_lossy(&[&prev[..copy.min(prev.len())], &rest[..nul]].concat())
+            ));
+        }
+        let mut path = prev[..copy].to_vec();
+        path.extend_from_slice(&rest[..nul]);
+        at = if version == 4 {
+            suffix_at + nul + 1
+        } else {
             // Entries are padded with 1-8 NULs to a multiple of 8 bytes.
-            at = start + ((fixed + nul + 8) & !7);
-            p
+            start + ((fixed + nul + 8) & !7)
         };
         let entry = IndexEntry {
             path,

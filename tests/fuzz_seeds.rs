@@ -101,3 +101,17 @@ fn tree_seeds() {
         guard::fuzzing::trees(&s);
     }
 }
+
+#[test]
+fn tree_seeds_read_as_libgit2_reads_them() {
+    for s in seeds("trees_vs_libgit2") {
+        guard::fuzzing::trees_vs_libgit2(&s);
+    }
+}
+
+#[test]
+fn index_seeds_read_as_libgit2_reads_them() {
+    for s in seeds("index_vs_libgit2") {
+        guard::fuzzing::index_vs_libgit2(&s);
+    }
+}

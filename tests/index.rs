@@ -190,3 +190,23 @@ fn paths_that_are_not_utf8_are_refused_not_merged() {
     assert_code(&run, 2);
     assert!(run.stderr.contains("is not UTF-8"), "{run:?}");
 }
+
+/// git reads as many bytes of a name as its entry's flags say, not up to the
+/// NUL: an entry whose two disagree names one file to part of git and another
+/// to the rest (and to a reader that looks for the NUL). Refused.
+#[test]
+fn an_index_name_length_that_is_not_the_names_is_refused() {
+    let r = three_files();
+    let mut data = index_bytes(&r);
+    let b = entry_at(&data, "b.txt");
+    // Flags: keep the stage bits, record a length of 4 ("b.tx").
+    let flags = u16::from_be_bytes([data[b.start + 60], data[b.start + 61]]);
+    data[b.start + 60..b.start + 62].copy_from_slice(&((flags & !0xfff) | 4).to_be_bytes());
+    write_index(&r, &data);
+    // git still lists b.txt (its C strings), while its length says b.tx.
+    assert!(r.git(&["ls-files"]).lines().any(|l| l == "b.txt"));
+    assert_refused(
+        &r,
+        "index entry b.txt records a name length (4) that is not its length",
+    );
+}

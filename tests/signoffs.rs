@@ -207,3 +207,45 @@ fn a_commit_cannot_register_the_instances_that_sign_it() {
     assert_code(&run, 1);
     assert!(run.stdout.contains("instance mallory added"), "{run:?}");
 }
+
+/// The staged check names the author git will record: `author.email` comes
+/// before `user.email`, so an instance set there cannot sign its own change;
+/// a configuration git cannot read is exit 2, never a default.
+#[test]
+fn the_staged_author_is_the_one_git_will_record() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(5));
+    r.write(
+        "guard.toml",
+        &manifest("\n[policy]\nauthor_counts = false\n\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\n"),
+    );
+    r.commit("init");
+    r.git(&["config", "author.email", "alpha@jarvis.example"]);
+    r.write("f.txt", &lines(6));
+    r.git(&["add", "-A"]);
+    std::fs::write(r.file(".git/COMMIT_EDITMSG"), signed("s", &[ALPHA, BETA])).unwrap();
+    let run = r.guard(&["hook", "commit-msg", ".git/COMMIT_EDITMSG"]);
+    assert_code(&run, 1);
+    assert!(
+        run.all()
+            .contains("alpha is the commit's author and author_counts = false"),
+        "{run:?}"
+    );
+    // git agrees on who the author is.
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("s", &[ALPHA, BETA]),
+    ]);
+    assert_eq!(
+        r.git(&["log", "-1", "--format=%ae"]),
+        "alpha@jarvis.example"
+    );
+    assert_code(&r.guard(&["check", "HEAD"]), 1);
+
+    std::fs::write(r.file(".git/config"), "[core\nbroken").unwrap();
+    let run = r.guard(&["check"]);
+    assert_code(&run, 2);
+}

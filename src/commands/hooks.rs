@@ -324,7 +324,7 @@ pub fn commit_msg(file: &Path, arg: &ManifestArg) -> Result<Outcome> {
     let bytes = std::fs::read(file)
         .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
     let raw = String::from_utf8_lossy(&bytes).into_owned();
-    let message = trailers::cleanup(&raw, &check::comment_string(&repo, &raw));
+    let message = trailers::cleanup(&raw, &check::comment_string(&repo, &raw)?);
     let verdict = check::judge_staged(&repo, &loc, &message)?;
     let report = Report {
         entries: vec![Entry::Judged(Box::new(verdict))],

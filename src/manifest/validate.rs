@@ -190,6 +190,7 @@ impl Validator<'_> {
         let invariants = raw
             .invariants
             .into_iter()
+            // One that is dropped was recorded as a problem: parsing fails.
             .filter_map(|i| self.invariant(i))
             .collect();
         Manifest {

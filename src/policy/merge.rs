@@ -134,6 +134,8 @@ impl Evaluator<'_> {
         let commits = ids
             .into_iter()
             .zip(parents)
+            // Every id and every parent was put in `trees` above: the
+            // defaults are never taken.
             .map(|(id, ps)| BroughtCommit {
                 tree: trees.get(&id).cloned().unwrap_or(Side::Empty),
                 before: ps
@@ -229,6 +231,7 @@ impl Evaluator<'_> {
         if let Some(b) = self.merges.judged.borrow().get(id) {
             return b.clone();
         }
+        // Its result, an error included, is remembered (as `Judged::Failed`).
         let _ = self.judge_commit(id);
         if let Some(b) = self.merges.judged.borrow().get(id) {
             return b.clone();
@@ -480,6 +483,7 @@ impl Evaluator<'_> {
                         .iter()
                         .map(|b| merge::relation(&h, theirs, b.as_deref()))
                         .min()
+                        // No base: the strictest answer (the merge's own).
                         .unwrap_or(Relation::Differs),
                 };
                 match relation {
