@@ -52,12 +52,15 @@ fn canonical_dir(p: &Path) -> PathBuf {
 }
 
 pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
-    let workdir = canonical_dir(repo.workdir()?);
     let given = arg.manifest.clone().or_else(|| {
         std::env::var_os("GUARD_MANIFEST")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     });
+    if repo.is_bare() {
+        return bare_manifest_loc(repo, given);
+    }
+    let workdir = canonical_dir(repo.workdir()?);
     let Some(given) = given else {
         return Ok(ManifestLoc {
             rel: Some(manifest::DEFAULT_PATH.to_string()),
@@ -88,6 +91,46 @@ pub fn manifest_loc(repo: &Repo, arg: &ManifestArg) -> Result<ManifestLoc> {
         rel: rel.filter(|r| !r.is_empty()),
         abs,
         explicit: true,
+    })
+}
+
+/// In a bare repository (a server) the manifest is a path in the commits'
+/// trees: the default, or a repository path given explicitly, which must then
+/// exist at HEAD (when HEAD names a commit) so that a mistyped name does not
+/// mean "no rules".
+fn bare_manifest_loc(repo: &Repo, given: Option<PathBuf>) -> Result<ManifestLoc> {
+    let Some(given) = given else {
+        return Ok(ManifestLoc {
+            rel: Some(manifest::DEFAULT_PATH.to_string()),
+            abs: PathBuf::from(manifest::DEFAULT_PATH),
+            explicit: false,
+        });
+    };
+    let text = given.to_string_lossy().into_owned();
+    let parts: Vec<&str> = text
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if given.is_absolute() || parts.is_empty() || parts.contains(&"..") {
+        return Err(Error::new(format!(
+            "the manifest {text} (named by --manifest or GUARD_MANIFEST): in a bare repository \
+             name it by its path in the repository (such as config/guard.toml)"
+        )));
+    }
+    let rel = parts.join("/");
+    if let Ok(head) = repo.resolve("HEAD")
+        && repo
+            .entry(&Side::Tree(repo.commit(&head)?.tree), &rel)?
+            .is_none()
+    {
+        return Err(Error::new(format!(
+            "the manifest {rel} (named by --manifest or GUARD_MANIFEST) does not exist at HEAD"
+        )));
+    }
+    Ok(ManifestLoc {
+        abs: PathBuf::from(&rel),
+        rel: Some(rel),
+        explicit: false,
     })
 }
 
@@ -224,6 +267,8 @@ pub struct Staged<'r> {
 }
 
 pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
+    // A bare repository (a server) has no staged change: name a revision.
+    repo.workdir()?;
     if repo.index_has_conflicts()? {
         return Err(Error::new(
             "the index has unresolved conflicts: resolve them before checking the staged change",
@@ -286,6 +331,7 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
         subject: message.lines().next().unwrap_or("").to_string(),
         message: message.to_string(),
         author_email: next_author_email(repo)?,
+        update: None,
     };
     s.eval.evaluate(subject, &s.which, &s.change)
 }

@@ -98,6 +98,9 @@ pub enum Command {
         /// Replace existing hooks that cannot be chained (they are kept for uninstall)
         #[arg(long)]
         force: bool,
+        /// Install the server hook (pre-receive) in a bare repository
+        #[arg(long)]
+        server: bool,
     },
     /// Remove the hooks and restore what was there before install
     Uninstall,
@@ -150,6 +153,19 @@ pub enum HookCommand {
     /// Block the commit unless its message carries the needed sign-offs
     CommitMsg {
         file: PathBuf,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Refuse a push that adds a blocked commit (ref updates on stdin)
+    PreReceive {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Refuse one ref's update that adds a blocked commit
+    Update {
+        refname: String,
+        old: String,
+        new: String,
         #[command(flatten)]
         manifest: ManifestArg,
     },

@@ -135,6 +135,9 @@ pub fn trees_vs_libgit2(data: &[u8]) {
     });
 }
 
+/// An index entry as both readers give it: path, mode, stage, id, intent-to-add.
+type IndexRow = (Vec<u8>, u32, u8, [u8; 20], bool);
+
 /// Differential: an index guard reads (not one it leaves to libgit2, not one
 /// it refuses) is read by libgit2 as the same entries. The checksum is zeroed
 /// (libgit2 then skips it, as for `index.skipHash`; git and guard never check).
@@ -158,7 +161,7 @@ pub fn index_vs_libgit2(data: &[u8]) {
             // stricter, never a different reading.
             return;
         };
-        let mut theirs: Vec<(Vec<u8>, u32, u8, [u8; 20], bool)> = index
+        let mut theirs: Vec<IndexRow> = index
             .iter()
             .map(|e| {
                 let mut id = [0u8; 20];
@@ -173,7 +176,7 @@ pub fn index_vs_libgit2(data: &[u8]) {
             })
             .collect();
         theirs.sort();
-        let mut ours: Vec<(Vec<u8>, u32, u8, [u8; 20], bool)> = ours
+        let mut ours: Vec<IndexRow> = ours
             .iter()
             .map(|e| (e.path.clone(), e.mode, e.stage, e.id, e.intent_to_add))
             .collect();

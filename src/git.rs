@@ -420,6 +420,58 @@ impl Repo {
             .ok_or_else(|| Error::new("this command needs a work tree (the repository is bare)"))
     }
 
+    pub fn is_bare(&self) -> bool {
+        self.repo.is_bare()
+    }
+
+    /// The commit `id` names (an annotated tag peeled), `None` when it names
+    /// no commit (a tag of a tree or a blob).
+    pub fn peel_commit(&self, id: &str) -> Result<Option<ObjectId>> {
+        let obj = self
+            .repo
+            .find_object(oid(id)?, None)
+            .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
+        Ok(obj.peel_to_commit().ok().map(|c| hex(c.id())))
+    }
+
+    /// Is `a` an ancestor of `b` (or `b` itself)?
+    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool> {
+        if a == b {
+            return Ok(true);
+        }
+        self.repo
+            .graph_descendant_of(oid(b)?, oid(a)?)
+            .map_err(|e| Error::context("cannot walk the history", e.message()))
+    }
+
+    /// Commits reachable from `tips` and from no ref of the repository, oldest
+    /// first: what a push adds (in `pre-receive`, refs still hold their old values).
+    pub fn not_in_refs(&self, tips: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        for t in tips {
+            walk.push(oid(t)?)
+                .map_err(|e| Error::context(format!("cannot walk from {t}"), e.message()))?;
+        }
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| Error::context("cannot list the refs", e.message()))?;
+        for r in refs {
+            let r = r.map_err(|e| Error::context("cannot read a ref", e.message()))?;
+            // A ref that names no commit (a tag of a tree) hides nothing.
+            if let Ok(c) = r.peel_to_commit() {
+                walk.hide(c.id())
+                    .map_err(|e| Error::context("cannot walk the history", e.message()))?;
+            }
+        }
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+
     pub fn git_dir(&self) -> &Path {
         self.repo.path()
     }

@@ -99,13 +99,23 @@ pub fn run_with_progress(cli: cli::Cli, progress: check::Progress<'_>) -> Result
         } => commands::zones(rev.as_deref(), verify, format, &manifest),
         Command::Init { manifest } => commands::init(&manifest),
         Command::Fix { manifest } => commands::fix(&manifest),
-        Command::Install { force } => commands::hooks::install(force),
+        Command::Install { force, server } => match server {
+            true => commands::server::install(force),
+            false => commands::hooks::install(force),
+        },
         Command::Uninstall => commands::hooks::uninstall(),
         Command::Hook { hook } => match hook {
             cli::HookCommand::PreCommit { manifest } => commands::hooks::pre_commit(&manifest),
             cli::HookCommand::CommitMsg { file, manifest } => {
                 commands::hooks::commit_msg(&file, &manifest)
             }
+            cli::HookCommand::PreReceive { manifest } => commands::server::pre_receive(&manifest),
+            cli::HookCommand::Update {
+                refname,
+                old,
+                new,
+                manifest,
+            } => commands::server::update(&refname, &old, &new, &manifest),
         },
         Command::Sign {
             rev,

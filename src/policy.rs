@@ -26,10 +26,16 @@ pub struct Subject {
     #[serde(skip)]
     pub message: String,
     pub author_email: String,
+    /// For a ref update judged by the server hook: the ref.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
 }
 
 impl Subject {
     pub fn label(&self) -> String {
+        if let (Some(_), Some(id)) = (&self.update, &self.commit) {
+            return format!("{} to {}", self.subject, &id[..id.len().min(10)]);
+        }
         match &self.commit {
             Some(id) => format!("commit {} ({})", &id[..id.len().min(10)], self.subject),
             None => "staged change".to_string(),

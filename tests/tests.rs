@@ -19,6 +19,7 @@ mod objects;
 mod precommit_framework;
 mod property;
 mod replay;
+mod server;
 mod signatures;
 mod signoffs;
 mod touch;

@@ -267,6 +267,7 @@ fn what_if(
                 subject: c.subject().to_string(),
                 message: c.message.clone(),
                 author_email: c.author_email.clone(),
+                update: None,
             };
             let which = BaseManifest::Carried(Box::new(manifest.clone()));
             let verdict = eval.evaluate(subject, &which, &change)?;

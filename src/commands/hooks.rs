@@ -16,6 +16,8 @@ use crate::report::{self, Entry, Report};
 use crate::trailers;
 
 const HOOKS: [&str; 2] = ["pre-commit", "commit-msg"];
+/// The server's hook (a bare repository).
+pub const SERVER_HOOKS: [&str; 1] = ["pre-receive"];
 const MARKER: &str = "# guard-hook:";
 /// Suffix of a pre-existing hook that the installed hook runs first.
 const CHAINED: &str = "pre-guard";
@@ -25,18 +27,30 @@ const REPLACED: &str = "guard-backup";
 /// The hook script. `bin` is the guard binary recorded at install time ("" in
 /// the copies shipped under hooks/, which find guard on PATH).
 pub fn script(hook: &str, bin: &str) -> String {
+    // pre-receive reads the ref updates on stdin: a chained hook gets a copy.
+    // (A pipeline runs in a subshell, where `exec` would not end the script.)
+    let (keep, feed, run, done) = if hook == "pre-receive" {
+        (
+            "input=$(cat)\n",
+            "printf '%s\\n' \"$input\" | ",
+            "",
+            "\n    exit $?",
+        )
+    } else {
+        ("", "", "exec ", "")
+    };
     format!(
         r#"#!/bin/sh
 {MARKER} {hook}
 # Installed by `guard install`; `guard uninstall` restores what was here before.
 guard_bin='{bin}'
-if [ -x "$0.{CHAINED}" ]; then
-    "$0.{CHAINED}" "$@" || exit $?
+{keep}if [ -x "$0.{CHAINED}" ]; then
+    {feed}"$0.{CHAINED}" "$@" || exit $?
 fi
 if [ -n "$guard_bin" ] && [ -x "$guard_bin" ]; then
-    exec "$guard_bin" hook {hook} "$@"
+    {feed}{run}"$guard_bin" hook {hook} "$@"{done}
 elif command -v guard >/dev/null 2>&1; then
-    exec guard hook {hook} "$@"
+    {feed}{run}guard hook {hook} "$@"{done}
 fi
 echo "guard: cannot find the guard binary (${{guard_bin:-not recorded}}, nor guard on PATH): reinstall guard, then run guard install" >&2
 exit 2
@@ -75,21 +89,40 @@ fn is_ours(p: &Path) -> bool {
         .is_ok_and(|t| t.lines().nth(1).is_some_and(|l| l.starts_with(MARKER)))
 }
 
+/// Is the hook at `p` exactly what guard installs (for the binary it
+/// records)? One the user edited is theirs: never overwritten or removed.
+fn pristine(p: &Path, hook: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(p) else {
+        return false;
+    };
+    let bin = text
+        .lines()
+        .find_map(|l| l.strip_prefix("guard_bin='")?.strip_suffix('\''))
+        .unwrap_or("");
+    text == script(hook, bin)
+}
+
 enum State {
     Absent,
     Ours,
+    /// guard's hook, edited since: the user's work.
+    Edited,
     /// An executable regular file: guard runs it first.
     Chainable,
     /// Something guard cannot run safely in front of itself.
     Foreign(String),
 }
 
-fn state(p: &Path) -> State {
+fn state(p: &Path, hook: &str) -> State {
     let Ok(meta) = std::fs::symlink_metadata(p) else {
         return State::Absent;
     };
     if is_ours(p) && !meta.file_type().is_symlink() {
-        return State::Ours;
+        return if pristine(p, hook) {
+            State::Ours
+        } else {
+            State::Edited
+        };
     }
     if meta.file_type().is_symlink() {
         return State::Foreign("is a symbolic link".into());
@@ -113,7 +146,18 @@ fn write_script(p: &Path, text: &str) -> Result<()> {
 /// `guard install [--force]`.
 pub fn install(force: bool) -> Result<Outcome> {
     let repo = Repo::open()?;
+    if repo.is_bare() {
+        return Err(Error::new(
+            "this is a bare repository: guard install --server installs the server's hook",
+        ));
+    }
     repo.workdir()?;
+    install_set(force, &HOOKS)
+}
+
+/// Install `hooks` where git runs them, chaining or (with `force`) replacing
+/// what is there; a refused install changes nothing.
+pub fn install_set(force: bool, hooks: &[&str]) -> Result<Outcome> {
     let dir = hooks_dir()?;
     let bin = std::env::current_exe()
         .ok()
@@ -127,12 +171,21 @@ pub fn install(force: bool) -> Result<Outcome> {
     }
     // Plan first: a refused install changes nothing.
     let mut plan = Vec::new();
-    for hook in HOOKS {
+    for &hook in hooks {
         let p = dir.join(hook);
-        let st = state(&p);
+        let st = state(&p, hook);
+        let edited = matches!(st, State::Edited);
+        let st = match st {
+            // Rewriting it would lose the user's edit.
+            State::Edited => State::Foreign("is guard's hook edited since it was installed".into()),
+            st => st,
+        };
         for suffix in [CHAINED, REPLACED] {
             let side = with_suffix(&p, suffix);
-            if side.exists() && !matches!(st, State::Ours) {
+            // An edited hook replaced by --force is kept as the backup, which
+            // must not overwrite an earlier one.
+            let clobbers = edited && force && suffix == REPLACED;
+            if side.exists() && ((!matches!(st, State::Ours) && !edited) || clobbers) {
                 return Err(Error::new(format!(
                     "{} exists from an earlier install: move it away or run guard uninstall first",
                     side.display()
@@ -179,6 +232,9 @@ pub fn install(force: bool) -> Result<Outcome> {
                     side.display()
                 );
             }
+            State::Edited => {
+                return Err(Error::new("internal: an edited hook is planned as foreign"));
+            }
             State::Foreign(why) => {
                 let side = with_suffix(&p, REPLACED);
                 std::fs::rename(&p, &side)?;
@@ -205,9 +261,9 @@ pub fn uninstall() -> Result<Outcome> {
     Repo::open()?;
     let dir = hooks_dir()?;
     let mut out = String::new();
-    for hook in HOOKS {
+    for hook in HOOKS.iter().chain(SERVER_HOOKS.iter()) {
         let p = dir.join(hook);
-        match state(&p) {
+        match state(&p, hook) {
             State::Ours => {
                 std::fs::remove_file(&p)?;
                 let mut restored = false;
@@ -226,8 +282,16 @@ pub fn uninstall() -> Result<Outcome> {
                     let _ = writeln!(out, "{hook}: removed {}", p.display());
                 }
             }
+            State::Absent if SERVER_HOOKS.contains(hook) => {}
             State::Absent => {
                 let _ = writeln!(out, "{hook}: not installed");
+            }
+            State::Edited => {
+                let _ = writeln!(
+                    out,
+                    "{hook}: {} was edited since guard installed it; left alone (remove it by hand)",
+                    p.display()
+                );
             }
             _ => {
                 let _ = writeln!(

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod fix;
 pub mod hooks;
+pub mod server;
 pub mod sign;
 
 use std::fmt::Write;

@@ -613,6 +613,32 @@ impl Evaluator<'_> {
         verdict
     }
 
+    /// A branch update `old` → `new` judged as a merge of `new` into `old`
+    /// with no message (so no sign-offs): everything the update brings to the
+    /// branch must be carried by commits that had the old value's consent.
+    /// Not remembered: it is no commit's verdict.
+    pub fn judge_update(&self, name: &str, old: &str, new: &str) -> Result<super::Verdict> {
+        let (o, n) = (self.repo.commit(old)?, self.repo.commit(new)?);
+        let subject = super::Subject {
+            commit: Some(n.id.clone()),
+            subject: format!("update of {name} from {}", &old[..old.len().min(10)]),
+            message: String::new(),
+            author_email: String::new(),
+            update: Some(name.to_string()),
+        };
+        let change = Change {
+            base: Side::Tree(o.tree),
+            new: Side::Tree(n.tree.clone()),
+            others: vec![Side::Tree(n.tree)],
+            parents: vec![old.to_string(), new.to_string()],
+        };
+        self.evaluate(
+            subject,
+            &BaseManifest::InBase(self.manifest_path.clone()),
+            &change,
+        )
+    }
+
     fn judge_commit_uncached(&self, id: &str) -> Result<super::Verdict> {
         let c = self.repo.commit(id)?;
         let dag = self.ancestry.as_deref();
@@ -629,6 +655,7 @@ impl Evaluator<'_> {
             subject: c.subject().to_string(),
             message: c.message.clone(),
             author_email: c.author_email.clone(),
+            update: None,
         };
         let change = Change {
             base,

@@ -93,7 +93,7 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
     }
 }
 
-fn touch_block(out: &mut String, t: &Touch) {
+fn touch_block(out: &mut String, t: &Touch, update: Option<&str>) {
     let loc = match t.lines {
         Some(r) if !t.file.is_empty() => format!("{}:{}", t.file, r),
         _ => t.file.clone(),
@@ -105,11 +105,20 @@ fn touch_block(out: &mut String, t: &Touch) {
     };
     let _ = writeln!(out, "  zone {}{reason}", t.zone);
     let _ = writeln!(out, "    {loc}: {}", t.how);
-    if let Some(own) = &t.own {
-        let _ = writeln!(
-            out,
-            "    the merge's own change ({own}): the merge's message must carry the sign-offs"
-        );
+    match (&t.own, update) {
+        (Some(own), Some(_)) => {
+            let _ = writeln!(
+                out,
+                "    carried by no commit with consent ({own}): a ref update has no sign-offs of its own"
+            );
+        }
+        (Some(own), None) => {
+            let _ = writeln!(
+                out,
+                "    the merge's own change ({own}): the merge's message must carry the sign-offs"
+            );
+        }
+        _ => {}
     }
     for d in &t.details {
         let _ = writeln!(out, "      * {d}");
@@ -143,7 +152,7 @@ fn verdict_block(out: &mut String, v: &Verdict) {
     let status = if v.passed() { "passed " } else { "BLOCKED" };
     let _ = writeln!(out, "{status} {label}");
     for t in &v.touched {
-        touch_block(out, t);
+        touch_block(out, t, v.subject.update.as_deref());
     }
     if let Some(c) = &v.manifest_change {
         for d in &c.drift {
@@ -212,6 +221,20 @@ fn verdict_block(out: &mut String, v: &Verdict) {
             Violation::InvalidManifest { file, .. } => {
                 format!("fix {file} at each place named above (`guard zones --verify` checks it)")
             }
+        };
+        let fix = match &v.subject.update {
+            // A ref update has no message: only commits can carry consent.
+            Some(name)
+                if !matches!(
+                    viol,
+                    Violation::StaleZone(_) | Violation::InvalidManifest { .. }
+                ) =>
+            {
+                format!(
+                    "push commits that make this change with their sign-offs (a revert of what the update takes away), or leave {name} where it is"
+                )
+            }
+            _ => fix,
         };
         let _ = writeln!(out, "    to pass: {fix}");
     }
