@@ -92,3 +92,64 @@ fn the_action_and_the_template_use_the_shell_step() {
     assert!(gitlab.contains("guard-ci.sh"));
     assert!(gitlab.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
 }
+
+/// The action installs guard from its own directory with a pinned toolchain:
+/// a branch whose rust-toolchain.toml names a toolchain of its own (whose
+/// cargo would install a fake guard) chooses nothing. `cargo` is a stub here
+/// that records where and how it was run.
+#[test]
+fn guard_is_installed_from_its_own_sources_never_from_the_checkout() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let r = Repo::new();
+    r.write(
+        "rust-toolchain.toml",
+        "[toolchain]\npath = \"/tmp/evil-toolchain\"\n",
+    );
+    r.write(
+        ".cargo/config.toml",
+        "[build]\nrustc-wrapper = \"./evil\"\n",
+    );
+    let stubs = r.file("stubs");
+    std::fs::create_dir_all(&stubs).unwrap();
+    let log = r.file("cargo.log");
+    std::fs::write(
+        stubs.join("cargo"),
+        format!(
+            "#!/bin/sh\necho \"$PWD|$RUSTUP_TOOLCHAIN|$*\" > '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(stubs.join("cargo"))
+        .unwrap()
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(stubs.join("cargo"), perm).unwrap();
+    let out = r
+        .cmd("sh")
+        .arg(root.join("ci/install-guard.sh"))
+        .env("PATH", format!("{}:/usr/bin:/bin", stubs.display()))
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let seen = std::fs::read_to_string(&log).unwrap();
+    let root = std::fs::canonicalize(root).unwrap();
+    assert_eq!(
+        seen.trim(),
+        format!(
+            "{}|stable|install --locked --quiet --path {}",
+            root.display(),
+            root.display()
+        )
+    );
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    assert!(action.contains("ci/install-guard.sh"));
+    assert!(action.contains("merge_group.base_sha"));
+    let gitlab = std::fs::read_to_string(root.join("ci/gitlab-guard.yml")).unwrap();
+    assert!(
+        !gitlab.contains("cp ci/"),
+        "no fallback to the branch's own files"
+    );
+    assert!(gitlab.contains("(cd / && RUSTUP_TOOLCHAIN="));
+}

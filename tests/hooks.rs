@@ -312,10 +312,48 @@ fn commit_dash_a_uses_the_temporary_index() {
 #[test]
 fn shipped_hook_scripts_match_the_installed_ones() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for hook in ["pre-commit", "commit-msg"] {
+    for hook in ["pre-commit", "commit-msg", "pre-receive"] {
         let shipped = std::fs::read_to_string(root.join("hooks").join(hook)).unwrap();
         assert_eq!(shipped, guard::commands::hooks::script(hook, ""));
     }
     let yaml = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).unwrap();
     assert!(yaml.contains("guard hook commit-msg"));
+}
+
+/// A user's edit of guard's installed hook is their work: `guard uninstall`
+/// leaves it (saying so), `guard install` refuses to overwrite it, and
+/// `--force` keeps it as the backup that uninstall restores.
+#[test]
+fn an_edited_hook_is_never_overwritten_or_removed() {
+    let r = Repo::new();
+    r.commit("init");
+    assert_code(&r.guard(&["install"]), 0);
+    let hook = r.path().join(".git/hooks/pre-commit");
+    let mut edited = std::fs::read_to_string(&hook).unwrap();
+    edited.push_str("# my own line\n");
+    std::fs::write(&hook, &edited).unwrap();
+    let run = r.guard(&["install"]);
+    assert_code(&run, 2);
+    assert!(
+        run.stderr
+            .contains("is guard's hook edited since it was installed"),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
+    let run = r.guard(&["uninstall"]);
+    assert_code(&run, 0);
+    assert!(
+        run.stdout.contains("pre-commit: ")
+            && run
+                .stdout
+                .contains("was edited since guard installed it; left alone"),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
+    assert!(!r.path().join(".git/hooks/commit-msg").exists());
+    // --force keeps the edit as the backup, and uninstall brings it back.
+    assert_code(&r.guard(&["install", "--force"]), 0);
+    assert_ne!(std::fs::read_to_string(&hook).unwrap(), edited);
+    assert_code(&r.guard(&["uninstall"]), 0);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
 }
