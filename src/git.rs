@@ -1383,16 +1383,9 @@ impl Repo {
 
 impl Repo {
     /// Stage the working-tree file at `path` (as `git add path` would).
-    pub fn stage_path(&self, path: &str) -> Result<()> {
-        let mut index = self.libgit2_index()?;
-        index
-            .add_path(Path::new(path))
-            .map_err(|e| Error::context(format!("cannot stage {path}"), e.message()))?;
-        index
-            .write()
-            .map_err(|e| Error::context("cannot write the index", e.message()))?;
+    /// Forget what was read of the index (it was written by another process).
+    pub fn forget_staged(&self) {
         *self.staged.borrow_mut() = None;
-        Ok(())
     }
 }
 

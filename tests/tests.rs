@@ -24,3 +24,4 @@ mod signatures;
 mod signoffs;
 mod touch;
 mod trailers_oracle;
+mod work;

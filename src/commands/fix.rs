@@ -24,6 +24,12 @@ pub struct Fixed {
     pub unstaged: bool,
     /// The manifest file was rewritten (and staged unless `unstaged`).
     pub wrote: bool,
+    /// Zones whose value the user changed in the working tree, where guard
+    /// would have written another: nothing was written.
+    pub conflicts: Vec<String>,
+    /// A commit of only some paths (`git commit -- PATHS`, `--only`): the
+    /// commit's index is not the index, so nothing was staged.
+    pub partial: bool,
     pub manifest: String,
 }
 
@@ -99,22 +105,122 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
     if moves.is_empty() {
         return Ok(out);
     }
-    let on_disk = std::fs::read_to_string(&loc.abs).ok();
-    out.unstaged = on_disk.as_deref() != Some(staged_text.as_str());
-    if out.unstaged {
-        if write_unstaged && let Some(text) = on_disk {
-            let new_text = edit::rewrite(&text, &moves)?;
-            std::fs::write(&loc.abs, new_text)?;
-            out.wrote = true;
+    // git decides whether the working tree differs from the index (with its
+    // line-ending conversions: core.autocrlf, .gitattributes eol).
+    let root = repo.workdir()?.to_path_buf();
+    out.unstaged = differs_from_index(&root, &rel)?;
+    out.partial = partial_commit();
+    let on_disk = match std::fs::read(&loc.abs) {
+        Ok(bytes) => Some(
+            String::from_utf8(bytes)
+                .map_err(|_| Error::new(format!("{} is not UTF-8", loc.abs.display())))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::context(
+                format!("cannot read {}", loc.abs.display()),
+                e,
+            ));
         }
+    };
+    let Some(text) = on_disk else {
+        out.unstaged = true;
+        return Ok(out);
+    };
+    if out.unstaged && !write_unstaged {
         return Ok(out);
     }
-    let new_text = edit::rewrite(&staged_text, &moves)?;
+    // A commit of only some paths: the fixed manifest goes to the working
+    // tree (which holds no edit of the user's: it is not unstaged), for the
+    // user to commit with the paths; neither index is touched.
+    // Moves go into the text the user has, never over a value they changed.
+    for m in &moves {
+        let Some(bz) = base.zone(&m.zone) else {
+            continue;
+        };
+        let was = (
+            bz.path.as_str().to_string(),
+            bz.lines.map(|l| l.to_string()),
+        );
+        match edit::written_location(&text, &m.zone) {
+            Some(now) if now == was => {}
+            now => out.conflicts.push(format!(
+                "{}: the working tree says {}, guard would write {}",
+                m.zone,
+                now.map_or_else(
+                    || "nothing (the zone is gone)".to_string(),
+                    |(p, l)| show_written(&p, l.as_deref())
+                ),
+                show(
+                    m.path.as_deref().unwrap_or(bz.path.as_str()),
+                    m.lines.or(bz.lines)
+                )
+            )),
+        }
+    }
+    if !out.conflicts.is_empty() {
+        return Ok(out);
+    }
+    let new_text = edit::rewrite(&text, &moves)?;
     std::fs::write(&loc.abs, new_text)
         .map_err(|e| Error::context(format!("cannot write {}", loc.abs.display()), e))?;
-    repo.stage_path(&rel)?;
     out.wrote = true;
+    if !out.unstaged && !out.partial {
+        stage(&root, &rel)?;
+        repo.forget_staged();
+    }
     Ok(out)
+}
+
+fn show_written(path: &str, lines: Option<&str>) -> String {
+    match lines {
+        Some(r) => format!("{path} {r}"),
+        None => path.to_string(),
+    }
+}
+
+/// Does `rel` in the working tree differ from the index git commits from?
+fn differs_from_index(root: &std::path::Path, rel: &str) -> Result<bool> {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["diff", "--quiet", "--no-ext-diff", "--", rel])
+        .output()
+        .map_err(|e| Error::context("cannot run git", e))?;
+    match out.status.code() {
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        _ => Err(Error::new(format!(
+            "git diff -- {rel} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+    }
+}
+
+/// Stage `rel` as `git add` does (line-ending conversions included).
+fn stage(root: &std::path::Path, rel: &str) -> Result<()> {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["add", "--", rel])
+        .output()
+        .map_err(|e| Error::context("cannot run git", e))?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "git add -- {rel} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Is git committing only some paths (`git commit -- PATHS`, `--only`)? git
+/// then gives the hooks a temporary index (`next-index-<pid>.lock`) that only
+/// the commit will hold; `-a`, `--include` and plain commits use the index.
+pub fn partial_commit() -> bool {
+    std::env::var_os("GIT_INDEX_FILE").is_some_and(|p| {
+        std::path::Path::new(&p)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("next-index-"))
+    })
 }
 
 pub fn describe(f: &Fixed) -> String {
@@ -129,8 +235,20 @@ pub fn describe(f: &Fixed) -> String {
             f.manifest
         );
     }
-    if !f.moves.is_empty() {
-        if f.unstaged && f.wrote {
+    for c in &f.conflicts {
+        let _ = writeln!(
+            s,
+            "cannot fix {c}; you changed that value: nothing was written (set it by hand, or undo your edit and run guard fix)"
+        );
+    }
+    if !f.moves.is_empty() && f.conflicts.is_empty() {
+        if f.partial && f.wrote && !f.unstaged {
+            let _ = writeln!(
+                s,
+                "this commit takes only some paths (git commit -- PATHS, --only), so the hook cannot stage {m} for both the commit and the index: it rewrote {m} in the working tree; commit again with {m} among the paths (git commit -- PATHS {m})",
+                m = f.manifest
+            );
+        } else if f.unstaged && f.wrote {
             let _ = writeln!(
                 s,
                 "{} has unstaged edits: rewrote the working-tree file only; review it and `git add {}`",
@@ -159,7 +277,7 @@ pub fn fix(arg: &ManifestArg) -> Result<Outcome> {
         stdout.push_str("nothing to fix: every zone is where its code is\n");
     }
     Ok(Outcome {
-        code: u8::from(!f.gone.is_empty()),
+        code: u8::from(!f.gone.is_empty() || !f.conflicts.is_empty()),
         stdout,
         stderr: String::new(),
         ..Default::default()

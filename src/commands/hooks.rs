@@ -317,13 +317,16 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
     let loc = check::existing_manifest_loc(&repo, arg)?;
     let fixed = fix::fix_staged(&repo, &loc, false)?;
     let mut out = fix::describe(&fixed);
-    if fixed.unstaged && !fixed.moves.is_empty() {
+    if (fixed.unstaged || fixed.partial) && !fixed.moves.is_empty() {
+        let why = if fixed.partial {
+            "zones moved and this commit takes only some paths: commit again with the manifest among the paths"
+        } else {
+            "zones moved and the manifest has unstaged edits; run `guard fix`"
+        };
         return Ok(Outcome {
             code: 1,
             stdout: out,
-            stderr:
-                "guard: blocked: zones moved and the manifest has unstaged edits; run `guard fix`\n"
-                    .into(),
+            stderr: format!("guard: blocked: {why}\n"),
             ..Default::default()
         });
     }

@@ -1,7 +1,7 @@
 //! Format-preserving rewrite of zone `lines` and `path` (for `guard fix`):
 //! every other byte of the manifest stays as written.
 
-use toml_edit::{DocumentMut, Item, Value};
+use toml_edit::{Document, Item, Value};
 
 use super::LineRange;
 use crate::error::{Error, Result};
@@ -14,37 +14,54 @@ pub struct Move {
     pub lines: Option<LineRange>,
 }
 
-fn set_string(slot: &mut Value, text: &str) {
-    let decor = slot.decor().clone();
-    *slot = Value::from(text);
-    *slot.decor_mut() = decor;
+/// The TOML text of a new string value, in the quoting style of `old` (the
+/// value as written) where that style can hold it.
+fn quoted(old: &str, text: &str) -> String {
+    let literal = old.starts_with('\'') && !old.starts_with("'''");
+    if literal && !text.contains(['\'', '\n', '\r']) {
+        return format!("'{text}'");
+    }
+    Value::from(text).to_string().trim().to_string()
 }
 
-/// Apply `moves` to manifest text. Fails if a zone cannot be found.
+/// Apply `moves` to manifest text: only the bytes of the `lines` and `path`
+/// values they change are rewritten; every other byte (comments, spacing,
+/// CRLF line endings, key order) stays as written. Fails if a zone cannot be
+/// found.
 pub fn rewrite(text: &str, moves: &[Move]) -> Result<String> {
-    let mut doc: DocumentMut = text
-        .parse()
+    let doc = Document::parse(text.to_string())
         .map_err(|e| Error::new(format!("cannot edit the manifest: {e}")))?;
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for m in moves {
         let mut found = false;
-        match doc.get_mut("zone") {
+        let mut visit = |get: &dyn Fn(&str) -> Option<Value>| {
+            if get("id").as_ref().and_then(Value::as_str) != Some(m.zone.as_str()) {
+                return;
+            }
+            for (key, new) in [
+                ("lines", m.lines.map(|l| l.to_string())),
+                ("path", m.path.clone()),
+            ] {
+                if let (Some(new), Some(v)) = (new, get(key))
+                    && let Some(span) = v.span()
+                {
+                    let old = text.get(span.clone()).unwrap_or("");
+                    edits.push((span, quoted(old, &new)));
+                    found = true;
+                }
+            }
+        };
+        match doc.as_table().get("zone") {
             Some(Item::ArrayOfTables(tables)) => {
-                for t in tables.iter_mut() {
-                    if t.get("id").and_then(|i| i.as_str()) != Some(m.zone.as_str()) {
-                        continue;
-                    }
-                    found = apply_table(t, m);
+                for t in tables.iter() {
+                    visit(&|k| t.get(k).and_then(Item::as_value).cloned());
                 }
             }
             Some(Item::Value(Value::Array(arr))) => {
-                for v in arr.iter_mut() {
-                    let Some(t) = v.as_inline_table_mut() else {
-                        continue;
-                    };
-                    if t.get("id").and_then(|i| i.as_str()) != Some(m.zone.as_str()) {
-                        continue;
+                for v in arr.iter() {
+                    if let Some(t) = v.as_inline_table() {
+                        visit(&|k| t.get(k).cloned());
                     }
-                    found = apply_inline(t, m);
                 }
             }
             _ => {}
@@ -56,33 +73,72 @@ pub fn rewrite(text: &str, moves: &[Move]) -> Result<String> {
             )));
         }
     }
-    Ok(doc.to_string())
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    let mut out = text.to_string();
+    for (range, new) in edits {
+        out.replace_range(range, &new);
+    }
+    Ok(out)
 }
 
-fn apply_table(t: &mut toml_edit::Table, m: &Move) -> bool {
-    let mut done = false;
-    for (key, text) in [
-        ("lines", m.lines.map(|l| l.to_string())),
-        ("path", m.path.clone()),
-    ] {
-        if let (Some(text), Some(v)) = (text, t.get_mut(key).and_then(Item::as_value_mut)) {
-            set_string(v, &text);
-            done = true;
+/// Where zone `id` is written in manifest text (path, lines as written), to
+/// tell whether a user edited it.
+pub fn written_location(text: &str, id: &str) -> Option<(String, Option<String>)> {
+    let doc = Document::parse(text.to_string()).ok()?;
+    let pick = |get: &dyn Fn(&str) -> Option<Value>| -> Option<(String, Option<String>)> {
+        if get("id").as_ref().and_then(Value::as_str) != Some(id) {
+            return None;
         }
+        let path = get("path")?.as_str()?.to_string();
+        let lines = get("lines").and_then(|v| v.as_str().map(str::to_string));
+        Some((path, lines))
+    };
+    match doc.as_table().get("zone") {
+        Some(Item::ArrayOfTables(tables)) => tables
+            .iter()
+            .find_map(|t| pick(&|k| t.get(k).and_then(Item::as_value).cloned())),
+        Some(Item::Value(Value::Array(arr))) => arr
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .find_map(|t| pick(&|k| t.get(k).cloned())),
+        _ => None,
     }
-    done
 }
 
-fn apply_inline(t: &mut toml_edit::InlineTable, m: &Move) -> bool {
-    let mut done = false;
-    for (key, text) in [
-        ("lines", m.lines.map(|l| l.to_string())),
-        ("path", m.path.clone()),
-    ] {
-        if let (Some(text), Some(v)) = (text, t.get_mut(key)) {
-            set_string(v, &text);
-            done = true;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(zone: &str, lines: Option<(u32, u32)>, path: Option<&str>) -> Move {
+        Move {
+            zone: zone.into(),
+            path: path.map(str::to_string),
+            lines: lines.and_then(|(a, b)| LineRange::new(a, b)),
         }
     }
-    done
+
+    #[test]
+    fn only_the_moved_values_change_crlf_and_comments_included() {
+        let text = "version = 1\r\n# keep me\r\n[[zone]]\r\nid = \"a\"   # a zone\r\npath = 'x.py'\r\nlines = \"5-10\" # range\r\n\r\n[[zone]]\r\nid = \"b\"\r\npath = \"y.py\"\r\nlines = \"1-2\"\r\n";
+        let out = rewrite(text, &[mv("a", Some((6, 11)), Some("z.py"))]).unwrap_or_default();
+        assert_eq!(
+            out,
+            text.replace("'x.py'", "'z.py'")
+                .replace("\"5-10\"", "\"6-11\"")
+        );
+        assert_eq!(
+            written_location(text, "b"),
+            Some(("y.py".into(), Some("1-2".into())))
+        );
+    }
+
+    #[test]
+    fn inline_zones_and_missing_zones() {
+        let text = "zone = [ { id = \"a\", path = \"x\", lines = \"1-3\" } ]\n";
+        assert_eq!(
+            rewrite(text, &[mv("a", Some((2, 4)), None)]).unwrap_or_default(),
+            "zone = [ { id = \"a\", path = \"x\", lines = \"2-4\" } ]\n"
+        );
+        assert!(rewrite(text, &[mv("nope", Some((2, 4)), None)]).is_err());
+    }
 }
