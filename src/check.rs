@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::amend::Amend;
 use crate::ancestry::Ancestry;
 use crate::cli::{Format, ManifestArg};
 use crate::error::{Error, Result};
@@ -225,23 +226,37 @@ fn merge_heads(repo: &Repo) -> Result<(Vec<String>, Vec<Side>)> {
     Ok((ids, trees))
 }
 
-/// Is the commit being made a `git commit --amend`? git does not tell its hooks,
-/// so look at the git process that runs them (`GUARD_AMEND=1|0` overrides).
-fn amending() -> bool {
+/// Is the commit being made a `git commit --amend`? git does not tell its
+/// hooks, so the git process that runs them is found and its command line
+/// parsed as git would ([`crate::amend`]); `GUARD_AMEND=1|0` overrides. Run
+/// by hand (no committing git, no `GIT_INDEX_FILE` from a commit), it is not.
+fn amending(repo: &Repo) -> Amend {
     if let Ok(v) = std::env::var("GUARD_AMEND") {
-        return v == "1";
+        return if v == "1" { Amend::Yes } else { Amend::No };
     }
+    let in_hook = std::env::var_os("GIT_INDEX_FILE").is_some();
     let mut pid = std::os::unix::process::parent_id();
-    for _ in 0..4 {
+    for _ in 0..6 {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            return false;
+            break;
         };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        if args.iter().any(|a| *a == b"commit") {
-            return args.iter().any(|a| *a == b"--amend");
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_git = args.first().is_some_and(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .is_some_and(|n| n == "git")
+        });
+        if is_git {
+            return crate::amend::git_args(&args[1..], &|name| {
+                repo.config_string(&format!("alias.{name}")).ok().flatten()
+            });
         }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            return false;
+            break;
         };
         // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
         let Some(ppid) = stat
@@ -249,19 +264,25 @@ fn amending() -> bool {
             .and_then(|(_, rest)| rest.split_whitespace().nth(1))
             .and_then(|p| p.parse().ok())
         else {
-            return false;
+            break;
         };
         if ppid <= 1 {
-            return false;
+            break;
         }
         pid = ppid;
     }
-    false
+    if in_hook {
+        Amend::Unknown("the committing git process was not found".into())
+    } else {
+        Amend::No
+    }
 }
 
 /// Everything needed to judge the staged change.
 pub struct Staged<'r> {
     pub eval: Evaluator<'r>,
+    /// Something the verdict must say (guard could not tell an amend).
+    pub note: Option<String>,
     pub which: BaseManifest,
     pub change: Change,
 }
@@ -274,7 +295,17 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
             "the index has unresolved conflicts: resolve them before checking the staged change",
         ));
     }
-    let (base, others, parents) = if amending() {
+    // Where guard cannot tell, it judges the commit as an amend (an amend
+    // judged as a new commit would not see what it drops), and says so.
+    let amend = amending(repo);
+    let note = match &amend {
+        Amend::Unknown(why) => Some(format!(
+            "cannot tell whether this commit amends HEAD ({why}): judged as an amend; \
+             set GUARD_AMEND=0 or 1 to say, and CI judges the commit that lands"
+        )),
+        _ => None,
+    };
+    let (base, others, parents) = if amend != Amend::No && repo.resolve("HEAD").is_ok() {
         // `git commit --amend` replaces HEAD: the change is HEAD's parent -> index.
         let head = repo.commit(&repo.resolve("HEAD")?)?;
         let mut trees = repo.parent_trees(&head)?;
@@ -313,6 +344,7 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
     let eval = Evaluator::new(repo, rel.unwrap_or_else(|| manifest::DEFAULT_PATH.into()));
     Ok(Staged {
         eval,
+        note,
         which,
         change: Change {
             base,
@@ -333,7 +365,9 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
         author_email: next_author_email(repo)?,
         update: None,
     };
-    s.eval.evaluate(subject, &s.which, &s.change)
+    let mut verdict = s.eval.evaluate(subject, &s.which, &s.change)?;
+    verdict.notes.extend(s.note);
+    Ok(verdict)
 }
 
 fn commit_rel(loc: &ManifestLoc) -> Result<String> {

@@ -5,6 +5,7 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod amend;
 pub mod ancestry;
 pub mod change;
 pub mod check;

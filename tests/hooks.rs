@@ -357,3 +357,63 @@ fn an_edited_hook_is_never_overwritten_or_removed() {
     assert_code(&r.guard(&["uninstall"]), 0);
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
 }
+
+/// `--amend` as git parses the command line: a unique prefix (`--am`), an
+/// alias, but not the message of `-m --amend`.
+#[test]
+fn amend_is_recognised_as_git_parses_the_command_line() {
+    let r = installed();
+    touch_zone(&r, "x");
+    assert_eq!(r.commit_hooked(&signed("signed", &[ALPHA, BETA])).code, 0);
+    let commit = |args: &[&str]| {
+        let out = r
+            .cmd("git")
+            .args(args)
+            .env_remove("GUARD_AMEND")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Abbreviated: still an amend, judged against HEAD's parent: blocked.
+    let (code, err) = commit(&["commit", "-q", "--am", "-m", "no more sign-offs"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("BLOCKED staged change"), "{err}");
+    assert!(!err.contains("cannot tell"), "{err}");
+    // Through an alias.
+    r.git(&["config", "alias.fixup-msg", "commit --amend"]);
+    let (code, err) = commit(&["fixup-msg", "-q", "-m", "no more sign-offs"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!err.contains("cannot tell"), "{err}");
+    // A shell alias runs a git of its own, which is read.
+    r.git(&["config", "alias.sh-amend", "!git commit --amend"]);
+    let (code, err) = commit(&["sh-amend", "-q", "-m", "no more sign-offs"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!err.contains("cannot tell"), "{err}");
+    // A hook run where no committing git can be found: judged as an amend,
+    // and said so.
+    std::fs::write(r.file(".git/MSG"), "no more sign-offs\n").unwrap();
+    let out = r
+        .cmd(guard_bin())
+        .args(["hook", "commit-msg", ".git/MSG"])
+        .env_remove("GUARD_AMEND")
+        .env("GIT_INDEX_FILE", r.file(".git/index"))
+        .output()
+        .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("cannot tell whether this commit amends HEAD"),
+        "{all}"
+    );
+    // `-m --amend` is a message, not an amend: a new, empty-of-zones commit.
+    r.write("other.txt", "x\n");
+    r.git(&["add", "other.txt"]);
+    let (code, err) = commit(&["commit", "-q", "-m", "--amend"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r.git(&["log", "-1", "--format=%s"]), "--amend");
+    assert_eq!(r.git(&["rev-list", "--count", "HEAD"]), "3");
+}
