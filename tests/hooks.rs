@@ -32,7 +32,7 @@ fn commits_through_the_hooks_with_dash_m() {
     let before = head(&r);
     touch_zone(&r, "x");
     let run = r.commit_hooked("unsigned");
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
     assert!(
         run.stdout.contains("needs 2 sign-offs") || run.stderr.contains("needs 2 sign-offs"),
         "{run:?}"
@@ -100,11 +100,11 @@ fn commented_out_signoffs_never_count() {
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     r.git(&["config", "core.editor", editor.to_str().unwrap()]);
     let run = r.git_run(&["commit", "-q"]);
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
     // With another comment character, '#' lines are text (and the trailer block has prose).
     r.git(&["config", "core.commentChar", ";"]);
     let run = r.git_run(&["commit", "-q", "--cleanup=strip"]);
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn the_pre_commit_hook_blocks_when_the_manifest_has_unstaged_edits() {
     r.git(&["add", "f.txt"]);
     r.write("guard.toml", &(r.read("guard.toml") + "# local note\n"));
     let run = r.git_run(&["commit", "-q", "-m", "import"]);
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
     assert!(run.stderr.contains("guard fix"), "{run:?}");
 }
 
@@ -177,18 +177,18 @@ fn invariants_block_from_the_pre_commit_hook() {
     assert_code(&r.guard(&["install"]), 0);
     r.write("main.py", "app = 1\n");
     let run = r.commit_hooked(&signed("remove it", &[ALPHA, BETA, GAMMA]));
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
     assert!(run.all().contains("invariant"), "{run:?}");
     r.write(
         "main.py",
         "app.add_middleware(TrustedHostMiddleware)\nx = 1\nrequests.get(u, verify = False)\n",
     );
     let run = r.commit_hooked("insecure");
-    assert_ne!(run.code, 0, "{run:?}");
+    assert_blocked(&run);
     assert!(run.all().contains("line 3"), "{run:?}");
     r.write("new.py", "no middleware here\n");
     r.write("main.py", "app.add_middleware(TrustedHostMiddleware)\n");
-    assert_ne!(r.commit_hooked("new file").code, 0);
+    assert_blocked(&r.commit_hooked("new file"));
 }
 
 #[test]
@@ -218,7 +218,9 @@ fn install_chains_to_an_existing_hook_and_uninstall_restores_it() {
         .env("OLD_HOOK_EXIT", "1")
         .output()
         .unwrap();
-    assert_ne!(out.status.code(), Some(0));
+    // The chained hook's own refusal: git exits 1, guard never ran.
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
     assert_code(&r.guard(&["uninstall"]), 0);
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
     assert!(!r.path().join(".git/hooks/commit-msg").exists());
@@ -257,7 +259,7 @@ fn core_hooks_path_and_worktrees() {
     assert_code(&r.guard(&["install"]), 0);
     assert!(r.path().join(".githooks/pre-commit").exists());
     touch_zone(&r, "x");
-    assert_ne!(r.commit_hooked("unsigned").code, 0);
+    assert_blocked(&r.commit_hooked("unsigned"));
     r.git(&["config", "--unset", "core.hooksPath"]);
     r.git(&["checkout", "-q", "--", "."]);
     r.git(&["reset", "-q", "--hard"]);
@@ -284,7 +286,11 @@ fn core_hooks_path_and_worktrees() {
         .args(["commit", "-qam", "unsigned"])
         .output()
         .unwrap();
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("BLOCKED"),
+        "{out:?}"
+    );
     let out = r
         .cmd("git")
         .current_dir(&wt_path)
@@ -304,9 +310,9 @@ fn commit_dash_a_uses_the_temporary_index() {
     let r = installed();
     touch_zone(&r, "x");
     let out = r.git_run(&["commit", "-qam", "unsigned"]);
-    assert_ne!(out.code, 0, "{out:?}");
+    assert_blocked(&out);
     let out = r.git_run(&["commit", "-q", "-m", "unsigned", "--", "f.txt"]);
-    assert_ne!(out.code, 0, "{out:?}");
+    assert_blocked(&out);
 }
 
 #[test]
@@ -321,8 +327,8 @@ fn shipped_hook_scripts_match_the_installed_ones() {
 }
 
 /// A user's edit of guard's installed hook is their work: `guard uninstall`
-/// leaves it (saying so), `guard install` refuses to overwrite it, and
-/// `--force` keeps it as the backup that uninstall restores.
+/// keeps it under a name it says, `guard install` refuses to overwrite it,
+/// and `--force` keeps it as the backup that uninstall restores.
 #[test]
 fn an_edited_hook_is_never_overwritten_or_removed() {
     let r = Repo::new();
@@ -342,15 +348,18 @@ fn an_edited_hook_is_never_overwritten_or_removed() {
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
     let run = r.guard(&["uninstall"]);
     assert_code(&run, 0);
+    let kept = r.path().join(".git/hooks/pre-commit.guard-edited");
     assert!(
-        run.stdout.contains("pre-commit: ")
-            && run
-                .stdout
-                .contains("was edited since guard installed it; left alone"),
+        run.stdout.contains(&format!(
+            "was edited since guard installed it: kept as {}",
+            kept.display()
+        )),
         "{run:?}"
     );
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), edited);
+    assert!(!hook.exists(), "guard's hook is gone");
     assert!(!r.path().join(".git/hooks/commit-msg").exists());
+    std::fs::rename(&kept, &hook).unwrap();
     // --force keeps the edit as the backup, and uninstall brings it back.
     assert_code(&r.guard(&["install", "--force"]), 0);
     assert_ne!(std::fs::read_to_string(&hook).unwrap(), edited);
@@ -416,4 +425,14 @@ fn amend_is_recognised_as_git_parses_the_command_line() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(r.git(&["log", "-1", "--format=%s"]), "--amend");
     assert_eq!(r.git(&["rev-list", "--count", "HEAD"]), "3");
+}
+
+/// git exits 1 when a hook refuses the commit; the hook's report says why.
+#[track_caller]
+fn assert_blocked(run: &Run) {
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.all().contains("BLOCKED") || run.all().contains("guard: blocked"),
+        "{run:?}"
+    );
 }

@@ -23,6 +23,8 @@ const MARKER: &str = "# guard-hook:";
 const CHAINED: &str = "pre-guard";
 /// Suffix of a pre-existing hook replaced by `--force` (restored by uninstall).
 const REPLACED: &str = "guard-backup";
+/// Suffix under which uninstall keeps guard's hook that the user edited.
+const EDITED: &str = "guard-edited";
 
 /// The hook script. `bin` is the guard binary recorded at install time ("" in
 /// the copies shipped under hooks/, which find guard on PATH).
@@ -287,11 +289,32 @@ pub fn uninstall() -> Result<Outcome> {
                 let _ = writeln!(out, "{hook}: not installed");
             }
             State::Edited => {
+                // Guard's hook goes; the user's edit of it is kept, named.
+                let kept = with_suffix(&p, EDITED);
+                if std::fs::symlink_metadata(&kept).is_ok() {
+                    let _ = writeln!(
+                        out,
+                        "{hook}: {} was edited since guard installed it, and {} exists: left both alone",
+                        p.display(),
+                        kept.display()
+                    );
+                    continue;
+                }
+                std::fs::rename(&p, &kept)?;
                 let _ = writeln!(
                     out,
-                    "{hook}: {} was edited since guard installed it; left alone (remove it by hand)",
-                    p.display()
+                    "{hook}: {} was edited since guard installed it: kept as {}",
+                    p.display(),
+                    kept.display()
                 );
+                for suffix in [CHAINED, REPLACED] {
+                    let side = with_suffix(&p, suffix);
+                    if std::fs::symlink_metadata(&side).is_ok() {
+                        std::fs::rename(&side, &p)?;
+                        let _ = writeln!(out, "{hook}: restored the previous hook");
+                        break;
+                    }
+                }
             }
             _ => {
                 let _ = writeln!(
