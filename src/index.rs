@@ -63,6 +63,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
     let mut entries: Vec<IndexEntry> = Vec::with_capacity(count.min(1 << 20));
     let mut at = 12;
     let mut prev: Vec<u8> = Vec::new();
+    let mut problem: Option<String> = None;
     for _ in 0..count {
         let start = at;
         let mode = be32(data, start + 24).ok_or_else(truncated)?;
@@ -125,24 +126,28 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
             intent_to_add: extended & 0x2000 != 0,
         };
         // git refuses an index whose entries are out of order, or that holds
-        // a merged entry twice (read-cache.c, check_ce_order).
-        if let Some(last) = entries.last() {
-            match last.path.cmp(&entry.path) {
-                std::cmp::Ordering::Greater => {
-                    return Err(format!(
+        // a merged entry twice (read-cache.c, check_ce_order). Decided after
+        // the extensions: in a split index ("link") the entries here are only
+        // replacements of the shared index's, nameless and unordered.
+        if problem.is_none() {
+            problem = match entries.last() {
+                _ if entry.path.is_empty() => Some("an index entry without a name".to_string()),
+                Some(last) => match last.path.cmp(&entry.path) {
+                    std::cmp::Ordering::Greater => Some(format!(
                         "index entries out of order ({} before {})",
                         String::from_utf8_lossy(&last.path),
                         String::from_utf8_lossy(&entry.path)
-                    ));
-                }
-                std::cmp::Ordering::Equal if last.stage == 0 || last.stage >= entry.stage => {
-                    return Err(format!(
-                        "index entry {} recorded twice",
-                        String::from_utf8_lossy(&entry.path)
-                    ));
-                }
-                _ => {}
-            }
+                    )),
+                    std::cmp::Ordering::Equal if last.stage == 0 || last.stage >= entry.stage => {
+                        Some(format!(
+                            "index entry {} recorded twice",
+                            String::from_utf8_lossy(&entry.path)
+                        ))
+                    }
+                    _ => None,
+                },
+                None => None,
+            };
         }
         prev.clone_from(&entry.path);
         entries.push(entry);
@@ -168,7 +173,10 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
         let size = be32(data, at + 4).ok_or_else(truncated)? as usize;
         at = at.checked_add(8 + size).ok_or_else(truncated)?;
     }
-    Ok(Some(entries))
+    match problem {
+        Some(why) => Err(why),
+        None => Ok(Some(entries)),
+    }
 }
 
 /// The position of the first entry whose path is >= `path` (entries are sorted).

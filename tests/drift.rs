@@ -250,7 +250,7 @@ fn fix_keeps_every_other_byte_of_an_oddly_formatted_manifest() {
     let run = r.guard(&["fix"]);
     assert_code(&run, 0);
     let expected = before
-        .replace("lines='3-4'", "lines=\"4-5\"")
+        .replace("lines='3-4'", "lines='4-5'")
         .replace("lines = \"10-12\"", "lines = \"11-13\"");
     assert_eq!(r.read("guard.toml"), expected);
     assert_code(&r.guard(&["check"]), 0);

@@ -73,7 +73,8 @@ fn an_index_entry_recorded_twice_is_refused() {
     let mut forged = data[..b.end].to_vec();
     forged.extend_from_slice(&data[b.clone()]);
     forged.extend_from_slice(&data[b.end..]);
-    forged[8..12].copy_from_slice(&4u32.to_be_bytes());
+    let count = u32::from_be_bytes(data[8..12].try_into().unwrap());
+    forged[8..12].copy_from_slice(&(count + 1).to_be_bytes());
     write_index(&r, &forged);
     assert_refused(&r, "index entry b.txt recorded twice");
 }
