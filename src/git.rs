@@ -270,6 +270,34 @@ fn past(entry: &[u8], entry_is_tree: bool, name: &[u8]) -> bool {
     }
 }
 
+/// The diff guard runs between two versions of a file: zero context, git's
+/// indent heuristic (as `git diff -U0`), text always.
+pub fn diff_options() -> DiffOptions {
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0)
+        .interhunk_lines(0)
+        .indent_heuristic(true)
+        .force_text(true);
+    opts
+}
+
+/// Zero-context hunks between two buffers, with guard's diff (for tests that
+/// hold other code to it).
+pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;
+    (0..patch.num_hunks())
+        .map(|i| {
+            let (h, _) = patch.hunk(i)?;
+            Ok(Hunk::new(
+                h.old_start(),
+                h.old_lines(),
+                h.new_start(),
+                h.new_lines(),
+            ))
+        })
+        .collect()
+}
+
 /// A changed path as guard judges it. Paths are bytes to git; a path that is
 /// not UTF-8 cannot be matched against the manifest exactly (a lossy decoding
 /// would make two paths one), so it is refused rather than guessed at.
@@ -1358,11 +1386,7 @@ impl Repo {
         let (old_blob, new_blob) = (find(old)?, find(new)?);
         self.remember_blob(old, old_blob.content());
         self.remember_blob(new, new_blob.content());
-        let mut opts = DiffOptions::new();
-        opts.context_lines(0)
-            .interhunk_lines(0)
-            .indent_heuristic(true)
-            .force_text(true);
+        let mut opts = diff_options();
         // An empty path keeps libgit2 from loading .gitattributes (and with them
         // the whole index) to look up a diff driver: guard diffs text as text.
         let none = Some(Path::new(""));

@@ -84,11 +84,12 @@ fn the_pre_commit_framework_runs_the_shipped_hooks() {
         eprintln!("SKIPPED: the framework could not build guard here:\n{text}");
         return;
     }
-    assert_ne!(
+    assert_eq!(
         code,
-        Some(0),
+        Some(1),
         "an unsigned zone change must be blocked:\n{text}"
     );
+    assert!(text.contains("BLOCKED staged change"), "{text}");
     let (code, text) = run(
         &["commit", "-q", "-m", &signed("signed", &[ALPHA, BETA])],
         Path::new("git"),

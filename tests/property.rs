@@ -159,24 +159,9 @@ proptest! {
 }
 
 /// Zero-context hunks from libgit2's xdiff, as guard computes them.
+/// Hunks as guard's own diff finds them (not a copy of its options).
 fn xdiff_hunks(old: &[u8], new: &[u8]) -> Vec<Hunk> {
-    let mut opts = git2::DiffOptions::new();
-    opts.context_lines(0)
-        .interhunk_lines(0)
-        .indent_heuristic(true)
-        .force_text(true);
-    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts)).unwrap();
-    (0..patch.num_hunks())
-        .map(|i| {
-            let (h, _) = patch.hunk(i).unwrap();
-            Hunk {
-                old_start: h.old_start(),
-                old_lines: h.old_lines(),
-                new_start: h.new_start(),
-                new_lines: h.new_lines(),
-            }
-        })
-        .collect()
+    guard::git::buffer_hunks(old, new).unwrap()
 }
 
 fn text(lines: &[u8]) -> Vec<u8> {
