@@ -175,6 +175,8 @@ pub struct Evaluator<'r> {
     /// Line counts computed in this run, to remember for the next one.
     new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
+    /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
+    quicks: RefCell<HashMap<(String, String), Option<zones::Quick>>>,
     merges: merge::Cache,
     /// The checked range's commits, when a range is checked.
     ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
@@ -223,6 +225,7 @@ impl<'r> Evaluator<'r> {
             line_counts: RefCell::new(HashMap::new()),
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
+            quicks: RefCell::new(HashMap::new()),
             merges: merge::Cache::default(),
             ancestry: None,
         }
@@ -248,6 +251,22 @@ impl<'r> Evaluator<'r> {
         self.line_counts.borrow_mut().insert(id.to_string(), n);
         self.new_counts.borrow_mut().push((id.to_string(), n));
         Ok(n)
+    }
+
+    /// [`zones::quick`] for a pair of blobs, computed once.
+    fn quick(&self, old: &str, new: &str) -> Result<Option<zones::Quick>> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(q) = self.quicks.borrow().get(&key) {
+            return Ok(*q);
+        }
+        let (o, n) = (self.repo.blob(old)?, self.repo.blob(new)?);
+        let q = zones::quick(&o, &n);
+        let mut cache = self.quicks.borrow_mut();
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key, q);
+        Ok(q)
     }
 
     fn file_state(&self, side: &Side, path: &str) -> Result<FileState> {
@@ -705,7 +724,10 @@ impl<'r> Evaluator<'r> {
                     let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
                     let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
                     if let (Some(r), false) = (zone.lines, binary)
-                        && zones::outside_change(&old_data, &new_data, r).is_some()
+                        && self
+                            .quick(&o.id, &n.id)?
+                            .and_then(|q| q.outside(r))
+                            .is_some()
                     {
                         return Ok(None);
                     }
@@ -800,18 +822,16 @@ impl<'r> Evaluator<'r> {
         }
         if let (Some(o), Some(n)) = (&c.old, &c.new)
             && self.repo.prefetched(&o.id, &n.id).is_none()
+            && let Some(shift) = self.quick(&o.id, &n.id)?.and_then(|q| q.outside(r))
         {
-            let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
-            if let Some(shift) = zones::outside_change(&old_data, &new_data, r) {
-                let moved = LineRange::new(
-                    (i64::from(r.start) + shift) as u32,
-                    (i64::from(r.end) + shift) as u32,
-                );
-                return Ok(moved.map(|m| Expected::At {
-                    path: c.path.clone(),
-                    lines: Some(m),
-                }));
-            }
+            let moved = LineRange::new(
+                (i64::from(r.start) + shift) as u32,
+                (i64::from(r.end) + shift) as u32,
+            );
+            return Ok(moved.map(|m| Expected::At {
+                path: c.path.clone(),
+                lines: Some(m),
+            }));
         }
         let hunks = self.cached_hunks(c, cache)?;
         Ok(Some(match zones::map_range(&hunks, r) {
@@ -923,16 +943,20 @@ impl<'r> Evaluator<'r> {
         }
         let mut cmp = compare::compare(base, &after, expected);
         // Every line zone of the manifest after the change must fit its file.
+        let base_zones = base.zones_by_id();
+        let stale: std::collections::HashSet<&str> =
+            cmp.stale.iter().map(|s| s.zone.as_str()).collect();
+        let mut more_stale = Vec::new();
         for z in &after.zones {
             let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {
                 continue;
             };
-            if cmp.stale.iter().any(|s| s.zone == z.id) {
+            if stale.contains(z.id.as_str()) {
                 continue;
             }
             let file_changed = changes.iter().any(|c| &c.path == p);
-            let same_zone = base
-                .zone(&z.id)
+            let same_zone = base_zones
+                .get(z.id.as_str())
                 .is_some_and(|b| b.path == z.path && b.lines == z.lines);
             if !file_changed && same_zone {
                 continue;
@@ -945,13 +969,14 @@ impl<'r> Evaluator<'r> {
                 FileState::Missing => format!("{p} does not exist after the change"),
                 FileState::NotAFile => format!("{p} is not a file after the change"),
             };
-            cmp.stale.push(Stale {
+            more_stale.push(Stale {
                 zone: z.id.clone(),
                 written: z.location(),
                 expected: None,
                 detail,
             });
         }
+        cmp.stale.extend(more_stale);
         for s in &cmp.stale {
             verdict.violations.push(Violation::StaleZone(s.clone()));
         }

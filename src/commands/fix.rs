@@ -71,8 +71,9 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
         .eval
         .expectations(&base, &s.change, &changes, &mut HashMap::new())?;
     let mut moves = Vec::new();
+    let staged_zones = staged_manifest.zones_by_id();
     for bz in &base.zones {
-        let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_manifest.zone(&bz.id)) else {
+        let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_zones.get(bz.id.as_str())) else {
             continue;
         };
         if location(sz) != location(bz) {

@@ -397,8 +397,9 @@ pub fn compare(
         }
     }
     // Zones.
+    let (base_zones, after_zones) = (base.zones_by_id(), after.zones_by_id());
     for z in &base.zones {
-        match after.zone(&z.id) {
+        match after_zones.get(z.id.as_str()).copied() {
             None => out.weakenings.push(weak(
                 "zone-removed",
                 &z.id,
@@ -410,7 +411,7 @@ pub fn compare(
         }
     }
     for z in &after.zones {
-        if base.zone(&z.id).is_none() {
+        if !base_zones.contains_key(z.id.as_str()) {
             out.tightenings
                 .push(format!("zone {} added ({})", z.id, z.location()));
         }

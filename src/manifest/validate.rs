@@ -60,21 +60,27 @@ impl fmt::Display for ConfigError {
 /// Maps byte offsets of the manifest text to line and column.
 pub struct Source<'a> {
     text: &'a str,
+    /// Where each line starts: a position is a binary search, not a scan
+    /// from the top (which made validation quadratic in the zones).
+    line_starts: Vec<usize>,
 }
 
 impl<'a> Source<'a> {
     pub fn new(text: &'a str) -> Self {
-        Source { text }
+        let line_starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        Source { text, line_starts }
     }
 
     pub fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        // The last line start at or before `offset`.
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let line_start = self.line_starts[line.saturating_sub(1)];
         Pos {
             line,
-            col: before[line_start..].chars().count() + 1,
+            col: self.text[line_start..offset].chars().count() + 1,
         }
     }
 
@@ -108,6 +114,33 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 /// Parse and validate manifest text. File-dependent checks (ranges past the end of
 /// their file) are [`check_files`]'s, since they need a tree to look at.
 pub fn parse(text: &str, label: &str) -> Result<Manifest, ConfigError> {
+    // One command reads the same manifest text several times (the base, the
+    // staged one, each evaluator): parsed once per text (a manifest does not
+    // depend on its label; only errors name it, and errors are not kept).
+    thread_local! {
+        static PARSED: std::cell::RefCell<Vec<(String, Manifest)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if let Some(m) = PARSED.with(|p| {
+        p.borrow()
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, m)| m.clone())
+    }) {
+        return Ok(m);
+    }
+    let parsed = parse_uncached(text, label)?;
+    PARSED.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= 4 {
+            p.remove(0);
+        }
+        p.push((text.to_string(), parsed.clone()));
+    });
+    Ok(parsed)
+}
+
+fn parse_uncached(text: &str, label: &str) -> Result<Manifest, ConfigError> {
     let src = Source::new(text);
     let fail = |problems| ConfigError {
         label: label.to_string(),
@@ -491,4 +524,23 @@ pub fn check_files(
             problems,
         })
     })
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Positions from the line index are those of a scan from the top.
+        #[test]
+        fn positions_match_a_scan_from_the_top(text in "[aé\n]{0,40}", offset in 0usize..60) {
+            let src = Source::new(&text);
+            let offset = offset.min(text.len());
+            let before = &text[..floor_char_boundary(&text, offset)];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            prop_assert_eq!(src.pos(offset), Pos { line, col: before[start..].chars().count() + 1 });
+        }
+    }
 }
