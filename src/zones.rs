@@ -200,14 +200,16 @@ pub fn quick(old: &[u8], new: &[u8]) -> Option<Quick> {
         + usize::from(!old_region.is_empty() && !old_region.ends_with(b"\n"))
         + 1;
     let below = pos < old.len() && !in_region(line_at(old, pos));
-    let old_n = newlines(old) + usize::from(!old.is_empty() && !old.ends_with(b"\n"));
-    let new_n = newlines(new) + usize::from(!new.is_empty() && !new.ends_with(b"\n"));
+    // Used only when trailing lines follow the region: both regions then end
+    // at a line start, and the files differ in lines by what the regions
+    // hold (counted in the regions, not in the whole files).
+    let shift = newlines(new_region) as i64 - newlines(old_region) as i64;
     Some(Quick {
         p,
         suffix_first,
         above,
         below,
-        shift: new_n as i64 - old_n as i64,
+        shift,
     })
 }
 
