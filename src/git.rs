@@ -149,6 +149,70 @@ fn cache_blobs() {
 /// the original; libgit2, and so guard, would read the original. Rather than
 /// judge objects git does not show, refuse, unless git is told to ignore
 /// replacements too (`GIT_NO_REPLACE_OBJECTS`, `core.useReplaceRefs=false`).
+/// The first replacement ref, if any. Loose refs under `refs/replace/` and
+/// the lines of `packed-refs` are read directly: libgit2's ref iterator loads
+/// and sorts every packed ref (a large share of a staged check in a
+/// repository with thousands of tags). Other ref storage asks libgit2.
+fn replace_ref(repo: &Repository) -> Result<Option<String>> {
+    let common = repo.commondir();
+    let files = common.join("refs/replace");
+    let mut dirs = vec![files];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::context(format!("cannot read {}", dir.display()), e)),
+        };
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| Error::context(format!("cannot read {}", dir.display()), e))?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            } else {
+                let rel = entry.path();
+                let rel = rel.strip_prefix(common).unwrap_or(&rel);
+                return Ok(Some(rel.display().to_string()));
+            }
+        }
+    }
+    let files_backend = match repo.config() {
+        Ok(c) => match c.get_string("extensions.refstorage") {
+            Ok(v) => v.eq_ignore_ascii_case("files"),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => true,
+            Err(e) => {
+                return Err(Error::context(
+                    "cannot read extensions.refStorage",
+                    e.message(),
+                ));
+            }
+        },
+        Err(e) => {
+            return Err(Error::context(
+                "cannot read git's configuration",
+                e.message(),
+            ));
+        }
+    };
+    if files_backend {
+        return match std::fs::read(common.join("packed-refs")) {
+            Ok(data) => Ok(memchr::memmem::find(&data, b" refs/replace/").map(|at| {
+                let line = &data[at + 1..];
+                let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+                String::from_utf8_lossy(&line[..end]).into_owned()
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::context("cannot read packed-refs", e)),
+        };
+    }
+    let refs = repo
+        .references_glob("refs/replace/*")
+        .map_err(|e| Error::context("cannot list refs/replace/", e.message()))?;
+    Ok(refs.into_iter().next().map(|r| {
+        r.map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
+            .unwrap_or_else(|_| "refs/replace/…".to_string())
+    }))
+}
+
 fn refuse_replacements(repo: &Repository) -> Result<()> {
     let grafts = repo.commondir().join("info/grafts");
     if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
@@ -166,13 +230,7 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
     if ignored {
         return Ok(());
     }
-    let refs = repo
-        .references_glob("refs/replace/*")
-        .map_err(|e| Error::context("cannot list refs/replace/", e.message()))?;
-    if let Some(r) = refs.into_iter().next() {
-        let name = r
-            .map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
-            .unwrap_or_else(|_| "refs/replace/…".to_string());
+    if let Some(name) = replace_ref(repo)? {
         return Err(Error::new(format!(
             "the repository has replacement objects ({name}): git reads them in place of \
              the originals and guard would not; remove them (git replace -d) or set \

@@ -44,6 +44,16 @@ fn replacement_objects_are_refused_unless_git_ignores_them_too() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Packed, the replacement is refused the same.
+    r.git(&["pack-refs", "--all"]);
+    assert!(!r.file(".git/refs/replace").join(&blob).exists());
+    let run = r.guard(&["check", &edit]);
+    assert_code(&run, 2);
+    assert!(
+        run.stderr
+            .contains(&format!("replacement objects (refs/replace/{blob})")),
+        "{run:?}"
+    );
     r.git(&["config", "core.useReplaceRefs", "false"]);
     assert_code(&r.guard(&["check", &edit]), 0);
 }
