@@ -65,6 +65,10 @@ pub struct Part {
     /// The whole old and new content, for touches judged on the whole file.
     pub old: Option<Content>,
     pub new: Option<Content>,
+    /// For `lines`: the whole old text of the zone (its lines in the old
+    /// file), so that a hunk's position means one place: moving the zone's
+    /// start (widening it needs no sign-off) changes this text.
+    pub zone_old: Option<Content>,
     /// For `lines`: the hunks that touch the zone.
     pub hunks: Vec<HunkBytes>,
     /// For `manifest-weakened`: every weakening, with its full old and new value.
@@ -121,6 +125,10 @@ pub fn fields(parts: &[Part]) -> Vec<(&'static str, Vec<u8>)> {
             let enc = |c: &Option<Content>| c.as_ref().map(Content::encode).unwrap_or_default();
             field("old-content", &enc(&p.old));
             field("new-content", &enc(&p.new));
+        }
+        if p.kind == "lines" {
+            let enc = p.zone_old.as_ref().map(Content::encode).unwrap_or_default();
+            field("zone-old", &enc);
         }
         for h in &p.hunks {
             field("hunk-at", h.at.to_string().as_bytes());
@@ -283,6 +291,9 @@ mod tests {
                     kind: "lines",
                     old_mode: mode(),
                     new_mode: mode(),
+                    zone_old: Some(Content::of_blob(
+                        b"line 5\nline 6\nline 7\nline 8\nline 9\nline 10\n",
+                    )),
                     hunks: vec![HunkBytes {
                         at: 2,
                         old: b"line 7\n".to_vec(),

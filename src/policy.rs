@@ -756,6 +756,11 @@ impl<'r> Evaluator<'r> {
                 touch.hunks = shown;
                 touch.how = "lines changed".to_string();
                 touch.bound.kind = "lines";
+                let old_data = self.repo.blob(&o.id)?;
+                touch.bound.zone_old = Some(crate::digest::Content::of_blob(match zone.lines {
+                    Some(r) => change::line_bytes(&old_data, r.start, r.end),
+                    None => &old_data,
+                }));
                 touch.bound.hunks = bytes;
                 touch.bound.v1.how = touch.how.clone();
                 return Ok(Some(touch));

@@ -288,7 +288,7 @@ fn the_digest_names_its_version() {
     // The end-to-end vector of docs/reference.md.
     assert_eq!(
         run.stdout,
-        "guard-digest-v2 sha256:d9d547318f7d35e847a38175752cd05587eb35a0f0ad8a7714300e4f9cbfd844\n"
+        "guard-digest-v2 sha256:1fa250cb1adcb6d47fd55c9faffcf36c56dbd9602c930e2c14b936cfef6145df\n"
     );
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap();
@@ -411,4 +411,49 @@ fn any_byte_or_position_inside_changes_the_digest_and_nothing_outside_does() {
             Ok(())
         })
         .unwrap();
+}
+
+/// Widening a zone upwards needs no sign-off and moves its first line: an
+/// approved hunk's offset then points at other lines. The zone's old text is
+/// bound, so the old approval does not verify on the new place.
+#[test]
+fn widening_a_zone_does_not_move_an_approval_onto_other_lines() {
+    let (r, _) = setup("", "", "");
+    // Lines 5 and 8 read alike; the zone is 5-10.
+    let base = lines(20)
+        .replace("line 5\n", "return False\n")
+        .replace("line 8\n", "return False\n");
+    r.write("f.txt", &base);
+    r.git(&["add", "-A"]);
+    let setup_sigs = [sign(&r, "alpha"), sign(&r, "beta")];
+    assert_code(&commit_signed(&r, &setup_sigs), 0);
+    // Approved: line 8 (offset 3 from the zone's first line) returns True.
+    r.write(
+        "f.txt",
+        &base
+            .replacen("return False\n", "RET\n", 1)
+            .replace("return False\n", "return True\n")
+            .replace("RET\n", "return False\n"),
+    );
+    r.git(&["add", "-A"]);
+    let sigs = [sign(&r, "alpha"), sign(&r, "beta")];
+    assert_code(&commit_signed(&r, &sigs), 0);
+    // Reverted (signed), then the zone widened to 2-10 (no sign-off needed).
+    r.write("f.txt", &base);
+    r.git(&["add", "-A"]);
+    let revert = [sign(&r, "alpha"), sign(&r, "beta")];
+    assert_code(&commit_signed(&r, &revert), 0);
+    edit_manifest(&r, "\"5-10\"", "\"2-10\"");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "--no-verify", "-m", "protect more"]);
+    assert_code(&r.guard(&["check", "HEAD"]), 0);
+    // Line 5 is now at offset 3 with the same old and new text: the same
+    // edit there must not reuse the approval of line 8's.
+    r.write(
+        "f.txt",
+        &base.replacen("return False\n", "return True\n", 1),
+    );
+    let run = commit_signed(&r, &sigs);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("does not match this change"), "{run:?}");
 }

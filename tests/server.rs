@@ -223,6 +223,14 @@ fn deleting_a_branch_and_pushing_tags_behave_as_documented() {
             .code,
         1
     );
+    // Moving a tag back past a signed fix is judged like a branch update.
+    w.git(&["reset", "-q", "--hard", "HEAD~"]);
+    edit_zone(&w, "fixed", &[ALPHA, BETA]);
+    w.git(&["tag", "-f", "-a", "-m", "v2", "v2"]);
+    assert_code(&w.git_run(&["push", "-q", "origin", "main", "v2"]), 0);
+    w.git(&["tag", "-f", "-a", "-m", "v2", "v2", "HEAD~"]);
+    let push = w.git_run(&["push", "-f", "origin", "v2"]);
+    assert_refused(&push, "update of refs/tags/v2");
 }
 
 #[test]

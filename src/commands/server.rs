@@ -103,7 +103,10 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
             continue;
         };
         tips.push(new.clone());
-        if u.name.starts_with("refs/heads/") && !is_zero(&u.old) {
+        // Branches and tags (a release may be built from a tag): moving one
+        // must not take a signed change away either.
+        let judged = u.name.starts_with("refs/heads/") || u.name.starts_with("refs/tags/");
+        if judged && !is_zero(&u.old) {
             let Some(old) = repo.peel_commit(&u.old)? else {
                 continue;
             };
