@@ -158,8 +158,8 @@ pub fn commit_args(args: &[String]) -> Amend {
 }
 
 /// Parse a whole `git ...` command line (after `git`); `alias` answers
-/// `alias.NAME` from git's configuration.
-pub fn git_args(args: &[String], alias: &dyn Fn(&str) -> Option<String>) -> Amend {
+/// `alias.NAME` from git's configuration (an error: cannot tell).
+pub fn git_args(args: &[String], alias: &dyn Fn(&str) -> Result<Option<String>, String>) -> Amend {
     let mut args: Vec<String> = args.to_vec();
     for _ in 0..8 {
         let mut i = 0;
@@ -177,7 +177,11 @@ pub fn git_args(args: &[String], alias: &dyn Fn(&str) -> Option<String>) -> Amen
         if cmd == "commit" {
             return commit_args(&rest);
         }
-        match alias(&cmd) {
+        let found = match alias(&cmd) {
+            Ok(v) => v,
+            Err(why) => return Amend::Unknown(why),
+        };
+        match found {
             Some(v) if v.trim_start().starts_with('!') => {
                 return Amend::Unknown(format!("alias {cmd} runs a shell command"));
             }
@@ -208,11 +212,13 @@ mod tests {
     }
 
     fn commit(s: &str) -> Amend {
-        git_args(&words(s), &|name| match name {
-            "ci" => Some("commit".into()),
-            "fix" => Some("ci --amend --no-edit".into()),
-            "sh" => Some("!git commit --amend".into()),
-            _ => None,
+        git_args(&words(s), &|name| {
+            Ok(match name {
+                "ci" => Some("commit".into()),
+                "fix" => Some("ci --amend --no-edit".into()),
+                "sh" => Some("!git commit --amend".into()),
+                _ => None,
+            })
         })
     }
 

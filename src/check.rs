@@ -252,7 +252,8 @@ fn amending(repo: &Repo) -> Amend {
         });
         if is_git {
             return crate::amend::git_args(&args[1..], &|name| {
-                repo.config_string(&format!("alias.{name}")).ok().flatten()
+                repo.config_string(&format!("alias.{name}"))
+                    .map_err(|e| e.to_string())
             });
         }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -410,16 +411,21 @@ impl Counter<'_> {
     }
 }
 
+/// One commit's report entry: its verdict, or why it could not be evaluated.
+pub fn judge_entry(eval: &Evaluator<'_>, id: &str) -> Entry {
+    match judge_commit(eval, id) {
+        Ok(v) => Entry::Judged(Box::new(v)),
+        Err(e) => Entry::Failed {
+            commit: Some(id.to_string()),
+            error: e.to_string(),
+        },
+    }
+}
+
 fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec<Entry> {
     ids.iter()
         .map(|id| {
-            let entry = match judge_commit(eval, id) {
-                Ok(v) => Entry::Judged(Box::new(v)),
-                Err(e) => Entry::Failed {
-                    commit: Some(id.clone()),
-                    error: e.to_string(),
-                },
-            };
+            let entry = judge_entry(eval, id);
             counter.tick();
             entry
         })

@@ -219,13 +219,8 @@ fn v1_field(h: &mut Sha256, name: &str, value: &str) {
 
 /// Format 1 decoded lines lossily and stripped their endings.
 fn v1_lines(raw: &[u8]) -> Vec<String> {
-    raw.split_inclusive(|&b| b == b'\n')
-        .map(|l| {
-            let l = l.strip_suffix(b"\n").unwrap_or(l);
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            String::from_utf8_lossy(l).into_owned()
-        })
-        .collect()
+    let n = crate::change::count_lines(raw) as u32;
+    crate::change::line_text(raw, 1, n)
 }
 
 /// The line a format 1 signature signed over the same touches.

@@ -112,19 +112,13 @@ fn guard_is_installed_from_its_own_sources_never_from_the_checkout() {
     let stubs = r.file("stubs");
     std::fs::create_dir_all(&stubs).unwrap();
     let log = r.file("cargo.log");
-    std::fs::write(
-        stubs.join("cargo"),
-        format!(
+    write_script(
+        &stubs.join("cargo"),
+        &format!(
             "#!/bin/sh\necho \"$PWD|$RUSTUP_TOOLCHAIN|$*\" > '{}'\n",
             log.display()
         ),
-    )
-    .unwrap();
-    let mut perm = std::fs::metadata(stubs.join("cargo"))
-        .unwrap()
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(stubs.join("cargo"), perm).unwrap();
+    );
     let out = r
         .cmd("sh")
         .arg(root.join("ci/install-guard.sh"))

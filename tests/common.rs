@@ -184,3 +184,26 @@ pub fn signed(subject: &str, who: &[&str]) -> String {
 pub fn assert_code(r: &Run, code: i32) {
     assert_eq!(r.code, code, "unexpected exit code: {r:?}");
 }
+
+/// Write an executable script (a hook, a stub).
+pub fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// An OpenSSH key pair `keys/NAME` of `kind` in the repository; its public line.
+pub fn keygen(r: &Repo, name: &str, kind: &str) -> String {
+    let path = r.file(&format!("keys/{name}"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = r
+        .cmd("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen is needed for the signature tests");
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read_to_string(format!("{}.pub", path.display()))
+        .unwrap()
+        .trim()
+        .to_string()
+}

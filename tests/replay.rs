@@ -4,22 +4,6 @@
 
 use crate::common::*;
 
-fn keygen(r: &Repo, name: &str) -> String {
-    let path = r.file(&format!("keys/{name}"));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let out = r
-        .cmd("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .output()
-        .expect("ssh-keygen is needed for the signature tests");
-    assert!(out.status.success(), "{out:?}");
-    std::fs::read_to_string(format!("{}.pub", path.display()))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 struct Keys {
     alpha: String,
     beta: String,
@@ -40,10 +24,10 @@ fn setup(policy: &str, zone_extra: &str, tail: &str) -> (Repo, Keys) {
     let r = Repo::new();
     r.write(".gitignore", "keys/\n");
     let k = Keys {
-        alpha: keygen(&r, "alpha"),
-        beta: keygen(&r, "beta"),
-        delta: keygen(&r, "delta"),
-        mallory: keygen(&r, "mallory"),
+        alpha: keygen(&r, "alpha", "ed25519"),
+        beta: keygen(&r, "beta", "ed25519"),
+        delta: keygen(&r, "delta", "ed25519"),
+        mallory: keygen(&r, "mallory", "ed25519"),
     };
     r.write("f.txt", &lines(20));
     r.write("guard.toml", &manifest_text(&k, policy, zone_extra, tail));

@@ -253,16 +253,10 @@ fn install_server_chains_an_existing_pre_receive_and_refuses_a_work_tree() {
     let srv = Repo::new();
     std::fs::remove_dir_all(srv.file(".git")).unwrap();
     srv.git(&["init", "-q", "--bare", "-b", "main", "."]);
-    std::fs::write(
-        srv.file("hooks/pre-receive"),
+    write_script(
+        &srv.file("hooks/pre-receive"),
         "#!/bin/sh\ncat > \"$(dirname \"$0\")/seen\"\n",
-    )
-    .unwrap();
-    let mut perm = std::fs::metadata(srv.file("hooks/pre-receive"))
-        .unwrap()
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(srv.file("hooks/pre-receive"), perm).unwrap();
+    );
     let run = srv.guard(&["install", "--server"]);
     assert_code(&run, 0);
     assert!(run.stdout.contains("still runs first"), "{run:?}");

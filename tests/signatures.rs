@@ -2,31 +2,6 @@
 
 use crate::common::*;
 
-fn keygen(r: &Repo, name: &str, kind: &str) -> String {
-    let path = r.file(&format!("keys/{name}"));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let out = r
-        .cmd("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            kind,
-            "-N",
-            "",
-            "-C",
-            name,
-            "-f",
-            path.to_str().unwrap(),
-        ])
-        .output()
-        .expect("ssh-keygen is needed for the signature tests");
-    assert_success(&out);
-    std::fs::read_to_string(format!("{}.pub", path.display()))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 fn setup() -> (Repo, String, String) {
     let r = Repo::new();
     r.write(".gitignore", "keys/\nd\nd.sig\n");

@@ -127,16 +127,7 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
     }
     let ids = repo.not_in_refs(&tips)?;
     let eval = Evaluator::new(&repo, rel);
-    let mut entries: Vec<Entry> = ids
-        .iter()
-        .map(|id| match check::judge_commit(&eval, id) {
-            Ok(v) => Entry::Judged(Box::new(v)),
-            Err(e) => Entry::Failed {
-                commit: Some(id.clone()),
-                error: e.to_string(),
-            },
-        })
-        .collect();
+    let mut entries: Vec<Entry> = ids.iter().map(|id| check::judge_entry(&eval, id)).collect();
     for (name, old, new) in &branches {
         entries.push(match eval.judge_update(name, old, new) {
             Ok(v) => Entry::Judged(Box::new(v)),

@@ -24,6 +24,35 @@ fn quoted(old: &str, text: &str) -> String {
     Value::from(text).to_string().trim().to_string()
 }
 
+/// A zone as written: its key -> value lookup (an array-of-tables entry or an
+/// inline table in a `zone = [...]` array).
+type ZoneKeys<'d> = Box<dyn Fn(&str) -> Option<Value> + 'd>;
+
+/// Every zone written in `doc`, in order.
+fn zones(doc: &Document<String>) -> Vec<ZoneKeys<'_>> {
+    match doc.as_table().get("zone") {
+        Some(Item::ArrayOfTables(tables)) => tables
+            .iter()
+            .map(|t| -> ZoneKeys<'_> {
+                Box::new(move |k| t.get(k).and_then(Item::as_value).cloned())
+            })
+            .collect(),
+        Some(Item::Value(Value::Array(arr))) => arr
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .map(|t| -> ZoneKeys<'_> { Box::new(move |k| t.get(k).cloned()) })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The zone written with id `id`.
+fn zone<'d>(doc: &'d Document<String>, id: &str) -> Option<ZoneKeys<'d>> {
+    zones(doc)
+        .into_iter()
+        .find(|get| get("id").as_ref().and_then(Value::as_str) == Some(id))
+}
+
 /// Apply `moves` to manifest text: only the bytes of the `lines` and `path`
 /// values they change are rewritten; every other byte (comments, spacing,
 /// CRLF line endings, key order) stays as written. Fails if a zone cannot be
@@ -34,10 +63,7 @@ pub fn rewrite(text: &str, moves: &[Move]) -> Result<String> {
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for m in moves {
         let mut found = false;
-        let mut visit = |get: &dyn Fn(&str) -> Option<Value>| {
-            if get("id").as_ref().and_then(Value::as_str) != Some(m.zone.as_str()) {
-                return;
-            }
+        if let Some(get) = zone(&doc, &m.zone) {
             for (key, new) in [
                 ("lines", m.lines.map(|l| l.to_string())),
                 ("path", m.path.clone()),
@@ -50,21 +76,6 @@ pub fn rewrite(text: &str, moves: &[Move]) -> Result<String> {
                     found = true;
                 }
             }
-        };
-        match doc.as_table().get("zone") {
-            Some(Item::ArrayOfTables(tables)) => {
-                for t in tables.iter() {
-                    visit(&|k| t.get(k).and_then(Item::as_value).cloned());
-                }
-            }
-            Some(Item::Value(Value::Array(arr))) => {
-                for v in arr.iter() {
-                    if let Some(t) = v.as_inline_table() {
-                        visit(&|k| t.get(k).cloned());
-                    }
-                }
-            }
-            _ => {}
         }
         if !found {
             return Err(Error::new(format!(
@@ -85,24 +96,10 @@ pub fn rewrite(text: &str, moves: &[Move]) -> Result<String> {
 /// tell whether a user edited it.
 pub fn written_location(text: &str, id: &str) -> Option<(String, Option<String>)> {
     let doc = Document::parse(text.to_string()).ok()?;
-    let pick = |get: &dyn Fn(&str) -> Option<Value>| -> Option<(String, Option<String>)> {
-        if get("id").as_ref().and_then(Value::as_str) != Some(id) {
-            return None;
-        }
-        let path = get("path")?.as_str()?.to_string();
-        let lines = get("lines").and_then(|v| v.as_str().map(str::to_string));
-        Some((path, lines))
-    };
-    match doc.as_table().get("zone") {
-        Some(Item::ArrayOfTables(tables)) => tables
-            .iter()
-            .find_map(|t| pick(&|k| t.get(k).and_then(Item::as_value).cloned())),
-        Some(Item::Value(Value::Array(arr))) => arr
-            .iter()
-            .filter_map(Value::as_inline_table)
-            .find_map(|t| pick(&|k| t.get(k).cloned())),
-        _ => None,
-    }
+    let get = zone(&doc, id)?;
+    let path = get("path")?.as_str()?.to_string();
+    let lines = get("lines").and_then(|v| v.as_str().map(str::to_string));
+    Some((path, lines))
 }
 
 #[cfg(test)]
