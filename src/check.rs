@@ -7,7 +7,7 @@ use crate::amend::Amend;
 use crate::ancestry::Ancestry;
 use crate::cli::{Format, ManifestArg};
 use crate::error::{Error, Result};
-use crate::git::{Repo, Side};
+use crate::git::{Repo, Side, Store};
 use crate::manifest;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
 use crate::report::{self, Entry, Report};

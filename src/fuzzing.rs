@@ -2,8 +2,9 @@
 //! corpora by `cargo test`: each parser must return, never panic, and keep its
 //! invariants on whatever bytes it is given.
 
-use crate::graph::{BloomKey, CommitGraph};
-use crate::{index, manifest, trailers};
+use crate::git::graph::{BloomKey, CommitGraph};
+use crate::git::index;
+use crate::{manifest, trailers};
 
 pub fn manifest(text: &str) {
     match manifest::parse(text, "fuzz.toml") {
@@ -67,12 +68,15 @@ pub fn trees(data: &[u8]) {
     };
     let at = (usize::from(split) * 8).min(rest.len());
     let (old, new) = rest.split_at(at);
-    let full = crate::tree_check::check(new);
+    let full = crate::git::tree_check::check(new);
     if let Ok(offsets) = &full {
         assert!(offsets.windows(2).all(|w| w[0] < w[1]));
     }
-    if let Ok(old_offsets) = crate::tree_check::check(old) {
-        assert_eq!(crate::tree_check::check_after(new, old, &old_offsets), full);
+    if let Ok(old_offsets) = crate::git::tree_check::check(old) {
+        assert_eq!(
+            crate::git::tree_check::check_after(new, old, &old_offsets),
+            full
+        );
     }
 }
 
@@ -100,10 +104,10 @@ fn with_scratch(f: impl FnOnce(&git2::Repository)) {
 /// (names, canonical modes, ids, order). guard may refuse more (it checks as
 /// `git fsck` does); it may never accept and read otherwise.
 pub fn trees_vs_libgit2(data: &[u8]) {
-    let Ok(offsets) = crate::tree_check::check(data) else {
+    let Ok(offsets) = crate::git::tree_check::check(data) else {
         return;
     };
-    let ours = crate::tree_check::entries(data, &offsets).unwrap_or_else(|e| {
+    let ours = crate::git::tree_check::entries(data, &offsets).unwrap_or_else(|e| {
         panic!("a checked tree's entries do not parse: {e}");
     });
     with_scratch(|repo| {
@@ -122,7 +126,7 @@ pub fn trees_vs_libgit2(data: &[u8]) {
             .map(|e| {
                 (
                     e.name_bytes().to_vec(),
-                    crate::tree_check::canon_mode(e.filemode_raw() as u32),
+                    crate::git::tree_check::canon_mode(e.filemode_raw() as u32),
                     e.id().as_bytes().to_vec(),
                 )
             })

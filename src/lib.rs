@@ -16,17 +16,14 @@ pub mod digest;
 pub mod error;
 pub mod fuzzing;
 pub mod git;
-pub mod graph;
-pub mod index;
+pub mod line_counts;
 pub mod manifest;
 pub mod merge;
 pub mod policy;
-pub mod prefetch;
 pub mod report;
 pub mod signature;
 pub mod signoff;
 pub mod trailers;
-pub mod tree_check;
 pub mod zones;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::change::{self, FileChange, Hunk, Kind};
 use crate::error::{Error, Result};
-use crate::git::{Repo, Side};
+use crate::git::{Side, Store};
 use crate::manifest::compare::{self, Comparison, Expected, Stale};
 use crate::manifest::validate::{self, FileState};
 use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest, PathSpec, Zone};
@@ -169,7 +169,7 @@ pub struct Loaded {
 }
 
 pub struct Evaluator<'r> {
-    pub repo: &'r Repo,
+    pub store: &'r dyn Store,
     pub manifest_path: String,
     line_counts: RefCell<HashMap<String, usize>>,
     /// Line counts computed in this run, to remember for the next one.
@@ -213,14 +213,14 @@ fn mode_code(e: Option<&change::Entry>) -> &'static str {
 
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
-        self.repo.save_line_counts(&self.new_counts.borrow());
+        self.store.save_line_counts(&self.new_counts.borrow());
     }
 }
 
 impl<'r> Evaluator<'r> {
-    pub fn new(repo: &'r Repo, manifest_path: String) -> Self {
+    pub fn new(store: &'r dyn Store, manifest_path: String) -> Self {
         Evaluator {
-            repo,
+            store,
             manifest_path,
             line_counts: RefCell::new(HashMap::new()),
             new_counts: RefCell::new(Vec::new()),
@@ -242,12 +242,12 @@ impl<'r> Evaluator<'r> {
 
     fn lines_of(&self, id: &str) -> Result<usize> {
         if self.line_counts.borrow().is_empty() {
-            *self.line_counts.borrow_mut() = self.repo.load_line_counts();
+            *self.line_counts.borrow_mut() = self.store.load_line_counts();
         }
         if let Some(&n) = self.line_counts.borrow().get(id) {
             return Ok(n);
         }
-        let n = change::count_lines(&self.repo.blob(id)?);
+        let n = change::count_lines(&self.store.blob(id)?);
         self.line_counts.borrow_mut().insert(id.to_string(), n);
         self.new_counts.borrow_mut().push((id.to_string(), n));
         Ok(n)
@@ -259,7 +259,7 @@ impl<'r> Evaluator<'r> {
         if let Some(q) = self.quicks.borrow().get(&key) {
             return Ok(*q);
         }
-        let (o, n) = (self.repo.blob(old)?, self.repo.blob(new)?);
+        let (o, n) = (self.store.blob(old)?, self.store.blob(new)?);
         let q = zones::quick(&o, &n);
         let mut cache = self.quicks.borrow_mut();
         if cache.len() > 256 {
@@ -270,12 +270,12 @@ impl<'r> Evaluator<'r> {
     }
 
     fn file_state(&self, side: &Side, path: &str) -> Result<FileState> {
-        match self.repo.entry(side, path)? {
+        match self.store.entry(side, path)? {
             Some(e) if matches!(e.kind, Kind::File | Kind::Executable) => {
                 Ok(FileState::Lines(self.lines_of(&e.id)?))
             }
             Some(_) => Ok(FileState::NotAFile),
-            None if self.repo.is_dir(side, path)? => Ok(FileState::NotAFile),
+            None if self.store.is_dir(side, path)? => Ok(FileState::NotAFile),
             None => Ok(FileState::Missing),
         }
     }
@@ -298,10 +298,10 @@ impl<'r> Evaluator<'r> {
 
     /// The manifest at the manifest path of `side`, if any (parsed, not file-checked).
     fn manifest_at(&self, side: &Side) -> Result<Option<(String, String)>> {
-        let Some(entry) = self.repo.entry(side, &self.manifest_path)? else {
+        let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
             return Ok(None);
         };
-        let bytes = self.repo.blob(&entry.id)?;
+        let bytes = self.store.blob(&entry.id)?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             Error::new(format!(
                 "{}: the manifest is not UTF-8",
@@ -347,7 +347,7 @@ impl<'r> Evaluator<'r> {
     /// Zero-context hunks of a content change.
     fn hunks_of(&self, c: &FileChange) -> Result<Vec<Hunk>> {
         match (&c.old, &c.new) {
-            (Some(o), Some(n)) if o.id != n.id => self.repo.hunks(&o.id, &n.id),
+            (Some(o), Some(n)) if o.id != n.id => self.store.hunks(&o.id, &n.id),
             _ => Ok(Vec::new()),
         }
     }
@@ -362,11 +362,11 @@ impl<'r> Evaluator<'r> {
     ) -> Result<(Vec<TouchedLines>, Vec<crate::digest::HunkBytes>)> {
         let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
         let old = match &c.old {
-            Some(e) => self.repo.blob(&e.id)?,
+            Some(e) => self.store.blob(&e.id)?,
             None => empty.clone(),
         };
         let new = match &c.new {
-            Some(e) => self.repo.blob(&e.id)?,
+            Some(e) => self.store.blob(&e.id)?,
             None => empty,
         };
         let cap = |mut v: Vec<String>| {
@@ -411,7 +411,7 @@ impl<'r> Evaluator<'r> {
             Some(e) if e.kind == Kind::Submodule => {
                 Some(crate::digest::Content::Commit(e.id.clone()))
             }
-            Some(e) => Some(crate::digest::Content::of_blob(&self.repo.blob(&e.id)?)),
+            Some(e) => Some(crate::digest::Content::of_blob(&self.store.blob(&e.id)?)),
         })
     }
 
@@ -423,7 +423,7 @@ impl<'r> Evaluator<'r> {
         range: Option<LineRange>,
         old: bool,
     ) -> Result<Option<Hunk>> {
-        if e.kind == Kind::Submodule || change::is_binary(&self.repo.blob(&e.id)?) {
+        if e.kind == Kind::Submodule || change::is_binary(&self.store.blob(&e.id)?) {
             return Ok(None);
         }
         let n = self.lines_of(&e.id)? as u32;
@@ -557,7 +557,7 @@ impl<'r> Evaluator<'r> {
     pub fn changes(&self, manifest: &Manifest, change: &Change) -> Result<Vec<FileChange>> {
         let mut roots = manifest.roots();
         roots.push(&self.manifest_path);
-        self.repo.changes(&change.base, &change.new, &roots)
+        self.store.changes(&change.base, &change.new, &roots)
     }
 
     /// Where each zone on a single file is after the change (zones whose file the
@@ -649,11 +649,11 @@ impl<'r> Evaluator<'r> {
         let (kind, how) = if c.is_deleted() {
             let old = c.old.as_ref();
             match self
-                .repo
+                .store
                 .rename_target(&change.base, &change.new, &c.path)?
             {
                 Some(to) => {
-                    let new = self.repo.entry(&change.new, &to)?;
+                    let new = self.store.entry(&change.new, &to)?;
                     touch.bound.new_mode = mode_code(new.as_ref()).into();
                     touch.bound.new = self.content(new.as_ref())?;
                     // Every line the signature approves: the whole rename's diff.
@@ -661,8 +661,8 @@ impl<'r> Evaluator<'r> {
                         && o.kind != Kind::Submodule
                         && n.kind != Kind::Submodule
                         && o.id != n.id
-                        && !change::is_binary(&self.repo.blob(&o.id)?)
-                        && !change::is_binary(&self.repo.blob(&n.id)?)
+                        && !change::is_binary(&self.store.blob(&o.id)?)
+                        && !change::is_binary(&self.store.blob(&n.id)?)
                     {
                         let moved = FileChange {
                             path: c.path.clone(),
@@ -670,7 +670,7 @@ impl<'r> Evaluator<'r> {
                             new: Some(n.clone()),
                             renamed_to: None,
                         };
-                        let hunks = self.repo.hunks(&o.id, &n.id)?;
+                        let hunks = self.store.hunks(&o.id, &n.id)?;
                         touch.hunks = self.texts(&moved, &hunks, first)?.0;
                     }
                     let how = if new.as_ref().map(|n| &n.id) == old.map(|o| &o.id) {
@@ -718,10 +718,10 @@ impl<'r> Evaluator<'r> {
             };
             // Hunks a prefetching thread computed answer directly; otherwise
             // the quick no-diff check may spare the diff.
-            let binary = match self.repo.prefetched(&o.id, &n.id) {
+            let binary = match self.store.prefetched(&o.id, &n.id) {
                 Some((_, binary)) => binary,
                 None => {
-                    let (old_data, new_data) = (self.repo.blob(&o.id)?, self.repo.blob(&n.id)?);
+                    let (old_data, new_data) = (self.store.blob(&o.id)?, self.store.blob(&n.id)?);
                     let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
                     if let (Some(r), false) = (zone.lines, binary)
                         && self
@@ -756,7 +756,7 @@ impl<'r> Evaluator<'r> {
                 touch.hunks = shown;
                 touch.how = "lines changed".to_string();
                 touch.bound.kind = "lines";
-                let old_data = self.repo.blob(&o.id)?;
+                let old_data = self.store.blob(&o.id)?;
                 touch.bound.zone_old = Some(crate::digest::Content::of_blob(match zone.lines {
                     Some(r) => change::line_bytes(&old_data, r.start, r.end),
                     None => &old_data,
@@ -791,7 +791,7 @@ impl<'r> Evaluator<'r> {
     ) -> Result<Option<Expected>> {
         if c.is_deleted() {
             let Some(to) = self
-                .repo
+                .store
                 .rename_target(&change.base, &change.new, &c.path)?
             else {
                 return Ok(Some(Expected::Gone(format!("{} was deleted", c.path))));
@@ -799,10 +799,10 @@ impl<'r> Evaluator<'r> {
             let lines = match zone.lines {
                 None => None,
                 Some(r) => {
-                    let (Some(o), Some(n)) = (&c.old, self.repo.entry(&change.new, &to)?) else {
+                    let (Some(o), Some(n)) = (&c.old, self.store.entry(&change.new, &to)?) else {
                         return Ok(None);
                     };
-                    match zones::map_range(&self.repo.hunks(&o.id, &n.id)?, r) {
+                    match zones::map_range(&self.store.hunks(&o.id, &n.id)?, r) {
                         Some(m) => Some(m),
                         None => {
                             return Ok(Some(Expected::Gone(format!(
@@ -826,7 +826,7 @@ impl<'r> Evaluator<'r> {
             return Ok(None);
         }
         if let (Some(o), Some(n)) = (&c.old, &c.new)
-            && self.repo.prefetched(&o.id, &n.id).is_none()
+            && self.store.prefetched(&o.id, &n.id).is_none()
             && let Some(shift) = self.quick(&o.id, &n.id)?.and_then(|q| q.outside(r))
         {
             let moved = LineRange::new(
@@ -1037,7 +1037,7 @@ impl<'r> Evaluator<'r> {
                 if !c.content_changed() || new.kind == Kind::Submodule {
                     continue;
                 }
-                let data = self.repo.blob(&new.id)?;
+                let data = self.store.blob(&new.id)?;
                 if let Some(re) = &inv.must_contain
                     && !re.is_match(&data)
                 {

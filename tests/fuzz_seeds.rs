@@ -58,7 +58,7 @@ fn commit_graph_seeds() {
             .starts_with("seed-")
         {
             let data = std::fs::read(path).unwrap();
-            assert!(guard::graph::CommitGraph::from_bytes(data).is_some());
+            assert!(guard::git::graph::CommitGraph::from_bytes(data).is_some());
             read += 1;
         }
     }
@@ -71,7 +71,7 @@ fn commit_graph_seeds() {
 fn regression_commit_graph_chunk_order() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/commit_graph");
     let data = std::fs::read(dir.join("regression-chunk-order")).unwrap();
-    let result = std::panic::catch_unwind(|| guard::graph::CommitGraph::from_bytes(data));
+    let result = std::panic::catch_unwind(|| guard::git::graph::CommitGraph::from_bytes(data));
     assert!(
         matches!(result, Ok(None)),
         "the commit-graph reader panicked or accepted it"
@@ -91,7 +91,7 @@ fn range_seeds() {
 fn regression_index_varint_overflow() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/index");
     let data = std::fs::read(dir.join("regression-varint-overflow")).unwrap();
-    let result = std::panic::catch_unwind(|| guard::index::parse(&data));
+    let result = std::panic::catch_unwind(|| guard::git::index::parse(&data));
     assert!(result.is_ok(), "the index parser panicked");
 }
 

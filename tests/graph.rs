@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use guard::graph::{BloomKey, CommitGraph};
+use guard::git::graph::{BloomKey, CommitGraph};
 
 use crate::common::*;
 

@@ -11,7 +11,7 @@ use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::git::Side;
-use crate::graph::BloomKey;
+use crate::git::graph::BloomKey;
 use crate::manifest::compare::Expected;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
 use crate::trailers;
@@ -231,7 +231,7 @@ fn what_if(
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
     let walk =
         |found: &mut dyn FnMut(&crate::git::Step)| repo.first_parent_range_with(&from, &to, found);
-    crate::prefetch::with_worker(repo, &roots, walk, |steps, progress| -> Result<()> {
+    crate::git::prefetch::with_worker(repo, &roots, walk, |steps, progress| -> Result<()> {
         for (i, step) in steps.iter().enumerate() {
             progress.store(i, std::sync::atomic::Ordering::Relaxed);
             if let Some(pos) = step.pos {

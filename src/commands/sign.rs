@@ -6,7 +6,7 @@ use crate::Outcome;
 use crate::check::{existing_manifest_loc, judge_commit, judge_staged, staged};
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
-use crate::git::{Repo, Side};
+use crate::git::{Repo, Side, Store};
 use crate::manifest::Manifest;
 use crate::policy::{BaseManifest, Evaluator, Verdict};
 use crate::signature;

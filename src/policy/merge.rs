@@ -96,10 +96,10 @@ impl Evaluator<'_> {
             self.merges.history.borrow_mut().insert(key, h.clone());
             return Ok(h);
         }
-        let ids = self.repo.range(first, side)?;
+        let ids = self.store.range(first, side)?;
         // In a shallow clone, what a side brings may reach past the cut: the
         // merge cannot be judged (exit 2), as any commit whose parents are missing.
-        if let Some(cut) = ids.iter().find(|id| self.repo.is_shallow_boundary(id)) {
+        if let Some(cut) = ids.iter().find(|id| self.store.is_shallow_boundary(id)) {
             return Err(Error::new(format!(
                 "commit {} (brought by {}) is at the boundary of a shallow clone: what the \
                  merge brings cannot be evaluated; fetch full history (git fetch --unshallow, \
@@ -111,7 +111,7 @@ impl Evaluator<'_> {
         let mut trees: HashMap<ObjectId, Side> = HashMap::with_capacity(ids.len());
         let mut parents = Vec::with_capacity(ids.len());
         for id in &ids {
-            let c = self.repo.commit(id)?;
+            let c = self.store.commit(id)?;
             trees.insert(id.clone(), Side::Tree(c.tree));
             parents.push(c.parents);
         }
@@ -122,7 +122,7 @@ impl Evaluator<'_> {
         for ps in &parents {
             for p in ps {
                 if !trees.contains_key(p) {
-                    let t = Side::Tree(self.repo.commit(p)?.tree);
+                    let t = Side::Tree(self.store.commit(p)?.tree);
                     trees.insert(p.clone(), t.clone());
                     bases.push(t);
                 }
@@ -175,7 +175,7 @@ impl Evaluator<'_> {
         let tree_of = |p: &Parent| -> Result<Side> {
             Ok(Side::Tree(match p {
                 Parent::In(j) => dag.tree(*j).to_string(),
-                Parent::Out(id) => self.repo.commit_links(id)?.0,
+                Parent::Out(id) => self.store.commit_links(id)?.0,
             }))
         };
         let mut commits = Vec::with_capacity(brought.commits.len());
@@ -214,7 +214,7 @@ impl Evaluator<'_> {
         }
         let mut out = Vec::new();
         for (i, c) in history.commits.iter().enumerate() {
-            if self.repo.entry(&c.tree, path)? != self.repo.entry(&c.before, path)? {
+            if self.store.entry(&c.tree, path)? != self.store.entry(&c.before, path)? {
                 out.push((i, self.judged(&c.id)));
             }
         }
@@ -323,9 +323,9 @@ impl Evaluator<'_> {
         path: &str,
     ) -> Result<bool> {
         let (Some(ours), Some(before), Some(after)) = (
-            self.repo.entry(first, path)?,
-            self.repo.entry(&c.before, path)?,
-            self.repo.entry(&c.tree, path)?,
+            self.store.entry(first, path)?,
+            self.store.entry(&c.before, path)?,
+            self.store.entry(&c.tree, path)?,
         ) else {
             return Ok(true);
         };
@@ -333,9 +333,9 @@ impl Evaluator<'_> {
             return Ok(true);
         }
         let (o, b, a) = (
-            self.repo.blob(&ours.id)?,
-            self.repo.blob(&before.id)?,
-            self.repo.blob(&after.id)?,
+            self.store.blob(&ours.id)?,
+            self.store.blob(&before.id)?,
+            self.store.blob(&after.id)?,
         );
         if crate::change::is_binary(&o)
             || crate::change::is_binary(&b)
@@ -351,7 +351,7 @@ impl Evaluator<'_> {
                 (i64::from(range.end) + shift) as u32,
             )
         } else {
-            zones::map_range(&self.repo.hunks(&ours.id, &before.id)?, range)
+            zones::map_range(&self.store.hunks(&ours.id, &before.id)?, range)
         };
         let Some(image) = image else {
             return Ok(true);
@@ -359,15 +359,15 @@ impl Evaluator<'_> {
         if zones::outside_change(&b, &a, image).is_some() {
             return Ok(false);
         }
-        let mut touching = zones::touching(&self.repo.hunks(&before.id, &after.id)?, image);
+        let mut touching = zones::touching(&self.store.hunks(&before.id, &after.id)?, image);
         // A merge among them changed only what differs from all its parents:
         // what it took from another parent, that parent's history brought.
         for other in &c.others {
-            match self.repo.entry(other, path)? {
+            match self.store.entry(other, path)? {
                 None => {}
                 Some(e) if e.id == after.id => return Ok(false),
                 Some(e) => {
-                    let theirs = self.repo.hunks(&e.id, &after.id)?;
+                    let theirs = self.store.hunks(&e.id, &after.id)?;
                     touching.retain(|h| merge::near(h, &theirs));
                 }
             }
@@ -384,7 +384,7 @@ impl Evaluator<'_> {
         theirs: &Option<crate::change::Entry>,
     ) -> Result<bool> {
         for base in &side.history.bases {
-            if self.repo.entry(base, path)? == *theirs {
+            if self.store.entry(base, path)? == *theirs {
                 return Ok(true);
             }
         }
@@ -403,7 +403,7 @@ impl Evaluator<'_> {
     ) -> Result<Option<Own>> {
         let mut reasons = Vec::new();
         for side in self.sides(change)? {
-            let theirs = self.repo.entry(&side.tree, &c.path)?;
+            let theirs = self.store.entry(&side.tree, &c.path)?;
             if theirs != c.new {
                 reasons.push(Own::DiffersFromEveryParent);
                 continue;
@@ -435,10 +435,10 @@ impl Evaluator<'_> {
             return Err(Error::new("internal: a content change without a new file"));
         };
         let diff_to_merge = |side: &Side| -> Result<Option<Vec<Hunk>>> {
-            Ok(match self.repo.entry(side, &c.path)? {
+            Ok(match self.store.entry(side, &c.path)? {
                 None => None,
                 Some(e) if e.id == new.id => Some(Vec::new()),
-                Some(e) => Some(self.repo.hunks(&e.id, &new.id)?),
+                Some(e) => Some(self.store.hunks(&e.id, &new.id)?),
             })
         };
         /// What is known of one side, computed when first needed.
@@ -470,7 +470,7 @@ impl Evaluator<'_> {
                     for base in &k.side.history.bases {
                         // Where the base has the first parent's file, base → merge
                         // is first parent → merge, which wrote every hunk judged.
-                        diffs.push(match self.repo.entry(base, &c.path)? {
+                        diffs.push(match self.store.entry(base, &c.path)? {
                             Some(e) if Some(&e) == c.old.as_ref() => Some(all.clone()),
                             _ => diff_to_merge(base)?,
                         });
@@ -529,13 +529,13 @@ impl Evaluator<'_> {
         change: &Change,
     ) -> Result<Option<Own>> {
         let path = self.manifest_path.clone();
-        let ours = self.repo.entry(&change.new, &path)?;
+        let ours = self.store.entry(&change.new, &path)?;
         let Some(merged) = self.parsed_manifest_at(&change.new)? else {
             return Ok(Some(Own::DiffersFromEveryParent));
         };
         let mut reasons = Vec::new();
         'sides: for side in self.sides(change)? {
-            let theirs = self.repo.entry(&side.tree, &path)?;
+            let theirs = self.store.entry(&side.tree, &path)?;
             // The merge's manifest may be the side's combined with the first
             // parent's own changes, but it must be no weaker than the side's:
             // nothing the side did not sign may ride along (an email, a key).
@@ -618,7 +618,7 @@ impl Evaluator<'_> {
     /// branch must be carried by commits that had the old value's consent.
     /// Not remembered: it is no commit's verdict.
     pub fn judge_update(&self, name: &str, old: &str, new: &str) -> Result<super::Verdict> {
-        let (o, n) = (self.repo.commit(old)?, self.repo.commit(new)?);
+        let (o, n) = (self.store.commit(old)?, self.store.commit(new)?);
         let subject = super::Subject {
             commit: Some(n.id.clone()),
             subject: format!("update of {name} from {}", &old[..old.len().min(10)]),
@@ -640,11 +640,11 @@ impl Evaluator<'_> {
     }
 
     fn judge_commit_uncached(&self, id: &str) -> Result<super::Verdict> {
-        let c = self.repo.commit(id)?;
+        let c = self.store.commit(id)?;
         let dag = self.ancestry.as_deref();
         let mut trees = self
-            .repo
-            .parent_trees_with(&c, |p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;
+            .store
+            .parent_trees_with(&c, &|p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;
         let base = if trees.is_empty() {
             Side::Empty
         } else {

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::Result;
-use crate::change::{FileChange, Hunk, Kind};
+use crate::change::{FileChange, Kind};
+use crate::git::graph::BloomKey;
 use crate::git::{Repo, Step};
-use crate::graph::BloomKey;
 
 /// A changed file's hunks, and whether either version is binary.
-pub type Diffed = (Vec<Hunk>, bool);
+pub use super::store::Diffed;
 
 /// What the worker found, keyed by (old tree, new tree) and (old blob, new blob).
 pub struct Shared {

@@ -1,0 +1,161 @@
+//! Blobs and the diff between them: guard's diff options, hunks, renames.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use git2::{Delta, DiffOptions, Tree};
+
+use super::store::Diffed;
+use super::{Repo, Side, oid, path_of};
+use crate::change::Hunk;
+use crate::error::{Error, Result};
+
+/// indent heuristic (as `git diff -U0`), text always.
+pub fn diff_options() -> DiffOptions {
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0)
+        .interhunk_lines(0)
+        .indent_heuristic(true)
+        .force_text(true);
+    opts
+}
+
+/// Zero-context hunks between two buffers, with guard's diff (for tests that
+/// hold other code to it).
+pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;
+    (0..patch.num_hunks())
+        .map(|i| {
+            let (h, _) = patch.hunk(i)?;
+            Ok(Hunk::new(
+                h.old_start(),
+                h.old_lines(),
+                h.new_start(),
+                h.new_lines(),
+            ))
+        })
+        .collect()
+}
+
+impl Repo {
+    /// The hunks between two blobs and whether either is binary, if a
+    /// prefetching thread has computed them (see [`prefetch`](super::prefetch)).
+    pub fn prefetched(&self, old: &str, new: &str) -> Option<Diffed> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(found) = self.prefetched.get(&key) {
+            return Some(found);
+        }
+        let found = self
+            .shared
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.hunks.lock().ok()?.remove(&key))?;
+        self.prefetched.insert(key, found.clone());
+        Some(found)
+    }
+
+    /// Take (or stop taking) a prefetching thread's results.
+    pub fn share(&self, shared: Option<std::sync::Arc<super::prefetch::Shared>>) {
+        *self.shared.borrow_mut() = shared;
+    }
+
+    pub fn blob(&self, id: &str) -> Result<Rc<[u8]>> {
+        if let Some(b) = self.blobs.get(id) {
+            return Ok(b);
+        }
+        let blob = self
+            .repo
+            .find_blob(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
+        Ok(self.remember_blob(id, blob.content()))
+    }
+
+    fn remember_blob(&self, id: &str, content: &[u8]) -> Rc<[u8]> {
+        if let Some(b) = self.blobs.get(id) {
+            return b;
+        }
+        let data: Rc<[u8]> = Rc::from(content);
+        self.blobs.insert(id.to_string(), data.clone());
+        data
+    }
+
+    fn tree(&self, id: &str) -> Result<Tree<'_>> {
+        self.repo
+            .find_tree(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))
+    }
+
+    /// Where git's rename detection says `path` (deleted between `old` and `new`) went.
+    pub fn rename_target(&self, old: &Side, new: &Side, path: &str) -> Result<Option<String>> {
+        let mut opts = DiffOptions::new();
+        let old_tree = match old {
+            Side::Tree(t) => Some(self.tree(t)?),
+            _ => return Ok(None),
+        };
+        let mut diff = match new {
+            Side::Tree(t) => {
+                let nt = self.tree(t)?;
+                self.repo
+                    .diff_tree_to_tree(old_tree.as_ref(), Some(&nt), Some(&mut opts))?
+            }
+            Side::Index => {
+                let index = self.libgit2_index()?;
+                self.repo
+                    .diff_tree_to_index(old_tree.as_ref(), Some(&index), Some(&mut opts))?
+            }
+            Side::Empty => return Ok(None),
+        };
+        let mut find = git2::DiffFindOptions::new();
+        find.renames(true);
+        diff.find_similar(Some(&mut find))?;
+        for d in diff.deltas() {
+            if d.status() == Delta::Renamed && d.old_file().path_bytes() == Some(path.as_bytes()) {
+                return d.new_file().path_bytes().map(path_of).transpose();
+            }
+        }
+        Ok(None)
+    }
+
+    /// Zero-context hunks between two blobs, as `git diff -U0` finds them.
+    pub fn hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(h) = self.hunk_cache.get(&key) {
+            return Ok(h);
+        }
+        let hunks = match self.prefetched(old, new) {
+            Some((h, _)) => h,
+            None => self.compute_hunks(old, new)?,
+        };
+        self.hunk_cache.insert(key, hunks.clone());
+        Ok(hunks)
+    }
+
+    fn compute_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
+        // From blobs, not buffers: libgit2 hashes buffers (SHA-1DC, the larger
+        // part of a range check), while blobs carry their ids.
+        let find = |id: &str| {
+            self.repo
+                .find_blob(oid(id)?)
+                .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))
+        };
+        let (old_blob, new_blob) = (find(old)?, find(new)?);
+        self.remember_blob(old, old_blob.content());
+        self.remember_blob(new, new_blob.content());
+        let mut opts = diff_options();
+        // An empty path keeps libgit2 from loading .gitattributes (and with them
+        // the whole index) to look up a diff driver: guard diffs text as text.
+        let none = Some(Path::new(""));
+        let patch = git2::Patch::from_blobs(&old_blob, none, &new_blob, none, Some(&mut opts))?;
+        let mut out = Vec::with_capacity(patch.num_hunks());
+        for i in 0..patch.num_hunks() {
+            let (h, _) = patch.hunk(i)?;
+            out.push(Hunk {
+                old_start: h.old_start(),
+                old_lines: h.old_lines(),
+                new_start: h.new_start(),
+                new_lines: h.new_lines(),
+            });
+        }
+        Ok(out)
+    }
+}

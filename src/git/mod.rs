@@ -1,0 +1,176 @@
+//! Everything guard reads of git, and the only place that names git2. It
+//! opens the repository as git would and hands out owned data: commits, file
+//! changes, hunks, blob bytes.
+//!
+//! - `open`: opening (refusing replacement objects), config, HEAD, revisions;
+//! - `walk`: ranges and first-parent walks, through `graph` (git's commit-graph);
+//! - `trees` and `raw`: entries and changes read from raw tree objects, checked
+//!   by `tree_check` as `git fsck` checks them;
+//! - `staged` and `index`: the index and the staged change;
+//! - `listing`: the one comparison of two listings that every change list uses;
+//! - `diff`: blobs and hunks; `prefetch`: a second thread for long walks;
+//! - `store`: the [`Store`] trait the evaluator reads through, and `memory`,
+//!   an in-memory store for tests.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use git2::{Oid, Repository};
+
+use crate::change::{Hunk, Kind, ObjectId};
+use crate::error::{Error, Result};
+use cache::Bounded;
+use graph::CommitGraph;
+use index::IndexEntry;
+use raw::TreeHit;
+use tree_check::canon_mode;
+
+mod cache;
+mod diff;
+pub mod graph;
+pub mod index;
+mod listing;
+pub mod memory;
+mod open;
+pub mod prefetch;
+mod raw;
+mod staged;
+mod store;
+pub mod tree_check;
+mod trees;
+mod walk;
+
+pub use diff::{buffer_hunks, diff_options};
+pub use store::Store;
+
+impl From<git2::Error> for Error {
+    fn from(e: git2::Error) -> Self {
+        Error::new(format!("git: {}", e.message()))
+    }
+}
+
+/// A version of the repository's files to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The empty tree (an unborn HEAD, a root commit's parent).
+    Empty,
+    /// A tree, by id.
+    Tree(ObjectId),
+    /// The index (the staged change), as `GIT_INDEX_FILE` names it.
+    Index,
+}
+
+/// What guard needs of a commit.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub message: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Seconds since the epoch, and the author's offset in minutes.
+    pub time: i64,
+    pub offset_minutes: i32,
+}
+
+impl CommitInfo {
+    pub fn short(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("").trim()
+    }
+}
+
+pub struct Repo {
+    repo: Repository,
+    shallow: HashSet<String>,
+    /// Blobs read recently: a change's blobs are read for several purposes.
+    blobs: Bounded<String, Rc<[u8]>>,
+    /// The index, once read.
+    staged: RefCell<Option<Rc<Vec<IndexEntry>>>>,
+    /// Path lookups in raw trees: a commit's base tree is the tree the previous
+    /// commit of a walk was looked up in.
+    path_cache: Bounded<(Oid, String), Option<TreeHit>>,
+    /// Raw tree objects recently read (see [`Repo::raw_tree`]).
+    raw_trees: Bounded<Oid, CheckedTree>,
+    /// Trees recently checked, with their entries' offsets, to check the next
+    /// similar tree against (see [`Repo::check_tree`]).
+    checked_trees: RefCell<Vec<CheckedTree>>,
+    /// Hunks already computed, by (old, new) blob ids.
+    hunk_cache: Bounded<(String, String), Vec<Hunk>>,
+    /// Multi-path lookups by tree, for the last list of paths looked up.
+    entries_paths: RefCell<Vec<String>>,
+    entries_cache: Bounded<Oid, Rc<Vec<Option<TreeHit>>>>,
+    /// Hunks (and binary-ness) taken from a prefetching thread.
+    prefetched: Bounded<(String, String), prefetch::Diffed>,
+    /// What a prefetching thread found (see [`prefetch`]).
+    shared: RefCell<Option<std::sync::Arc<prefetch::Shared>>>,
+    /// git's commit-graph, read on the first walk that can use it.
+    graph: std::cell::OnceCell<Option<CommitGraph>>,
+}
+
+/// A tree's raw bytes and its entries' offsets, checked.
+type CheckedTree = (Rc<[u8]>, Rc<crate::git::tree_check::Offsets>);
+
+/// One commit of a first-parent walk: its tree, its first parent's tree, and
+/// its position in the commit-graph when the walk read it from there.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: ObjectId,
+    pub tree: Side,
+    pub base: Side,
+    pub pos: Option<u32>,
+}
+
+/// Bytes of blobs kept in the cache before it is cleared.
+const BLOB_CACHE_BYTES: usize = 8 << 20;
+
+fn oid(id: &str) -> Result<Oid> {
+    Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
+}
+
+/// A mode as git reads it (`canon_mode`): any regular mode is a file, an
+/// executable one when the owner may execute it; anything that is not a file,
+/// a symlink or a directory is a gitlink. `None`: a directory.
+fn kind(mode: u32) -> Option<Kind> {
+    match canon_mode(mode) {
+        0o100755 => Some(Kind::Executable),
+        0o100644 => Some(Kind::File),
+        0o120000 => Some(Kind::Symlink),
+        0o040000 => None,
+        _ => Some(Kind::Submodule),
+    }
+}
+
+fn hex(id: Oid) -> ObjectId {
+    id.to_string()
+}
+
+/// A changed path as guard judges it. Paths are bytes to git; a path that is
+/// not UTF-8 cannot be matched against the manifest exactly (a lossy decoding
+/// would make two paths one), so it is refused rather than guessed at.
+pub fn path_of(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Error::new(format!(
+            "the path {} is not UTF-8: guard cannot match it against the manifest exactly; rename it",
+            crate::report::visible(&String::from_utf8_lossy(&escape_bytes(bytes)))
+        ))
+    })
+}
+
+/// Bytes with those outside printable ASCII as `\xNN` (for messages).
+fn escape_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        }
+    }
+    out
+}

@@ -1,0 +1,258 @@
+//! Opening the repository as git would, and what is read of it as a whole:
+//! configuration, HEAD, revisions, commits.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Once;
+
+use git2::{ObjectType, Repository};
+
+use super::cache::Bounded;
+use super::{BLOB_CACHE_BYTES, CommitInfo, Repo, Side, hex, oid};
+use crate::change::ObjectId;
+use crate::error::{Error, Result};
+
+/// resident), which keeps a 10,000-commit check under 100 MiB at git's speed.
+#[allow(unsafe_code)]
+fn cache_blobs() {
+    // SAFETY: libgit2's global options are set once, under `Once`, before any
+    // repository is opened and before guard starts a thread.
+    unsafe {
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 4 << 20);
+        // Trees and commits are not kept: path lookups read raw trees through
+        // guard's own cache, a walk reads each commit once, and libgit2's
+        // eviction scans its whole map from the start each time it is full
+        // (a 23,000-commit walk spent a third of its time there).
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 0);
+        let _ = git2::opts::set_cache_object_limit(ObjectType::Commit, 0);
+        let _ = git2::opts::set_cache_max_size(16 << 20);
+        let _ = git2::opts::set_mwindow_size(8 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
+    }
+}
+
+/// git reads a replacement object (`refs/replace/`) or a graft in place of
+/// the original; libgit2, and so guard, would read the original. Rather than
+/// judge objects git does not show, refuse, unless git is told to ignore
+/// replacements too (`GIT_NO_REPLACE_OBJECTS`, `core.useReplaceRefs=false`).
+/// The first replacement ref, if any. Loose refs under `refs/replace/` and
+/// the lines of `packed-refs` are read directly: libgit2's ref iterator loads
+/// and sorts every packed ref (a large share of a staged check in a
+/// repository with thousands of tags). Other ref storage asks libgit2.
+fn replace_ref(repo: &Repository) -> Result<Option<String>> {
+    let common = repo.commondir();
+    let files = common.join("refs/replace");
+    let mut dirs = vec![files];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::context(format!("cannot read {}", dir.display()), e)),
+        };
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| Error::context(format!("cannot read {}", dir.display()), e))?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            } else {
+                let rel = entry.path();
+                let rel = rel.strip_prefix(common).unwrap_or(&rel);
+                return Ok(Some(rel.display().to_string()));
+            }
+        }
+    }
+    let files_backend = match repo.config() {
+        Ok(c) => match c.get_string("extensions.refstorage") {
+            Ok(v) => v.eq_ignore_ascii_case("files"),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => true,
+            Err(e) => {
+                return Err(Error::context(
+                    "cannot read extensions.refStorage",
+                    e.message(),
+                ));
+            }
+        },
+        Err(e) => {
+            return Err(Error::context(
+                "cannot read git's configuration",
+                e.message(),
+            ));
+        }
+    };
+    if files_backend {
+        return match std::fs::read(common.join("packed-refs")) {
+            Ok(data) => Ok(memchr::memmem::find(&data, b" refs/replace/").map(|at| {
+                let line = &data[at + 1..];
+                let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+                String::from_utf8_lossy(&line[..end]).into_owned()
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::context("cannot read packed-refs", e)),
+        };
+    }
+    let refs = repo
+        .references_glob("refs/replace/*")
+        .map_err(|e| Error::context("cannot list refs/replace/", e.message()))?;
+    Ok(refs.into_iter().next().map(|r| {
+        r.map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
+            .unwrap_or_else(|_| "refs/replace/…".to_string())
+    }))
+}
+
+fn refuse_replacements(repo: &Repository) -> Result<()> {
+    let grafts = repo.commondir().join("info/grafts");
+    if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
+        return Err(Error::new(format!(
+            "{} exists: git reads grafted parents that guard would not; remove the \
+             grafts (git replace --convert-graft-file) and the resulting replacement refs",
+            grafts.display()
+        )));
+    }
+    let ignored = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_some()
+        || repo
+            .config()
+            .and_then(|c| c.get_bool("core.useReplaceRefs"))
+            .is_ok_and(|v| !v);
+    if ignored {
+        return Ok(());
+    }
+    if let Some(name) = replace_ref(repo)? {
+        return Err(Error::new(format!(
+            "the repository has replacement objects ({name}): git reads them in place of \
+             the originals and guard would not; remove them (git replace -d) or set \
+             GIT_NO_REPLACE_OBJECTS=1 so that git and guard read the same objects"
+        )));
+    }
+    Ok(())
+}
+
+impl Repo {
+    /// Open the repository as git would from the environment (`GIT_DIR`,
+    /// `GIT_INDEX_FILE`, …) or by discovery from the current directory.
+    pub fn open() -> Result<Repo> {
+        static TUNE: Once = Once::new();
+        TUNE.call_once(|| {
+            // git does not re-hash objects on read either: they were verified when fetched.
+            git2::opts::strict_hash_verification(false);
+            cache_blobs();
+        });
+        let repo = Repository::open_from_env().map_err(|e| {
+            Error::new(format!(
+                "not a git repository (or any parent up to the root): {}",
+                e.message()
+            ))
+        })?;
+        refuse_replacements(&repo)?;
+        // No `shallow` file: a complete clone. One that cannot be read is an
+        // error (read as empty, missing parents would look like roots).
+        let shallow = match std::fs::read_to_string(repo.path().join("shallow")) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::context("cannot read the shallow clone's cut", e)),
+        };
+        let shallow = shallow
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        Ok(Repo {
+            repo,
+            shallow,
+            blobs: Bounded::weighed(BLOB_CACHE_BYTES, |b| b.len()),
+            staged: RefCell::new(None),
+            hunk_cache: Bounded::entries(256),
+            raw_trees: Bounded::entries(256),
+            checked_trees: RefCell::new(Vec::new()),
+            path_cache: Bounded::entries(4096),
+            graph: std::cell::OnceCell::new(),
+            entries_paths: RefCell::new(Vec::new()),
+            entries_cache: Bounded::entries(64),
+            shared: RefCell::new(None),
+            prefetched: Bounded::entries(256),
+        })
+    }
+
+    pub fn workdir(&self) -> Result<&Path> {
+        self.repo
+            .workdir()
+            .ok_or_else(|| Error::new("this command needs a work tree (the repository is bare)"))
+    }
+
+    pub fn is_bare(&self) -> bool {
+        self.repo.is_bare()
+    }
+
+    /// The commit `id` names (an annotated tag peeled), `None` when it names
+
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// A config value as git reads it. A config git could not read either (a
+    /// malformed file, a value that is not a string) is an error, not a default.
+    pub fn config_string(&self, key: &str) -> Result<Option<String>> {
+        let config = self
+            .repo
+            .config()
+            .map_err(|e| Error::context("cannot read git's configuration", e.message()))?;
+        match config.get_string(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::context(format!("cannot read {key}"), e.message())),
+        }
+    }
+
+    /// The tree of HEAD, or `Empty` when HEAD is unborn.
+    pub fn head_side(&self) -> Result<Side> {
+        match self.repo.head() {
+            Ok(head) => {
+                let commit = head
+                    .peel_to_commit()
+                    .map_err(|e| Error::context("cannot read HEAD", e.message()))?;
+                Ok(Side::Tree(hex(commit.tree_id())))
+            }
+            Err(e)
+                if e.code() == git2::ErrorCode::UnbornBranch
+                    || e.code() == git2::ErrorCode::NotFound =>
+            {
+                Ok(Side::Empty)
+            }
+            Err(e) => Err(Error::context("cannot read HEAD", e.message())),
+        }
+    }
+
+    /// Resolve a revision to a commit (a tag means its commit).
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| Error::new(format!("bad revision {rev:?}: {}", e.message())))?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|_| Error::new(format!("revision {rev:?} does not name a commit")))?;
+        Ok(hex(commit.id()))
+    }
+
+    pub fn commit(&self, id: &str) -> Result<CommitInfo> {
+        let c = self
+            .repo
+            .find_commit(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        let author = c.author();
+        Ok(CommitInfo {
+            id: id.to_string(),
+            tree: hex(c.tree_id()),
+            parents: c.parent_ids().map(hex).collect(),
+            message: String::from_utf8_lossy(c.message_raw_bytes()).into_owned(),
+            author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            time: author.when().seconds(),
+            offset_minutes: author.when().offset_minutes(),
+        })
+    }
+
+    /// git's common directory (shared by worktrees).
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+}

@@ -1,0 +1,184 @@
+//! The index: entries, conflicts, and the staged change against a tree.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::index::{self, IndexEntry};
+use super::listing::{self, Listed};
+use super::{Repo, Side, kind, oid};
+use crate::change::{Entry, FileChange};
+use crate::error::{Error, Result};
+
+fn index_entry(e: &IndexEntry) -> Option<Entry> {
+    kind(e.mode).map(|k| Entry {
+        id: e.id.iter().map(|b| format!("{b:02x}")).collect(),
+        kind: k,
+    })
+}
+
+/// The index entry git2 read, as [`index::parse`] would have read it.
+fn from_libgit2(e: &git2::IndexEntry) -> Result<IndexEntry> {
+    const INTENT_TO_ADD: u16 = 1 << 13;
+    Ok(IndexEntry {
+        path: e.path.clone(),
+        mode: e.mode,
+        stage: ((e.flags >> 12) & 3) as u8,
+        id: e
+            .id
+            .as_bytes()
+            .try_into()
+            .map_err(|_| Error::new("the index names objects that are not SHA-1"))?,
+        intent_to_add: e.flags_extended & INTENT_TO_ADD != 0,
+    })
+}
+
+impl Repo {
+    pub fn index_has_conflicts(&self) -> Result<bool> {
+        Ok(self.index_entries()?.iter().any(|e| e.stage != 0))
+    }
+
+    /// The index through libgit2 (for what [`index`] does not read).
+    pub(super) fn libgit2_index(&self) -> Result<git2::Index> {
+        self.repo.index().map_err(|e| {
+            if e.message().contains("'link'") {
+                Error::new(
+                    "the index is split (core.splitIndex), which guard cannot read; \
+                     run `git update-index --no-split-index` and try again",
+                )
+            } else {
+                Error::context("cannot read the index", e.message())
+            }
+        })
+    }
+
+    /// The index entries, sorted as git sorts them: read directly (see
+    /// [`index`]), or through libgit2 for the kinds of index only it reads.
+    pub(super) fn index_entries(&self) -> Result<Rc<Vec<IndexEntry>>> {
+        if let Some(cached) = self.staged.borrow().as_ref() {
+            return Ok(cached.clone());
+        }
+        let sha1 = self
+            .config_string("extensions.objectformat")?
+            .is_none_or(|f| f.eq_ignore_ascii_case("sha1"));
+        let path = match std::env::var_os("GIT_INDEX_FILE") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => self.repo.path().join("index"),
+        };
+        let parsed = if !sha1 {
+            None
+        } else {
+            match std::fs::read(&path) {
+                Ok(data) => index::parse(&data)
+                    .map_err(|why| Error::new(format!("{}: {why}", path.display())))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
+                Err(e) => {
+                    return Err(Error::context(format!("cannot read {}", path.display()), e));
+                }
+            }
+        };
+        let entries = match parsed {
+            Some(e) => e,
+            None => self
+                .libgit2_index()?
+                .iter()
+                .map(|e| from_libgit2(&e))
+                .collect::<Result<_>>()?,
+        };
+        let entries = Rc::new(entries);
+        *self.staged.borrow_mut() = Some(entries.clone());
+        Ok(entries)
+    }
+
+    /// The staged entry at `path`.
+    pub(super) fn index_entry(&self, path: &str) -> Result<Option<Entry>> {
+        let ents = self.index_entries()?;
+        let i = index::lower_bound(&ents, path.as_bytes());
+        Ok(ents
+            .get(i)
+            .filter(|e| e.path == path.as_bytes() && e.stage == 0 && !e.intent_to_add)
+            .and_then(index_entry))
+    }
+
+    /// Is anything staged below the directory `path`?
+    pub(super) fn index_has_dir(&self, path: &str) -> Result<bool> {
+        let prefix = format!("{path}/");
+        let ents = self.index_entries()?;
+        let i = index::lower_bound(&ents, prefix.as_bytes());
+        Ok(ents
+            .get(i)
+            .is_some_and(|e| e.path.starts_with(prefix.as_bytes())))
+    }
+
+    /// Every staged file (paths outside UTF-8 shown lossily: a listing).
+    pub(super) fn index_files(&self) -> Result<Vec<String>> {
+        Ok(self
+            .index_entries()?
+            .iter()
+            .filter(|e| e.stage == 0 && !e.intent_to_add)
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .collect())
+    }
+
+    /// Files that differ between a tree (or nothing) and the index under
+    /// `roots` ("" = everything), by direct lookups (no whole-index diff).
+    pub(super) fn changes_to_index(&self, old: &Side, roots: &[&str]) -> Result<Vec<FileChange>> {
+        let ents = self.index_entries()?;
+        let old_tree = match old {
+            Side::Tree(t) => Some(oid(t)?),
+            Side::Empty => None,
+            Side::Index => return Err(Error::new("internal: the index is never a base")),
+        };
+        let mut roots: Vec<&str> = if roots.iter().any(|r| r.is_empty()) {
+            vec![""]
+        } else {
+            roots.to_vec()
+        };
+        roots.sort_unstable();
+        roots.dedup();
+        // Keyed by the path's bytes: two paths are one only if git says so.
+        let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+        let mut after: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+        for root in roots {
+            // The index side.
+            let range: &[IndexEntry] = if root.is_empty() {
+                &ents
+            } else {
+                let i = index::lower_bound(&ents, root.as_bytes());
+                &ents[i..]
+            };
+            for e in range {
+                let under = root.is_empty()
+                    || e.path == root.as_bytes()
+                    || (e.path.starts_with(root.as_bytes())
+                        && e.path.get(root.len()) == Some(&b'/'));
+                if !under {
+                    if e.path.starts_with(root.as_bytes()) {
+                        continue; // "root-x" sorts between "root" and "root/"
+                    }
+                    break;
+                }
+                // An intent-to-add entry is not committed (git leaves it out
+                // of the tree it writes): the file is absent from the change.
+                if e.stage == 0
+                    && !e.intent_to_add
+                    && let Some(entry) = index_entry(e)
+                {
+                    after.insert(e.path.clone(), entry);
+                }
+            }
+            // The tree side.
+            if let Some(tree) = old_tree {
+                self.files_below(tree, root, &mut before)?;
+            }
+        }
+        let before: Vec<Listed<Entry>> = before.into_iter().collect();
+        let after: Vec<Listed<Entry>> = after.into_iter().collect();
+        listing::changes(&before, &after)
+    }
+
+    /// Forget what was read of the index (it was written by another process).
+    pub fn forget_staged(&self) {
+        *self.staged.borrow_mut() = None;
+    }
+}

@@ -1,0 +1,292 @@
+//! Walks of the history: ranges, first-parent chains (through git's
+//! commit-graph where git would use it), ancestry, raw commit headers.
+
+use std::path::PathBuf;
+
+use git2::{ObjectType, Oid, Sort};
+
+use super::graph::{BloomKey, CommitGraph};
+use super::{Repo, Side, Step, Store, hex, oid};
+use crate::change::ObjectId;
+use crate::error::{Error, Result};
+
+impl Repo {
+    /// The commit-graph git itself would use, unless git would not use one
+    /// here (`core.commitGraph` false, a shallow clone, grafts).
+    fn graph(&self) -> Option<&CommitGraph> {
+        self.graph
+            .get_or_init(|| {
+                // Unreadable config: the graph is used (it only spares object
+                // reads; what it says is what the objects say).
+                let off = self
+                    .repo
+                    .config()
+                    .ok()
+                    .and_then(|c| c.get_bool("core.commitGraph").ok())
+                    == Some(false);
+                let common = self.repo.commondir();
+                if off || !self.shallow.is_empty() || common.join("info/grafts").exists() {
+                    return None;
+                }
+                let own = std::env::var_os("GIT_OBJECT_DIRECTORY")
+                    .map_or_else(|| common.join("objects"), PathBuf::from);
+                let mut dirs = vec![own.clone()];
+                // Unreadable alternates: graphs there are not used (objects
+                // are still read through libgit2, which fails closed).
+                let alternates =
+                    std::fs::read_to_string(own.join("info/alternates")).unwrap_or_default();
+                dirs.extend(
+                    alternates
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(|l| own.join(l)),
+                );
+                CommitGraph::open(&dirs)
+            })
+            .as_ref()
+    }
+
+    /// Does the commit-graph say that nothing under `keys` changed between
+    /// the commit at `pos` and its first parent? (`false`: it cannot say.)
+    pub fn graph_unchanged(&self, pos: u32, keys: &[BloomKey]) -> bool {
+        self.graph().is_some_and(|g| g.unchanged(pos, keys))
+    }
+
+    /// The commit `id` names (an annotated tag peeled), `None` when it names
+    /// no commit (a tag of a tree or a blob).
+    pub fn peel_commit(&self, id: &str) -> Result<Option<ObjectId>> {
+        let obj = self
+            .repo
+            .find_object(oid(id)?, None)
+            .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
+        Ok(obj.peel_to_commit().ok().map(|c| hex(c.id())))
+    }
+
+    /// Is `a` an ancestor of `b` (or `b` itself)?
+    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool> {
+        if a == b {
+            return Ok(true);
+        }
+        self.repo
+            .graph_descendant_of(oid(b)?, oid(a)?)
+            .map_err(|e| Error::context("cannot walk the history", e.message()))
+    }
+
+    /// Commits reachable from `tips` and from no ref of the repository, oldest
+    /// first: what a push adds (in `pre-receive`, refs still hold their old values).
+    pub fn not_in_refs(&self, tips: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        for t in tips {
+            walk.push(oid(t)?)
+                .map_err(|e| Error::context(format!("cannot walk from {t}"), e.message()))?;
+        }
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| Error::context("cannot list the refs", e.message()))?;
+        for r in refs {
+            let r = r.map_err(|e| Error::context("cannot read a ref", e.message()))?;
+            // A ref that names no commit (a tag of a tree) hides nothing.
+            if let Ok(c) = r.peel_to_commit() {
+                walk.hide(c.id())
+                    .map_err(|e| Error::context("cannot walk the history", e.message()))?;
+            }
+        }
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+
+    /// Commits reachable from `to` and not from `from`, oldest first.
+    pub fn range(&self, from: &str, to: &str) -> Result<Vec<ObjectId>> {
+        self.walk(to, Some(from))
+    }
+
+    fn walk(&self, to: &str, hide: Option<&str>) -> Result<Vec<ObjectId>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(oid(to)?)
+            .map_err(|e| Error::context(format!("cannot walk from {to}"), e.message()))?;
+        if let Some(from) = hide {
+            walk.hide(oid(from)?)
+                .map_err(|e| Error::context(format!("cannot walk from {from}"), e.message()))?;
+        }
+        walk.map(|r| {
+            r.map(hex)
+                .map_err(|e| Error::context("cannot walk the history", e.message()))
+        })
+        .collect()
+    }
+
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<ObjectId> {
+        self.repo
+            .merge_base(oid(a)?, oid(b)?)
+            .map(hex)
+            .map_err(|e| Error::context("no merge base", e.message()))
+    }
+
+    /// Is `id` at the boundary of a shallow clone (its parents missing)?
+    pub fn is_shallow_boundary(&self, id: &str) -> bool {
+        self.shallow.contains(id)
+    }
+
+    /// Every commit reachable from `to`, oldest first.
+    pub fn history(&self, to: &str) -> Result<Vec<ObjectId>> {
+        self.walk(to, None)
+    }
+
+    /// First-parent commits reachable from `to` and not from `from`, oldest
+    /// first, each with its tree and its first parent's tree.
+    pub fn first_parent_range(&self, from: &str, to: &str) -> Result<Vec<Step>> {
+        self.first_parent_range_with(from, to, &mut |_| {})
+    }
+
+    /// A commit's tree and first parent, read from its raw header (a walk
+    /// needs nothing else; libgit2's commit objects parse the whole message).
+    fn commit_header(&self, id: Oid) -> Result<(Oid, Option<Oid>)> {
+        let odb = self.repo.odb()?;
+        let obj = odb
+            .read(id)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        let corrupt = || Error::new(format!("commit {id} is corrupt"));
+        if obj.kind() != ObjectType::Commit {
+            return Err(Error::new(format!("{id} is not a commit")));
+        }
+        let data = obj.data();
+        let field = |at: usize, name: &[u8]| -> Option<Oid> {
+            let hex = data.get(at..)?.strip_prefix(name)?.get(..41)?;
+            if hex[40] != b'\n' {
+                return None;
+            }
+            Oid::from_str(std::str::from_utf8(&hex[..40]).ok()?).ok()
+        };
+        let tree = field(0, b"tree ").ok_or_else(corrupt)?;
+        let parent = field(46, b"parent ");
+        if parent.is_none() && data.get(46..53) == Some(b"parent ") {
+            return Err(corrupt());
+        }
+        Ok((tree, parent))
+    }
+
+    /// A commit's tree and parents, read from its raw header.
+    pub fn commit_links(&self, id: &str) -> Result<(ObjectId, Vec<ObjectId>)> {
+        let odb = self.repo.odb()?;
+        let obj = odb
+            .read(oid(id)?)
+            .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
+        if obj.kind() != ObjectType::Commit {
+            return Err(Error::new(format!("{id} is not a commit")));
+        }
+        let corrupt = || Error::new(format!("commit {id} is corrupt"));
+        let mut lines = obj.data().split(|&b| b == b'\n');
+        let hex_of = |line: &[u8], name: &[u8]| -> Option<ObjectId> {
+            let digits = line.strip_prefix(name)?;
+            let text = std::str::from_utf8(digits).ok()?;
+            Oid::from_str(text)
+                .ok()
+                .filter(|_| digits.len() == 40)
+                .map(hex)
+        };
+        let tree = lines
+            .next()
+            .and_then(|l| hex_of(l, b"tree "))
+            .ok_or_else(corrupt)?;
+        let mut parents = Vec::new();
+        for line in lines {
+            if !line.starts_with(b"parent ") {
+                break;
+            }
+            parents.push(hex_of(line, b"parent ").ok_or_else(corrupt)?);
+        }
+        Ok((tree, parents))
+    }
+
+    /// [`Repo::first_parent_range`], reporting each step to `found` as soon
+    /// as it is known (newest first) when the walk follows the chain itself.
+    pub fn first_parent_range_with(
+        &self,
+        from: &str,
+        to: &str,
+        found: &mut dyn FnMut(&Step),
+    ) -> Result<Vec<Step>> {
+        // The usual case, `from` on the first-parent chain of `to`: follow the
+        // chain, reading each commit once, or only its commit-graph entry.
+        let stop = oid(from)?;
+        let graph = self.graph();
+        let mut chain: Vec<(Oid, Oid, Option<u32>)> = Vec::new(); // (commit, tree, position)
+        let mut at = Some(oid(to)?);
+        let mut at_pos = graph.and_then(|g| g.position(oid(to).ok()?.as_bytes()));
+        while let Some(id) = at {
+            if self.shallow.contains(&hex(id)) {
+                break;
+            }
+            let (tree, parent, parent_pos) = match (graph, at_pos) {
+                (Some(g), Some(pos)) => {
+                    let parent = g.first_parent(pos);
+                    let tree = Oid::from_bytes(g.tree(pos))?;
+                    let parent_id = parent.map(|p| Oid::from_bytes(g.id(p))).transpose()?;
+                    (tree, parent_id, parent)
+                }
+                _ => {
+                    let (tree, parent) = self.commit_header(id)?;
+                    let pos = parent.and_then(|p| graph.and_then(|g| g.position(p.as_bytes())));
+                    (tree, parent, pos)
+                }
+            };
+            if let Some(&(commit, newer, pos)) = chain.last() {
+                found(&Step {
+                    id: hex(commit),
+                    tree: Side::Tree(hex(newer)),
+                    base: Side::Tree(hex(tree)),
+                    pos,
+                });
+            }
+            if id == stop {
+                let mut out = Vec::with_capacity(chain.len());
+                let mut base = Side::Tree(hex(tree));
+                for (commit, tree, pos) in chain.into_iter().rev() {
+                    let t = Side::Tree(hex(tree));
+                    out.push(Step {
+                        id: hex(commit),
+                        tree: t.clone(),
+                        base,
+                        pos,
+                    });
+                    base = t;
+                }
+                return Ok(out);
+            }
+            chain.push((id, tree, at_pos.filter(|_| graph.is_some())));
+            at = parent;
+            at_pos = parent_pos;
+        }
+        // Otherwise, what git's revision walk says.
+        let mut walk = self.repo.revwalk()?;
+        walk.simplify_first_parent()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(oid(to)?)?;
+        walk.hide(stop)?;
+        let ids: Vec<ObjectId> = walk
+            .map(|r| {
+                r.map(hex)
+                    .map_err(|e| Error::context("cannot walk the history", e.message()))
+            })
+            .collect::<Result<_>>()?;
+        ids.into_iter()
+            .map(|id| {
+                let (tree, parents) = self.trees(&id)?;
+                let base = parents.into_iter().next().unwrap_or(Side::Empty);
+                Ok(Step {
+                    id,
+                    tree,
+                    base,
+                    pos: None,
+                })
+            })
+            .collect()
+    }
+}
