@@ -182,8 +182,6 @@ impl Repo {
         self.repo.is_bare()
     }
 
-    /// The commit `id` names (an annotated tag peeled), `None` when it names
-
     pub fn git_dir(&self) -> &Path {
         self.repo.path()
     }

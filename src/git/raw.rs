@@ -88,8 +88,6 @@ fn past(entry: &[u8], entry_is_tree: bool, name: &[u8]) -> bool {
     }
 }
 
-/// The diff guard runs between two versions of a file: zero context, git's
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
