@@ -8,7 +8,6 @@
 pub mod amend;
 pub mod ancestry;
 pub mod change;
-pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod demo;
@@ -21,9 +20,11 @@ pub mod manifest;
 pub mod merge;
 pub mod policy;
 pub mod report;
+pub mod session;
 pub mod signature;
 pub mod signoff;
 pub mod trailers;
+pub mod verdict;
 pub mod zones;
 
 pub use error::{Error, Result};
@@ -66,7 +67,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
 
 /// [`run`], reporting progress through long ranges to `progress` (the binary
 /// passes a stderr line when stderr is a terminal).
-pub fn run_with_progress(cli: cli::Cli, progress: check::Progress<'_>) -> Result<Outcome> {
+pub fn run_with_progress(cli: cli::Cli, progress: session::Progress<'_>) -> Result<Outcome> {
     use cli::Command;
     match cli.command {
         Command::Check {
@@ -77,8 +78,8 @@ pub fn run_with_progress(cli: cli::Cli, progress: check::Progress<'_>) -> Result
             format,
             color,
             manifest,
-        } => check::run(
-            check::Request {
+        } => commands::check::run(
+            commands::check::Request {
                 color,
                 rev,
                 staged,

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::check::{existing_manifest_loc, judge_commit};
 use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
@@ -14,6 +13,7 @@ use crate::git::Side;
 use crate::git::graph::BloomKey;
 use crate::manifest::compare::Expected;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
+use crate::session::{existing_manifest_loc, judge_commit};
 use crate::trailers;
 
 /// "YYYY-MM-DD HH:MM:SS +HHMM" from seconds and an offset in minutes.

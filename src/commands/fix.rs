@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::Outcome;
-use crate::check::{ManifestLoc, existing_manifest_loc, staged};
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
 use crate::manifest::compare::Expected;
 use crate::manifest::edit::{self, Move};
 use crate::manifest::{self, Zone};
+use crate::session::{ManifestLoc, Session, staged};
 
 /// What `guard fix` found and did.
 #[derive(Debug, Default)]
@@ -270,8 +270,7 @@ pub fn describe(f: &Fixed) -> String {
 
 /// `guard fix`.
 pub fn fix(arg: &ManifestArg) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = existing_manifest_loc(&repo, arg)?;
+    let Session { repo, loc } = Session::open(arg)?;
     let f = fix_staged(&repo, &loc, true)?;
     let mut stdout = describe(&f);
     if f.moves.is_empty() && f.gone.is_empty() {

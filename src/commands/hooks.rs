@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::Outcome;
-use crate::check;
 use crate::cli::ManifestArg;
 use crate::commands::fix;
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::policy::Violation;
 use crate::report::{self, Entry, Report};
+use crate::session;
 use crate::trailers;
 
 const HOOKS: [&str; 2] = ["pre-commit", "commit-msg"];
@@ -336,8 +336,7 @@ pub fn uninstall() -> Result<Outcome> {
 /// `guard hook pre-commit`: validate, fix drift, enforce what needs no message,
 /// announce the zones the staged change touches and the sign-offs it will need.
 pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = check::existing_manifest_loc(&repo, arg)?;
+    let session::Session { repo, loc } = session::Session::open(arg)?;
     let fixed = fix::fix_staged(&repo, &loc, false)?;
     let mut out = fix::describe(&fixed);
     if (fixed.unstaged || fixed.partial) && !fixed.moves.is_empty() {
@@ -353,7 +352,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
             ..Default::default()
         });
     }
-    let verdict = check::judge_staged(&repo, &loc, "")?;
+    let verdict = session::judge_staged(&repo, &loc, "")?;
     let mut blocking = verdict.clone();
     blocking.violations.retain(|v| {
         !matches!(
@@ -409,17 +408,16 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
 /// `guard hook commit-msg FILE`: the blocking decision, with the message as git
 /// will store it.
 pub fn commit_msg(file: &Path, arg: &ManifestArg) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = check::existing_manifest_loc(&repo, arg)?;
+    let session::Session { repo, loc } = session::Session::open(arg)?;
     let bytes = std::fs::read(file)
         .map_err(|e| Error::context(format!("cannot read {}", file.display()), e))?;
     let raw = String::from_utf8_lossy(&bytes).into_owned();
-    let message = trailers::cleanup(&raw, &check::comment_string(&repo, &raw)?);
-    let verdict = check::judge_staged(&repo, &loc, &message)?;
+    let message = trailers::cleanup(&raw, &session::comment_string(&repo, &raw)?);
+    let verdict = session::judge_staged(&repo, &loc, &message)?;
     let report = Report {
         entries: vec![Entry::Judged(Box::new(verdict))],
     };
-    let mut outcome = check::render(&report, crate::cli::Format::Human);
+    let mut outcome = crate::report::outcome(&report, crate::cli::Format::Human);
     if outcome.code == 0 {
         // A quiet hook on success keeps commits quiet; the zones were announced.
         outcome.stderr = std::mem::take(&mut outcome.stdout);

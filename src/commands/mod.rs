@@ -1,6 +1,7 @@
 //! The commands other than `check`: zones, init, fix, and the hooks.
 
 pub mod audit;
+pub mod check;
 pub mod fix;
 pub mod hooks;
 pub mod server;
@@ -12,12 +13,12 @@ use serde_json::json;
 
 use crate::Outcome;
 use crate::change;
-use crate::check::manifest_loc;
 use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side};
 use crate::manifest::validate::{self, FileState};
 use crate::manifest::{self, PathSpec};
+use crate::session::manifest_loc;
 
 /// Read a file of the working tree, or of `side` when given.
 struct Files<'r> {
@@ -34,7 +35,7 @@ impl Files<'_> {
             },
             None => {
                 let root = self.repo.workdir()?;
-                crate::check::no_symlink_below(root, path)?;
+                crate::session::no_symlink_below(root, path)?;
                 let p = root.join(path);
                 if p.is_file() {
                     Ok(Some(std::fs::read(&p)?))
@@ -74,8 +75,7 @@ pub fn zones(
     format: ListFormat,
     arg: &ManifestArg,
 ) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = crate::check::existing_manifest_loc(&repo, arg)?;
+    let crate::session::Session { repo, loc } = crate::session::Session::open(arg)?;
     let (text, label, files) = match rev {
         Some(rev) => {
             let c = repo.commit(&repo.resolve(rev)?)?;

@@ -8,12 +8,12 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 
 use crate::Outcome;
-use crate::check::{self, render};
 use crate::cli::{Format, ManifestArg};
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::policy::Evaluator;
 use crate::report::{Entry, Report};
+use crate::session;
 
 /// One line of what git gives `pre-receive`: a ref moving from `old` to `new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,7 @@ pub fn update(name: &str, old: &str, new: &str, arg: &ManifestArg) -> Result<Out
 /// carried by commits with consent, so neither a forced update nor a
 /// fast-forward to a history that dropped a signed fix takes it away.
 pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = check::existing_manifest_loc(&repo, arg)?;
+    let session::Session { repo, loc } = session::Session::open(arg)?;
     let rel = loc
         .rel
         .clone()
@@ -127,7 +126,10 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
     }
     let ids = repo.not_in_refs(&tips)?;
     let eval = Evaluator::new(&repo, rel);
-    let mut entries: Vec<Entry> = ids.iter().map(|id| check::judge_entry(&eval, id)).collect();
+    let mut entries: Vec<Entry> = ids
+        .iter()
+        .map(|id| session::judge_entry(&eval, id))
+        .collect();
     for (name, old, new) in &branches {
         entries.push(match eval.judge_update(name, old, new) {
             Ok(v) => Entry::Judged(Box::new(v)),
@@ -138,7 +140,7 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
         });
     }
     let report = Report { entries };
-    let rendered = render(&report, Format::Human);
+    let rendered = crate::report::outcome(&report, Format::Human);
     let mut stderr = notes;
     stderr.push_str(&rendered.stdout);
     stderr.push_str(&rendered.stderr);

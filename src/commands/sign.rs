@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use crate::Outcome;
-use crate::check::{existing_manifest_loc, judge_commit, judge_staged, staged};
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side, Store};
 use crate::manifest::Manifest;
 use crate::policy::{BaseManifest, Evaluator, Verdict};
+use crate::session::{existing_manifest_loc, judge_commit, judge_staged, staged};
 use crate::signature;
 
 /// The verdict for REV (or the staged change) and the manifest in force for it.

@@ -33,6 +33,7 @@ pub mod index;
 mod listing;
 pub mod memory;
 mod open;
+pub mod oracle;
 pub mod prefetch;
 mod raw;
 mod staged;

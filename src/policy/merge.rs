@@ -6,12 +6,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::{BaseManifest, Change, Evaluator};
+use super::{Change, Evaluator};
 use crate::ancestry::Parent;
 use crate::change::{FileChange, Hunk, ObjectId};
 use crate::error::{Error, Result};
 use crate::git::Side;
-use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest, validate};
+use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest};
 use crate::merge::{self, Brought, Facts, Judged, Own, Relation};
 use crate::zones;
 
@@ -245,7 +245,7 @@ impl Evaluator<'_> {
     /// Keep what a merge's consent rule needs of a commit's judgment, in case
     /// a later merge brings it (a range judges a side's commits before the
     /// merge that brings them).
-    fn remember(&self, id: &str, verdict: &Result<super::Verdict>) {
+    pub(super) fn remember(&self, id: &str, verdict: &Result<super::Verdict>) {
         let judged = match verdict {
             Err(e) => Judged::Failed(e.to_string()),
             Ok(v) if !v.rules => Judged::NoRules,
@@ -594,79 +594,5 @@ impl Evaluator<'_> {
             return Ok(None);
         }
         Ok(Some(merge::strongest(reasons)))
-    }
-
-    /// The manifest at the manifest path of `side`, parsed (not file-checked);
-    /// `None` when absent or when it does not parse.
-    fn parsed_manifest_at(&self, side: &Side) -> Result<Option<Manifest>> {
-        let Some((_, text)) = self.manifest_at(side)? else {
-            return Ok(None);
-        };
-        Ok(validate::parse(&text, &self.manifest_path).ok())
-    }
-
-    /// Judge one commit against its first parent, by the manifest in its first
-    /// parent; a merge by what it brings (contract section 4).
-    pub fn judge_commit(&self, id: &str) -> Result<super::Verdict> {
-        let verdict = self.judge_commit_uncached(id);
-        self.remember(id, &verdict);
-        verdict
-    }
-
-    /// A branch update `old` → `new` judged as a merge of `new` into `old`
-    /// with no message (so no sign-offs): everything the update brings to the
-    /// branch must be carried by commits that had the old value's consent.
-    /// Not remembered: it is no commit's verdict.
-    pub fn judge_update(&self, name: &str, old: &str, new: &str) -> Result<super::Verdict> {
-        let (o, n) = (self.store.commit(old)?, self.store.commit(new)?);
-        let subject = super::Subject {
-            commit: Some(n.id.clone()),
-            subject: format!("update of {name} from {}", &old[..old.len().min(10)]),
-            message: String::new(),
-            author_email: String::new(),
-            update: Some(name.to_string()),
-        };
-        let change = Change {
-            base: Side::Tree(o.tree),
-            new: Side::Tree(n.tree.clone()),
-            others: vec![Side::Tree(n.tree)],
-            parents: vec![old.to_string(), new.to_string()],
-        };
-        self.evaluate(
-            subject,
-            &BaseManifest::InBase(self.manifest_path.clone()),
-            &change,
-        )
-    }
-
-    fn judge_commit_uncached(&self, id: &str) -> Result<super::Verdict> {
-        let c = self.store.commit(id)?;
-        let dag = self.ancestry.as_deref();
-        let mut trees = self
-            .store
-            .parent_trees_with(&c, &|p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;
-        let base = if trees.is_empty() {
-            Side::Empty
-        } else {
-            trees.remove(0)
-        };
-        let subject = super::Subject {
-            commit: Some(c.id.clone()),
-            subject: c.subject().to_string(),
-            message: c.message.clone(),
-            author_email: c.author_email.clone(),
-            update: None,
-        };
-        let change = Change {
-            base,
-            new: Side::Tree(c.tree.clone()),
-            others: trees,
-            parents: c.parents.clone(),
-        };
-        self.evaluate(
-            subject,
-            &BaseManifest::InBase(self.manifest_path.clone()),
-            &change,
-        )
     }
 }

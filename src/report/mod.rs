@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::Outcome;
+use crate::cli::Format;
 use crate::policy::Verdict;
 
 /// One entry of a checked range: a verdict, or why it could not be reached.
@@ -105,6 +107,42 @@ pub fn paint(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A report as the command's outcome: its text in `format`, errors on
+/// stderr, and the exit code the report decides (2 if a change could not be
+/// evaluated, 1 if one is blocked, else 0).
+pub fn outcome(report: &Report, format: Format) -> Outcome {
+    let stdout = match format {
+        Format::Human => human::render(report),
+        Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
+    };
+    let code = if report.failed() {
+        2
+    } else if report.blocked() {
+        1
+    } else {
+        0
+    };
+    let mut stderr = String::new();
+    for e in &report.entries {
+        if let Entry::Failed { commit, error } = e {
+            stderr.push_str(&format!(
+                "guard: error: {}: {error}\n",
+                commit
+                    .as_deref()
+                    .map_or("change", |c| &c[..c.len().min(10)])
+            ));
+        }
+    }
+    Outcome {
+        code,
+        stdout,
+        stderr,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -1,26 +1,36 @@
-//! `guard check`: the staged change, one commit, or a range, each judged by the
-//! manifest in force before it.
+//! What every command shares: the repository and where its manifest is
+//! ([`Session`]), and judging the staged change, one commit or a range, each
+//! by the manifest in force before it.
 
 use std::path::{Component, Path, PathBuf};
 
 use crate::amend::Amend;
 use crate::ancestry::Ancestry;
-use crate::cli::{Format, ManifestArg};
+use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side, Store};
 use crate::manifest;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
-use crate::report::{self, Entry, Report};
-use crate::{Outcome, trailers};
+use crate::report::{Entry, Report};
 
-pub struct Request {
-    pub color: crate::cli::Color,
-    pub rev: Option<String>,
-    pub staged: bool,
-    pub message_file: Option<PathBuf>,
-    pub base: Option<String>,
-    pub format: Format,
-    pub manifest: ManifestArg,
+/// The repository a command works on, and its manifest.
+pub struct Session {
+    pub repo: Repo,
+    pub loc: ManifestLoc,
+}
+
+impl Session {
+    /// Open the repository as git would, and find its manifest (which must exist).
+    pub fn open(arg: &ManifestArg) -> Result<Session> {
+        let repo = Repo::open()?;
+        let loc = existing_manifest_loc(&repo, arg)?;
+        Ok(Session { repo, loc })
+    }
+
+    /// The manifest's repository path, for judging commits.
+    pub fn manifest_path(&self) -> Result<String> {
+        commit_rel(&self.loc)
+    }
 }
 
 /// Where the manifest is: its repository path, and on disk.
@@ -371,7 +381,7 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
     Ok(verdict)
 }
 
-fn commit_rel(loc: &ManifestLoc) -> Result<String> {
+pub fn commit_rel(loc: &ManifestLoc) -> Result<String> {
     loc.rel.clone().ok_or_else(|| {
         Error::new(format!(
             "--manifest {} is outside the repository: commits can only be judged by a manifest in their tree",
@@ -385,7 +395,7 @@ pub fn judge_commit(eval: &Evaluator<'_>, id: &str) -> Result<Verdict> {
     eval.judge_commit(id)
 }
 
-fn split_range(spec: &str) -> Option<(&str, &str)> {
+pub fn split_range(spec: &str) -> Option<(&str, &str)> {
     if spec.contains("...") {
         return None;
     }
@@ -513,96 +523,4 @@ pub fn judge_range(
         Ok(entries)
     })?;
     Ok(Report { entries })
-}
-
-pub fn render(report: &Report, format: Format) -> Outcome {
-    let stdout = match format {
-        Format::Human => report::human::render(report),
-        Format::Json => report::json::render(report),
-        Format::Sarif => report::sarif::render(report),
-        Format::Github => report::github::render(report),
-    };
-    let code = if report.failed() {
-        2
-    } else if report.blocked() {
-        1
-    } else {
-        0
-    };
-    let mut stderr = String::new();
-    for e in &report.entries {
-        if let Entry::Failed { commit, error } = e {
-            stderr.push_str(&format!(
-                "guard: error: {}: {error}\n",
-                commit
-                    .as_deref()
-                    .map_or("change", |c| &c[..c.len().min(10)])
-            ));
-        }
-    }
-    Outcome {
-        code,
-        stdout,
-        stderr,
-        ..Default::default()
-    }
-}
-
-pub fn run(req: Request, progress: Progress<'_>) -> Result<Outcome> {
-    let repo = Repo::open()?;
-    let loc = existing_manifest_loc(&repo, &req.manifest)?;
-    let base = req
-        .base
-        .clone()
-        .or_else(|| std::env::var("GUARD_BASE").ok().filter(|b| !b.is_empty()));
-    let report = match (&req.rev, base) {
-        (Some(rev), _) if !req.staged => match split_range(rev) {
-            Some((a, b)) => judge_range(&repo, commit_rel(&loc)?, a, b, progress)?,
-            None => {
-                let id = repo.resolve(rev)?;
-                let eval = Evaluator::new(&repo, commit_rel(&loc)?);
-                Report {
-                    entries: vec![Entry::Judged(Box::new(judge_commit(&eval, &id)?))],
-                }
-            }
-        },
-        (None, Some(b)) if !req.staged && req.message_file.is_none() => {
-            let head = repo.resolve("HEAD")?;
-            let other = repo.resolve(&b)?;
-            let mb = repo.merge_base(&other, &head)?;
-            judge_range(&repo, commit_rel(&loc)?, &mb, &head, progress)?
-        }
-        _ => {
-            let message = match &req.message_file {
-                Some(f) => {
-                    let bytes = std::fs::read(f)
-                        .map_err(|e| Error::context(format!("cannot read {}", f.display()), e))?;
-                    let raw = String::from_utf8_lossy(&bytes).into_owned();
-                    trailers::cleanup(&raw, &comment_string(&repo, &raw)?)
-                }
-                None => String::new(),
-            };
-            Report {
-                entries: vec![Entry::Judged(Box::new(judge_staged(
-                    &repo, &loc, &message,
-                )?))],
-            }
-        }
-    };
-    let mut outcome = render(&report, req.format);
-    outcome.paint = req.format == Format::Human && use_color(req.color);
-    Ok(outcome)
-}
-
-/// Colour only on a terminal, never with `NO_COLOR`, unless `--color always`.
-fn use_color(choice: crate::cli::Color) -> bool {
-    use std::io::IsTerminal;
-    match choice {
-        crate::cli::Color::Always => true,
-        crate::cli::Color::Never => false,
-        crate::cli::Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    }
 }

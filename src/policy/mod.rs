@@ -1,0 +1,327 @@
+//! Zones + sign-offs + invariants → [`Verdict`]. The one place that decides.
+//!
+//! Judging a change is two steps: gathering its facts through a
+//! [`Store`] (which zones it touches and how, where zones move, what the
+//! manifest's own change and the invariants say: `touch`, `rules`, `merge`),
+//! then [`judge::judge`], pure, which counts sign-offs against them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::change::{self, FileChange, Hunk, Kind};
+use crate::error::{Error, Result};
+use crate::git::{Side, Store};
+use crate::manifest::Manifest;
+use crate::manifest::validate::{self, FileState};
+use crate::zones;
+
+pub use crate::verdict::{Subject, Touch, TouchedLines, Verdict, Violation, parts, signed_data};
+pub use judge::{Facts, judge};
+
+pub mod judge;
+mod merge;
+mod rules;
+mod touch;
+
+/// Which manifest judges the change.
+pub enum BaseManifest {
+    /// Read it from the base side at this repository path.
+    InBase(String),
+    /// The working-tree manifest (HEAD has none and `--manifest` was given).
+    Text { text: String, label: String },
+    /// A manifest carried forward by the what-if audit: already validated, and
+    /// the repository's own manifest file is not judged.
+    Carried(Box<Manifest>),
+}
+
+/// A change to judge.
+pub struct Change {
+    pub base: Side,
+    pub new: Side,
+    /// A merge's other parents' trees.
+    pub others: Vec<Side>,
+    /// Commit ids of the parents, first parent first, when known (for a merge:
+    /// always, so that what each side brings can be walked).
+    pub parents: Vec<crate::change::ObjectId>,
+}
+
+pub struct Evaluator<'r> {
+    pub store: &'r dyn Store,
+    pub manifest_path: String,
+    line_counts: RefCell<HashMap<String, usize>>,
+    /// Line counts computed in this run, to remember for the next one.
+    new_counts: RefCell<Vec<(String, usize)>>,
+    parsed: RefCell<HashMap<String, Manifest>>,
+    /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
+    quicks: RefCell<HashMap<(String, String), Option<zones::Quick>>>,
+    merges: merge::Cache,
+    /// The checked range's commits, when a range is checked.
+    ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
+}
+
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        self.store.save_line_counts(&self.new_counts.borrow());
+    }
+}
+
+impl<'r> Evaluator<'r> {
+    pub fn new(store: &'r dyn Store, manifest_path: String) -> Self {
+        Evaluator {
+            store,
+            manifest_path,
+            line_counts: RefCell::new(HashMap::new()),
+            new_counts: RefCell::new(Vec::new()),
+            parsed: RefCell::new(HashMap::new()),
+            quicks: RefCell::new(HashMap::new()),
+            merges: merge::Cache::default(),
+            ancestry: None,
+        }
+    }
+
+    /// Judge with the checked range's commits at hand (see [`crate::ancestry`]).
+    pub fn with_ancestry(
+        mut self,
+        ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
+    ) -> Self {
+        self.ancestry = ancestry;
+        self
+    }
+
+    pub(super) fn lines_of(&self, id: &str) -> Result<usize> {
+        if self.line_counts.borrow().is_empty() {
+            *self.line_counts.borrow_mut() = self.store.load_line_counts();
+        }
+        if let Some(&n) = self.line_counts.borrow().get(id) {
+            return Ok(n);
+        }
+        let n = change::count_lines(&self.store.blob(id)?);
+        self.line_counts.borrow_mut().insert(id.to_string(), n);
+        self.new_counts.borrow_mut().push((id.to_string(), n));
+        Ok(n)
+    }
+
+    /// [`zones::quick`] for a pair of blobs, computed once.
+    pub(super) fn quick(&self, old: &str, new: &str) -> Result<Option<zones::Quick>> {
+        let key = (old.to_string(), new.to_string());
+        if let Some(q) = self.quicks.borrow().get(&key) {
+            return Ok(*q);
+        }
+        let (o, n) = (self.store.blob(old)?, self.store.blob(new)?);
+        let q = zones::quick(&o, &n);
+        let mut cache = self.quicks.borrow_mut();
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key, q);
+        Ok(q)
+    }
+
+    pub(super) fn file_state(&self, side: &Side, path: &str) -> Result<FileState> {
+        match self.store.entry(side, path)? {
+            Some(e) if matches!(e.kind, Kind::File | Kind::Executable) => {
+                Ok(FileState::Lines(self.lines_of(&e.id)?))
+            }
+            Some(_) => Ok(FileState::NotAFile),
+            None if self.store.is_dir(side, path)? => Ok(FileState::NotAFile),
+            None => Ok(FileState::Missing),
+        }
+    }
+
+    pub(super) fn side_label(side: &Side, what: &str) -> String {
+        match side {
+            Side::Index => format!("{what} (staged)"),
+            Side::Tree(t) => format!("{what} (in tree {})", &t[..t.len().min(10)]),
+            Side::Empty => what.to_string(),
+        }
+    }
+
+    /// Parse manifest text and validate it against the files of `side`.
+    pub fn validate(&self, text: &str, label: &str, side: &Side) -> Result<Manifest> {
+        let manifest = validate::parse(text, label).map_err(|e| Error::new(e.to_string()))?;
+        validate::check_files(&manifest, text, label, |p| self.file_state(side, p))?
+            .map_err(|e| Error::new(e.to_string()))?;
+        Ok(manifest)
+    }
+
+    /// The manifest at the manifest path of `side`, if any (parsed, not file-checked).
+    pub(super) fn manifest_at(&self, side: &Side) -> Result<Option<(String, String)>> {
+        let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
+            return Ok(None);
+        };
+        let bytes = self.store.blob(&entry.id)?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            Error::new(format!(
+                "{}: the manifest is not UTF-8",
+                Self::side_label(side, &self.manifest_path)
+            ))
+        })?;
+        Ok(Some((entry.id, text)))
+    }
+
+    /// The manifest in force for a change whose base is `base`.
+    pub fn base_manifest(&self, base: &Side, which: &BaseManifest) -> Result<Option<Manifest>> {
+        match which {
+            BaseManifest::Text { text, label } => Ok(Some(self.validate(text, label, base)?)),
+            BaseManifest::Carried(m) => Ok(Some((**m).clone())),
+            BaseManifest::InBase(path) => {
+                debug_assert_eq!(path, &self.manifest_path);
+                let Some((id, text)) = self.manifest_at(base)? else {
+                    return Ok(None);
+                };
+                let label = Self::side_label(base, &self.manifest_path);
+                let cached = self.parsed.borrow().get(&id).cloned();
+                let manifest = match cached {
+                    Some(m) => m,
+                    None => {
+                        let m = validate::parse(&text, &label)
+                            .map_err(|e| Error::new(e.to_string()))?;
+                        let mut cache = self.parsed.borrow_mut();
+                        if cache.len() > 64 {
+                            cache.clear();
+                        }
+                        cache.insert(id.clone(), m.clone());
+                        m
+                    }
+                };
+                // The files are checked against every base: they change.
+                validate::check_files(&manifest, &text, &label, |p| self.file_state(base, p))?
+                    .map_err(|e| Error::new(e.to_string()))?;
+                Ok(Some(manifest))
+            }
+        }
+    }
+
+    /// Judge one change: gather its facts, then [`judge`] them.
+    pub fn evaluate(
+        &self,
+        subject: Subject,
+        which: &BaseManifest,
+        change: &Change,
+    ) -> Result<Verdict> {
+        let Some(manifest) = self.base_manifest(&change.base, which)? else {
+            return Ok(Verdict::without_rules(
+                subject,
+                format!(
+                    "no {} in force before this change: no rules apply",
+                    self.manifest_path
+                ),
+            ));
+        };
+        let facts = self.gather(&manifest, which, change)?;
+        Ok(judge(&manifest, subject, facts))
+    }
+
+    /// What `change` does under `manifest`: `None` when it changes nothing
+    /// under any zone, invariant or the manifest.
+    pub fn gather(
+        &self,
+        manifest: &Manifest,
+        which: &BaseManifest,
+        change: &Change,
+    ) -> Result<Option<Facts>> {
+        // A merge is judged on everything it brings to its first parent; what a
+        // side carries with consent is sorted out per touch (contract section 4).
+        let changes = self.changes(manifest, change)?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let mut facts = Facts::default();
+        let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
+        for zone in &manifest.zones {
+            for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
+                if let Some(t) = self.touch(zone, manifest, c, change, &mut hunk_cache)? {
+                    facts.touched.push(t);
+                }
+            }
+        }
+        let expected = self.expectations(manifest, change, &changes, &mut hunk_cache)?;
+        // The manifest guards itself.
+        if !matches!(which, BaseManifest::Carried(_)) {
+            self.judge_manifest(manifest, change, &changes, &expected, &mut facts)?;
+        }
+        facts.invariants = self.invariants(manifest, &changes)?;
+        Ok(Some(facts))
+    }
+
+    /// The file changes that can matter to `manifest`: zones, invariants, itself.
+    pub fn changes(&self, manifest: &Manifest, change: &Change) -> Result<Vec<FileChange>> {
+        let mut roots = manifest.roots();
+        roots.push(&self.manifest_path);
+        self.store.changes(&change.base, &change.new, &roots)
+    }
+
+    /// Judge one commit against its first parent, by the manifest in its first
+    /// parent; a merge by what it brings (contract section 4).
+    pub fn judge_commit(&self, id: &str) -> Result<Verdict> {
+        let verdict = self.judge_commit_uncached(id);
+        self.remember(id, &verdict);
+        verdict
+    }
+
+    /// A branch update `old` → `new` judged as a merge of `new` into `old`
+    /// with no message (so no sign-offs): everything the update brings to the
+    /// branch must be carried by commits that had the old value's consent.
+    /// Not remembered: it is no commit's verdict.
+    pub fn judge_update(&self, name: &str, old: &str, new: &str) -> Result<Verdict> {
+        let (o, n) = (self.store.commit(old)?, self.store.commit(new)?);
+        let subject = Subject {
+            commit: Some(n.id.clone()),
+            subject: format!("update of {name} from {}", &old[..old.len().min(10)]),
+            message: String::new(),
+            author_email: String::new(),
+            update: Some(name.to_string()),
+        };
+        let change = Change {
+            base: Side::Tree(o.tree),
+            new: Side::Tree(n.tree.clone()),
+            others: vec![Side::Tree(n.tree)],
+            parents: vec![old.to_string(), new.to_string()],
+        };
+        self.evaluate(
+            subject,
+            &BaseManifest::InBase(self.manifest_path.clone()),
+            &change,
+        )
+    }
+
+    fn judge_commit_uncached(&self, id: &str) -> Result<Verdict> {
+        let c = self.store.commit(id)?;
+        let dag = self.ancestry.as_deref();
+        let mut trees = self
+            .store
+            .parent_trees_with(&c, &|p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;
+        let base = if trees.is_empty() {
+            Side::Empty
+        } else {
+            trees.remove(0)
+        };
+        let subject = Subject {
+            commit: Some(c.id.clone()),
+            subject: c.subject().to_string(),
+            message: c.message.clone(),
+            author_email: c.author_email.clone(),
+            update: None,
+        };
+        let change = Change {
+            base,
+            new: Side::Tree(c.tree.clone()),
+            others: trees,
+            parents: c.parents.clone(),
+        };
+        self.evaluate(
+            subject,
+            &BaseManifest::InBase(self.manifest_path.clone()),
+            &change,
+        )
+    }
+
+    /// The manifest at the manifest path of `side`, parsed (not file-checked);
+    /// `None` when absent or when it does not parse.
+    pub(super) fn parsed_manifest_at(&self, side: &Side) -> Result<Option<Manifest>> {
+        let Some((_, text)) = self.manifest_at(side)? else {
+            return Ok(None);
+        };
+        Ok(validate::parse(&text, &self.manifest_path).ok())
+    }
+}

@@ -1,0 +1,324 @@
+//! Which zones a file change touches, and how: the lines, with their text
+//! for the report and their bytes for the digest.
+
+use std::collections::HashMap;
+
+use super::{Change, Evaluator, Touch, TouchedLines};
+use crate::change::{self, FileChange, Hunk, Kind};
+use crate::error::Result;
+use crate::manifest::{LineRange, Manifest, Zone};
+use crate::zones;
+
+const MAX_TEXT_LINES: usize = 40;
+
+/// A file mode as git writes it in a tree (canonical), "" where there is no file.
+pub(super) fn mode_code(e: Option<&change::Entry>) -> &'static str {
+    match e.map(|e| e.kind) {
+        None => "",
+        Some(Kind::File) => "100644",
+        Some(Kind::Executable) => "100755",
+        Some(Kind::Symlink) => "120000",
+        Some(Kind::Submodule) => "160000",
+    }
+}
+
+impl Evaluator<'_> {
+    /// Zero-context hunks of a content change.
+    pub(super) fn hunks_of(&self, c: &FileChange) -> Result<Vec<Hunk>> {
+        match (&c.old, &c.new) {
+            (Some(o), Some(n)) if o.id != n.id => self.store.hunks(&o.id, &n.id),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The touched lines of `hunks` for the report, and their raw bytes with
+    /// each hunk's position from `first` (the zone's first line) for the digest.
+    pub(super) fn texts(
+        &self,
+        c: &FileChange,
+        hunks: &[Hunk],
+        first: u32,
+    ) -> Result<(Vec<TouchedLines>, Vec<crate::digest::HunkBytes>)> {
+        let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
+        let old = match &c.old {
+            Some(e) => self.store.blob(&e.id)?,
+            None => empty.clone(),
+        };
+        let new = match &c.new {
+            Some(e) => self.store.blob(&e.id)?,
+            None => empty,
+        };
+        let cap = |mut v: Vec<String>| {
+            if v.len() > MAX_TEXT_LINES {
+                let more = v.len() - MAX_TEXT_LINES;
+                v.truncate(MAX_TEXT_LINES);
+                v.push(format!("… ({more} more lines)"));
+            }
+            v
+        };
+        let mut shown = Vec::new();
+        let mut bytes = Vec::new();
+        for h in hunks {
+            let old_r = LineRange::new(h.old_start, h.old_end()).filter(|_| h.old_lines > 0);
+            let new_r = LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
+                .filter(|_| h.new_lines > 0);
+            let old_raw = old_r.map_or(&[][..], |r| change::line_bytes(&old, r.start, r.end));
+            let new_raw = new_r.map_or(&[][..], |r| change::line_bytes(&new, r.start, r.end));
+            bytes.push(crate::digest::HunkBytes {
+                at: i64::from(h.old_start) - i64::from(first),
+                old: old_raw.to_vec(),
+                new: new_raw.to_vec(),
+            });
+            shown.push(TouchedLines {
+                old: old_r,
+                new: new_r,
+                old_text: cap(
+                    old_r.map_or_else(Vec::new, |r| change::line_text(&old, r.start, r.end))
+                ),
+                new_text: cap(
+                    new_r.map_or_else(Vec::new, |r| change::line_text(&new, r.start, r.end))
+                ),
+            });
+        }
+        Ok((shown, bytes))
+    }
+
+    /// The whole content of one side of a file, as the digest binds it.
+    pub(super) fn content(
+        &self,
+        e: Option<&change::Entry>,
+    ) -> Result<Option<crate::digest::Content>> {
+        Ok(match e {
+            None => None,
+            Some(e) if e.kind == Kind::Submodule => {
+                Some(crate::digest::Content::Commit(e.id.clone()))
+            }
+            Some(e) => Some(crate::digest::Content::of_blob(&self.store.blob(&e.id)?)),
+        })
+    }
+
+    /// Lines `range` (clamped to the file), or the whole file, of a text blob,
+    /// as a deletion hunk for the report: what a deletion's signature approves.
+    pub(super) fn whole_hunk(
+        &self,
+        e: &change::Entry,
+        range: Option<LineRange>,
+        old: bool,
+    ) -> Result<Option<Hunk>> {
+        if e.kind == Kind::Submodule || change::is_binary(&self.store.blob(&e.id)?) {
+            return Ok(None);
+        }
+        let n = self.lines_of(&e.id)? as u32;
+        let (start, end) = match range {
+            Some(r) => (r.start, r.end.min(n)),
+            None => (1, n),
+        };
+        if n == 0 || end < start {
+            return Ok(None);
+        }
+        let len = end - start + 1;
+        Ok(Some(if old {
+            Hunk::new(start, len, 0, 0)
+        } else {
+            Hunk::new(0, 0, start, len)
+        }))
+    }
+
+    pub(super) fn cached_hunks(
+        &self,
+        c: &FileChange,
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<Vec<Hunk>> {
+        if let Some(h) = cache.get(&c.path) {
+            return Ok(h.clone());
+        }
+        let h = self.hunks_of(c)?;
+        cache.insert(c.path.clone(), h.clone());
+        Ok(h)
+    }
+
+    pub(super) fn touch(
+        &self,
+        zone: &Zone,
+        manifest: &Manifest,
+        c: &FileChange,
+        change: &Change,
+        cache: &mut HashMap<String, Vec<Hunk>>,
+    ) -> Result<Option<Touch>> {
+        let whole = zone.lines.is_none();
+        let mut touch = Touch {
+            zone: zone.id.clone(),
+            reason: zone.reason.clone(),
+            file: c.path.clone(),
+            lines: zone.lines,
+            threshold: zone.threshold(&manifest.policy),
+            how: String::new(),
+            hunks: Vec::new(),
+            details: Vec::new(),
+            bound: crate::digest::Part {
+                zone: zone.id.clone(),
+                path: c.path.clone(),
+                old_mode: mode_code(c.old.as_ref()).into(),
+                new_mode: mode_code(c.new.as_ref()).into(),
+                v1: crate::digest::V1 {
+                    // What format 1 hashed: object ids for a whole-file zone.
+                    objects: if whole {
+                        format!("{:?} -> {:?}", c.old, c.new)
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            own: None,
+        };
+        let merge = !change.others.is_empty();
+        let threshold = touch.threshold;
+        let first = zone.lines.map_or(1, |r| r.start);
+        // A whole-file touch of a merge is its own unless a side carries it.
+        let file_level = |touch: &mut Touch| -> Result<bool> {
+            if merge {
+                match self.merge_own_file(manifest, &zone.id, threshold, c, change)? {
+                    None => return Ok(false),
+                    Some(own) => touch.own = Some(own),
+                }
+            }
+            Ok(true)
+        };
+        // Touches judged on the whole file bind both contents.
+        let (kind, how) = if c.is_deleted() {
+            let old = c.old.as_ref();
+            match self
+                .store
+                .rename_target(&change.base, &change.new, &c.path)?
+            {
+                Some(to) => {
+                    let new = self.store.entry(&change.new, &to)?;
+                    touch.bound.new_mode = mode_code(new.as_ref()).into();
+                    touch.bound.new = self.content(new.as_ref())?;
+                    // Every line the signature approves: the whole rename's diff.
+                    if let (Some(o), Some(n)) = (old, &new)
+                        && o.kind != Kind::Submodule
+                        && n.kind != Kind::Submodule
+                        && o.id != n.id
+                        && !change::is_binary(&self.store.blob(&o.id)?)
+                        && !change::is_binary(&self.store.blob(&n.id)?)
+                    {
+                        let moved = FileChange {
+                            path: c.path.clone(),
+                            old: Some(o.clone()),
+                            new: Some(n.clone()),
+                            renamed_to: None,
+                        };
+                        let hunks = self.store.hunks(&o.id, &n.id)?;
+                        touch.hunks = self.texts(&moved, &hunks, first)?.0;
+                    }
+                    let how = if new.as_ref().map(|n| &n.id) == old.map(|o| &o.id) {
+                        format!("file renamed to {to} (content unchanged)")
+                    } else {
+                        format!("file renamed to {to}")
+                    };
+                    touch.bound.v1.how = format!("file renamed to {to}");
+                    touch.bound.to = Some(to);
+                    ("renamed", how)
+                }
+                None => {
+                    if let Some(o) = old
+                        && let Some(h) = self.whole_hunk(o, zone.lines, true)?
+                    {
+                        touch.hunks = self.texts(c, &[h], first)?.0;
+                    }
+                    ("deleted", "file deleted".to_string())
+                }
+            }
+        } else if c.is_added() {
+            if !whole {
+                return Ok(None);
+            }
+            if let Some(n) = &c.new
+                && let Some(h) = self.whole_hunk(n, None, false)?
+            {
+                touch.hunks = self.texts(c, &[h], first)?.0;
+            }
+            ("added", "file added".to_string())
+        } else if c.type_changed() {
+            ("type-changed", "file type changed".to_string())
+        } else if c.new.as_ref().is_some_and(|n| n.kind == Kind::Submodule) && c.content_changed() {
+            // A gitlink names a commit of another repository: never read it
+            // as a blob here.
+            ("submodule", "submodule changed".to_string())
+        } else if !c.content_changed() {
+            if !whole {
+                return Ok(None);
+            }
+            ("mode-changed", "file mode changed".to_string())
+        } else {
+            let (Some(o), Some(n)) = (&c.old, &c.new) else {
+                return Ok(None);
+            };
+            // Hunks a prefetching thread computed answer directly; otherwise
+            // the quick no-diff check may spare the diff.
+            let binary = match self.store.prefetched(&o.id, &n.id) {
+                Some((_, binary)) => binary,
+                None => {
+                    let (old_data, new_data) = (self.store.blob(&o.id)?, self.store.blob(&n.id)?);
+                    let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
+                    if let (Some(r), false) = (zone.lines, binary)
+                        && self
+                            .quick(&o.id, &n.id)?
+                            .and_then(|q| q.outside(r))
+                            .is_some()
+                    {
+                        return Ok(None);
+                    }
+                    binary
+                }
+            };
+            if binary {
+                // A binary change touches every zone of the file, as a whole.
+                ("binary", "binary content changed".to_string())
+            } else {
+                let hunks = self.cached_hunks(c, cache)?;
+                let mut touching = match zone.lines {
+                    Some(r) => zones::touching(&hunks, r),
+                    None => hunks,
+                };
+                if merge && !touching.is_empty() {
+                    let own =
+                        self.merge_own_hunks(manifest, &zone.id, threshold, c, touching, change)?;
+                    touch.own = own.first().map(|(_, why)| why.clone());
+                    touching = own.into_iter().map(|(h, _)| h).collect();
+                }
+                if touching.is_empty() {
+                    return Ok(None);
+                }
+                let (shown, bytes) = self.texts(c, &touching, first)?;
+                touch.hunks = shown;
+                touch.how = "lines changed".to_string();
+                touch.bound.kind = "lines";
+                let old_data = self.store.blob(&o.id)?;
+                touch.bound.zone_old = Some(crate::digest::Content::of_blob(match zone.lines {
+                    Some(r) => change::line_bytes(&old_data, r.start, r.end),
+                    None => &old_data,
+                }));
+                touch.bound.hunks = bytes;
+                touch.bound.v1.how = touch.how.clone();
+                return Ok(Some(touch));
+            }
+        };
+        if !file_level(&mut touch)? {
+            return Ok(None);
+        }
+        touch.bound.old = self.content(c.old.as_ref())?;
+        if kind != "renamed" {
+            touch.bound.new = self.content(c.new.as_ref())?;
+        }
+        touch.bound.kind = kind;
+        if touch.bound.v1.how.is_empty() {
+            touch.bound.v1.how = how.clone();
+        }
+        touch.how = how;
+        Ok(Some(touch))
+    }
+}
