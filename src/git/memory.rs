@@ -83,6 +83,21 @@ impl Memory {
         self.tree(files)
     }
 
+    /// The tree of commit `parent` with `files` (path, text) written over it.
+    pub fn commit_tree_files(&mut self, parent: &str, files: &[(&str, &str)]) -> ObjectId {
+        let mut all = self
+            .commits
+            .get(parent)
+            .and_then(|c| self.trees.get(&c.tree))
+            .cloned()
+            .unwrap_or_default();
+        for (p, t) in files {
+            let e = self.file(t);
+            all.insert(p.to_string(), e);
+        }
+        self.tree(all)
+    }
+
     /// The files of a tree.
     pub fn files_of(&self, tree: &str) -> Result<&Files> {
         self.trees

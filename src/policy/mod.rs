@@ -21,6 +21,8 @@ pub use judge::{Facts, judge};
 pub mod judge;
 mod merge;
 mod rules;
+#[cfg(test)]
+mod tests;
 mod touch;
 
 /// Which manifest judges the change.
