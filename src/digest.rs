@@ -13,8 +13,6 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::compare::Weakening;
-
 /// What a file held on one side of a touch, for touches judged on the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
@@ -49,6 +47,16 @@ pub struct HunkBytes {
     pub new: Vec<u8>,
 }
 
+/// A weakening of the manifest as a signature binds it: a stable code, what
+/// it is about, and the entry's canonical value before and after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Weakened {
+    pub code: &'static str,
+    pub subject: String,
+    pub was: String,
+    pub now: String,
+}
+
 /// Everything a signature over one touched zone in one file approves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Part {
@@ -72,7 +80,7 @@ pub struct Part {
     /// For `lines`: the hunks that touch the zone.
     pub hunks: Vec<HunkBytes>,
     /// For `manifest-weakened`: every weakening, with its full old and new value.
-    pub weakenings: Vec<Weakening>,
+    pub weakenings: Vec<Weakened>,
     /// What the version 1 digest hashed, to recognise a v1 signature.
     pub v1: V1,
 }
@@ -135,7 +143,7 @@ pub fn fields(parts: &[Part]) -> Vec<(&'static str, Vec<u8>)> {
             field("old", &h.old);
             field("new", &h.new);
         }
-        let mut ws: Vec<&Weakening> = p.weakenings.iter().collect();
+        let mut ws: Vec<&Weakened> = p.weakenings.iter().collect();
         ws.sort_by(|a, b| {
             (a.code, &a.subject, &a.was, &a.now).cmp(&(b.code, &b.subject, &b.was, &b.now))
         });
@@ -272,7 +280,6 @@ impl Signed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::compare::Weakening;
 
     /// The test vectors of docs/reference.md, recomputed.
     pub(crate) fn vectors() -> Vec<(&'static str, Vec<Part>)> {
@@ -317,12 +324,11 @@ mod tests {
                     zone: "manifest".into(),
                     path: "guard.toml".into(),
                     kind: "manifest-weakened",
-                    weakenings: vec![Weakening {
+                    weakenings: vec![Weakened {
                         code: "instance-added",
                         subject: "delta".into(),
                         was: String::new(),
                         now: "id delta\nemails delta@jarvis.example\nkey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeSJ+Q1HPOEBP6jCIYXlH0vHUK2avkyrM0GW3zn2/Ct delta\n".into(),
-                        text: "instance delta added".into(),
                     }],
                     ..Default::default()
                 }],

@@ -13,6 +13,7 @@ mod fuzz_seeds;
 mod graph;
 mod hooks;
 mod index;
+mod layout;
 mod manifest;
 mod merges;
 mod objects;

@@ -158,7 +158,7 @@ pub fn path_of(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| {
         Error::new(format!(
             "the path {} is not UTF-8: guard cannot match it against the manifest exactly; rename it",
-            crate::report::visible(&String::from_utf8_lossy(&escape_bytes(bytes)))
+            String::from_utf8_lossy(&escape_bytes(bytes))
         ))
     })
 }

@@ -247,7 +247,16 @@ impl Evaluator<'_> {
                 cmp.weakenings.iter().map(ToString::to_string).collect(),
                 crate::digest::Part {
                     kind: "manifest-weakened",
-                    weakenings: cmp.weakenings.clone(),
+                    weakenings: cmp
+                        .weakenings
+                        .iter()
+                        .map(|w| crate::digest::Weakened {
+                            code: w.code,
+                            subject: w.subject.clone(),
+                            was: w.was.clone(),
+                            now: w.now.clone(),
+                        })
+                        .collect(),
                     ..Default::default()
                 },
             );

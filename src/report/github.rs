@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{Entry, Report};
-use crate::policy::Violation;
+use crate::verdict::Violation;
 
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25")

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{Entry, Report};
 use crate::manifest::LineRange;
-use crate::policy::{Touch, Verdict, Violation};
+use crate::verdict::{Touch, Verdict, Violation};
 
 /// A one-line message and the location (in the new version) for a violation.
 pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRange>, String) {

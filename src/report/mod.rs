@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::cli::Format;
-use crate::policy::Verdict;
+use crate::verdict::Verdict;
 
 /// One entry of a checked range: a verdict, or why it could not be reached.
 #[derive(Debug, Clone, Serialize)]

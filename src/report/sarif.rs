@@ -19,7 +19,7 @@ pub fn render(report: &Report) -> String {
                 for viol in &v.violations {
                     let (file, lines, msg) = super::human::locate(v, viol);
                     let rule = match viol {
-                        crate::policy::Violation::InsufficientSignoffs { zone, .. } => zone.clone(),
+                        crate::verdict::Violation::InsufficientSignoffs { zone, .. } => zone.clone(),
                         other => other.code().to_string(),
                     };
                     if !rule_ids.contains(&rule) {
