@@ -1,10 +1,6 @@
 //! `guard audit`: every commit of a range that touched a zone, with who signed,
 //! the audit trailers, and the verdict.
 
-use std::fmt::Write as _;
-
-use serde_json::{Value, json};
-
 use crate::Outcome;
 use crate::cli::{ListFormat, ManifestArg};
 use crate::error::{Error, Result};
@@ -12,35 +8,9 @@ use crate::git::Repo;
 use crate::git::Side;
 use crate::git::graph::BloomKey;
 use crate::manifest::compare::Expected;
-use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
+use crate::policy::{BaseManifest, Change, Evaluator, Subject};
+use crate::report::audit::{Audit, Item};
 use crate::session::{existing_manifest_loc, judge_commit};
-use crate::trailers;
-
-/// "YYYY-MM-DD HH:MM:SS +HHMM" from seconds and an offset in minutes.
-pub fn format_date(secs: i64, offset_minutes: i32) -> String {
-    let t = secs + i64::from(offset_minutes) * 60;
-    let (days, rem) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
-    let off = offset_minutes.unsigned_abs();
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} {sign}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        off / 60,
-        off % 60
-    )
-}
 
 pub fn audit(
     range: Option<&str>,
@@ -67,123 +37,28 @@ pub fn audit(
         None => repo.history(&repo.resolve("HEAD")?)?,
     };
     let eval = Evaluator::new(&repo, rel);
-    let (mut rows, mut human) = (Vec::<Value>::new(), String::new());
-    let (mut blocked, mut failed) = (false, false);
+    let mut report = Audit::default();
     for id in ids {
         let verdict = match judge_commit(&eval, &id) {
             Ok(v) => v,
             Err(e) => {
-                failed = true;
-                let _ = writeln!(human, "{id}  ERROR could not evaluate: {e}\n");
-                rows.push(json!({ "commit": id, "error": e.to_string() }));
+                report.items.push(Item::Failed {
+                    commit: id,
+                    error: e.to_string(),
+                });
                 continue;
             }
         };
-        let touched: Vec<_> = verdict
+        let touches = verdict
             .touched
             .iter()
-            .filter(|t| zone.is_none_or(|z| t.zone == z))
-            .collect();
-        if touched.is_empty() && (zone.is_some() || verdict.violations.is_empty()) {
+            .any(|t| zone.is_none_or(|z| t.zone == z));
+        if !touches && (zone.is_some() || verdict.violations.is_empty()) {
             continue;
         }
-        blocked |= !verdict.passed();
-        rows.push(row(&repo, &id, &verdict, zone, &mut human)?);
+        report.row(repo.commit(&id)?, verdict, zone);
     }
-    if rows.is_empty() {
-        human.push_str("no commit in the range touched a zone\n");
-    }
-    let stdout = match format {
-        ListFormat::Human => human,
-        ListFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json!({ "version": 1, "commits": rows }))
-                .unwrap_or_default();
-            s.push('\n');
-            s
-        }
-    };
-    Ok(Outcome {
-        code: if failed { 2 } else { u8::from(blocked) },
-        stdout,
-        stderr: String::new(),
-        ..Default::default()
-    })
-}
-
-/// One audit row: a commit and what its verdict says (human text appended to
-/// `human`, the JSON object returned).
-fn row(
-    repo: &Repo,
-    id: &str,
-    verdict: &Verdict,
-    zone: Option<&str>,
-    human: &mut String,
-) -> Result<Value> {
-    let touched: Vec<_> = verdict
-        .touched
-        .iter()
-        .filter(|t| zone.is_none_or(|z| t.zone == z))
-        .collect();
-    let c = repo.commit(id)?;
-    let date = format_date(c.time, c.offset_minutes);
-    let audit_trailers: Vec<(String, String)> = trailers::parse(&c.message)
-        .into_iter()
-        .filter(|t| !t.key.eq_ignore_ascii_case("Signed-off-by"))
-        .map(|t| (t.key, t.value))
-        .collect();
-    let status = if verdict.passed() {
-        "passed"
-    } else {
-        "blocked"
-    };
-    let _ = writeln!(
-        human,
-        "{id}  {date}  {} <{}>\n  {}",
-        c.author_name,
-        c.author_email,
-        c.subject()
-    );
-    for t in &touched {
-        let loc = t
-            .lines
-            .map_or(t.file.clone(), |r| format!("{}:{r}", t.file));
-        let _ = writeln!(human, "  zone      {} ({loc}: {})", t.zone, t.how);
-        if let Some(own) = &t.own {
-            let _ = writeln!(human, "            the merge's own change: {own}");
-        }
-    }
-    for s in &verdict.signoffs.entries {
-        let what = if s.counted {
-            format!("counted as {}", s.instance.as_deref().unwrap_or("?"))
-        } else {
-            format!("not counted: {}", s.why_not)
-        };
-        let _ = writeln!(human, "  sign-off  {}: {} ({what})", s.trailer, s.value);
-    }
-    for (k, v) in &audit_trailers {
-        let _ = writeln!(human, "  trailer   {k}: {v}");
-    }
-    let codes: Vec<&str> = verdict.violations.iter().map(|v| v.code()).collect();
-    let codes_text = if codes.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", codes.join(", "))
-    };
-    let _ = writeln!(human, "  verdict   {status}{codes_text}\n");
-    Ok(json!({
-        "commit": id,
-        "date": date,
-        "author": { "name": c.author_name, "email": c.author_email },
-        "subject": c.subject(),
-        "zones": touched.iter().map(|t| json!({
-            "zone": t.zone, "file": t.file, "lines": t.lines.map(|r| r.to_string()), "how": t.how,
-            "merge_own": t.own,
-        })).collect::<Vec<_>>(),
-        "signoffs": verdict.signoffs.entries,
-        "trailers": audit_trailers.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
-        "verdict": status,
-        "violations": verdict.violations,
-    }))
+    Ok(crate::report::audit::outcome(&report, format))
 }
 
 /// Where the what-if manifest "is": a path no tree can hold, so nothing in the
@@ -219,8 +94,7 @@ fn what_if(
         }
         manifest.zones.retain(|x| x.id == z);
     }
-    let (mut rows, mut human, mut gone) = (Vec::new(), String::new(), Vec::new());
-    let mut blocked = false;
+    let mut report = Audit::default();
     // Bloom keys of the paths that can matter, rebuilt when zones move.
     let mut keys: Option<(Vec<String>, Vec<BloomKey>)> = None;
     // The roots the evaluator looks changes up under (zones, invariants, the
@@ -272,8 +146,7 @@ fn what_if(
             let which = BaseManifest::Carried(Box::new(manifest.clone()));
             let verdict = eval.evaluate(subject, &which, &change)?;
             if !verdict.touched.is_empty() {
-                blocked |= !verdict.passed();
-                rows.push(row(repo, &id, &verdict, zone, &mut human)?);
+                report.row(c, verdict, zone);
             }
             // Carry the zones to where this commit moved their code.
             let expected =
@@ -287,43 +160,17 @@ fn what_if(
                         z.lines = *lines;
                         kept.push(z);
                     }
-                    Some(Expected::Gone(why)) => {
-                        let _ = writeln!(human, "zone {} ends at {}: {why}\n", z.id, &id[..10]);
-                        gone.push(json!({ "zone": z.id, "commit": id, "why": why }));
-                    }
+                    Some(Expected::Gone(why)) => report.items.push(Item::Gone {
+                        zone: z.id,
+                        commit: id.clone(),
+                        why: why.clone(),
+                    }),
                 }
             }
             manifest.zones = kept;
         }
         Ok(())
     })?;
-    if rows.is_empty() {
-        human.push_str("no commit in the range touched a zone\n");
-    }
-    let _ = writeln!(human, "zones at {}:", &to[..10]);
-    let at_end: Vec<Value> = manifest
-        .zones
-        .iter()
-        .map(|z| {
-            let _ = writeln!(human, "  {} {}", z.id, z.location());
-            json!({ "id": z.id, "path": z.path.as_str(), "lines": z.lines.map(|r| r.to_string()) })
-        })
-        .collect();
-    let stdout = match format {
-        ListFormat::Human => human,
-        ListFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json!({
-                "version": 1, "what_if": label, "commits": rows, "zones_at_end": at_end, "gone": gone,
-            }))
-            .unwrap_or_default();
-            s.push('\n');
-            s
-        }
-    };
-    Ok(Outcome {
-        code: u8::from(blocked),
-        stdout,
-        stderr: String::new(),
-        ..Default::default()
-    })
+    report.what_if = Some((label, to, manifest.zones));
+    Ok(crate::report::audit::outcome(&report, format))
 }

@@ -338,7 +338,7 @@ pub fn uninstall() -> Result<Outcome> {
 pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
     let session::Session { repo, loc } = session::Session::open(arg)?;
     let fixed = fix::fix_staged(&repo, &loc, false)?;
-    let mut out = fix::describe(&fixed);
+    let mut out = report::fix::describe(&fixed);
     if (fixed.unstaged || fixed.partial) && !fixed.moves.is_empty() {
         let why = if fixed.partial {
             "zones moved and this commit takes only some paths: commit again with the manifest among the paths"
@@ -373,30 +373,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
             ..Default::default()
         });
     }
-    let mut zones: Vec<String> = Vec::new();
-    for t in &verdict.touched {
-        let line = match t.lines {
-            Some(r) => format!("{} ({}:{})", t.zone, t.file, r),
-            None => format!("{} ({})", t.zone, t.file),
-        };
-        if !zones.contains(&line) {
-            zones.push(line);
-            let who = match verdict.violations.iter().find_map(|v| match v {
-                Violation::InsufficientSignoffs { candidates, .. } => Some(candidates.clone()),
-                _ => None,
-            }) {
-                Some(c) if !c.is_empty() => format!(" from: {}", c.join(", ")),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "guard: {} needs {} sign-off{}{who}",
-                zones.last().map(String::as_str).unwrap_or(""),
-                t.threshold,
-                if t.threshold == 1 { "" } else { "s" }
-            );
-        }
-    }
+    out.push_str(&report::human::announcement(&verdict));
     Ok(Outcome {
         code: 0,
         stdout: String::new(),
@@ -414,14 +391,16 @@ pub fn commit_msg(file: &Path, arg: &ManifestArg) -> Result<Outcome> {
     let raw = String::from_utf8_lossy(&bytes).into_owned();
     let message = trailers::cleanup(&raw, &session::comment_string(&repo, &raw)?);
     let verdict = session::judge_staged(&repo, &loc, &message)?;
+    let quiet = verdict.rules && verdict.touched.is_empty();
     let report = Report {
         entries: vec![Entry::Judged(Box::new(verdict))],
     };
     let mut outcome = crate::report::outcome(&report, crate::cli::Format::Human);
     if outcome.code == 0 {
-        // A quiet hook on success keeps commits quiet; the zones were announced.
+        // A pass goes to stderr, and a change that touches no zone passes
+        // quietly: the zones were announced by the pre-commit hook.
         outcome.stderr = std::mem::take(&mut outcome.stdout);
-        if !outcome.stderr.starts_with("passed") || outcome.stderr.contains("touches no zone") {
+        if quiet {
             outcome.stderr.clear();
         }
     }

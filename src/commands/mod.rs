@@ -1,4 +1,4 @@
-//! The commands other than `check`: zones, init, fix, and the hooks.
+//! The commands: each gathers what it reports, and `report/` writes it.
 
 pub mod audit;
 pub mod check;
@@ -7,9 +7,7 @@ pub mod hooks;
 pub mod server;
 pub mod sign;
 
-use std::fmt::Write;
-
-use serde_json::json;
+use crate::report;
 
 use crate::Outcome;
 use crate::change;
@@ -126,10 +124,8 @@ pub fn zones(
     } else {
         Vec::new()
     };
-    let mut out = String::new();
     let mut rows = Vec::new();
     for z in &m.zones {
-        let threshold = z.threshold(&m.policy);
         let (matched, first_line) = match &z.path {
             PathSpec::Glob { .. } => {
                 let n = all_files.iter().filter(|f| z.path.matches(f)).count();
@@ -168,56 +164,24 @@ pub fn zones(
                 z.path.as_str()
             ));
         }
-        let lines = z.lines.map_or("whole file".to_string(), |r| r.to_string());
-        let _ = writeln!(
-            out,
-            "{:<24} {:<40} {:<12} {} sign-off{}  {}\n{:<24} | {}",
-            z.id,
-            z.path.as_str(),
-            lines,
-            threshold,
-            if threshold == 1 { " " } else { "s" },
-            z.reason,
-            "",
-            first_line
-        );
-        rows.push(json!({
-            "id": z.id, "path": z.path.as_str(), "glob": z.path.is_glob(),
-            "lines": z.lines.map(|r| r.to_string()), "signoffs": threshold,
-            "reason": z.reason, "first_line": first_line, "resolves": matched > 0,
-        }));
+        rows.push(report::zones::Row {
+            id: z.id.clone(),
+            path: z.path.as_str().to_string(),
+            glob: z.path.is_glob(),
+            lines: z.lines,
+            signoffs: z.threshold(&m.policy),
+            reason: z.reason.clone(),
+            first_line,
+            resolves: matched > 0,
+        });
     }
-    if m.zones.is_empty() {
-        out.push_str("no zones\n");
-    }
-    let stdout = match format {
-        ListFormat::Human => out,
-        ListFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&json!({ "zones": rows })).unwrap_or_default();
-            s.push('\n');
-            s
-        }
+    let listing = report::zones::Zones {
+        label,
+        rows,
+        unresolved,
+        verify,
     };
-    let mut outcome = Outcome {
-        code: 0,
-        stdout,
-        stderr: String::new(),
-        ..Default::default()
-    };
-    if !unresolved.is_empty() {
-        for u in &unresolved {
-            outcome.stderr.push_str(u);
-            outcome.stderr.push('\n');
-        }
-        if verify {
-            outcome.code = 2;
-        }
-    } else if verify {
-        outcome
-            .stderr
-            .push_str(&format!("{label}: every zone resolves\n"));
-    }
-    Ok(outcome)
+    Ok(report::zones::outcome(&listing, format))
 }
 
 const STARTER: &str = r#"# guard.toml: the zones of this repository that need sign-offs to change.

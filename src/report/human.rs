@@ -278,3 +278,34 @@ pub fn render(report: &Report) -> String {
     }
     out
 }
+
+/// What the pre-commit hook announces of a staged change (before the message
+/// exists): each zone it touches and the sign-offs it will need.
+pub fn announcement(verdict: &Verdict) -> String {
+    let mut out = String::new();
+    let mut zones: Vec<String> = Vec::new();
+    for t in &verdict.touched {
+        let line = match t.lines {
+            Some(r) => format!("{} ({}:{})", t.zone, t.file, r),
+            None => format!("{} ({})", t.zone, t.file),
+        };
+        if !zones.contains(&line) {
+            zones.push(line);
+            let who = match verdict.violations.iter().find_map(|v| match v {
+                Violation::InsufficientSignoffs { candidates, .. } => Some(candidates.clone()),
+                _ => None,
+            }) {
+                Some(c) if !c.is_empty() => format!(" from: {}", c.join(", ")),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "guard: {} needs {} sign-off{}{who}",
+                zones.last().map(String::as_str).unwrap_or(""),
+                t.threshold,
+                if t.threshold == 1 { "" } else { "s" }
+            );
+        }
+    }
+    out
+}

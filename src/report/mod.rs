@@ -1,9 +1,12 @@
 //! Renderers of the same verdict data: the only code that writes reports.
 
+pub mod audit;
+pub mod fix;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod zones;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
