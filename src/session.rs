@@ -501,12 +501,13 @@ pub fn judge_range(
     let threads = crate::threads();
     if ids.len() < PARALLEL_FROM || threads < 2 {
         let eval = Evaluator::new(repo, rel).with_ancestry(ancestry);
-        return Ok(Report {
-            entries: judge_all(&eval, &ids, counter),
-        });
+        let mut entries = judge_all(&eval, &ids, counter);
+        ratify(&eval, &mut entries)?;
+        return Ok(Report { entries });
     }
     let (first, second) = ids.split_at(ids.len() / 2);
-    let entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
+    let rel3 = rel.clone();
+    let mut entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
         let rel2 = rel.clone();
         let ancestry2 = ancestry.clone();
         let helper = scope.spawn(move || -> Result<Vec<Entry>> {
@@ -522,5 +523,31 @@ pub fn judge_range(
         entries.extend(rest);
         Ok(entries)
     })?;
+    ratify(&Evaluator::new(repo, rel3), &mut entries)?;
     Ok(Report { entries })
+}
+
+/// Apply the `Guard-Ratify` trailers among a range's judged commits (see
+/// [`crate::policy::ratify`]).
+pub fn ratify(eval: &Evaluator<'_>, entries: &mut [Entry]) -> Result<()> {
+    let asks = |v: &Verdict| {
+        v.subject
+            .message
+            .to_ascii_lowercase()
+            .contains(&crate::policy::ratify::RATIFY_TRAILER.to_ascii_lowercase())
+    };
+    if !entries
+        .iter()
+        .any(|e| matches!(e, Entry::Judged(v) if asks(v)))
+    {
+        return Ok(());
+    }
+    let mut verdicts: Vec<&mut Verdict> = entries
+        .iter_mut()
+        .filter_map(|e| match e {
+            Entry::Judged(v) => Some(&mut **v),
+            Entry::Failed { .. } => None,
+        })
+        .collect();
+    eval.ratify(&mut verdicts)
 }

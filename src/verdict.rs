@@ -74,6 +74,10 @@ pub enum Violation {
         /// Instances whose sign-off would still count.
         candidates: Vec<String>,
         trailer: String,
+        /// What is missing, per `require` entry and for the total, when the
+        /// zone restricts its approvers or requires groups.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        unmet: Vec<crate::manifest::consent::Unmet>,
     },
     StaleZone(Stale),
     Invariant {
@@ -119,6 +123,16 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     pub manifest_change: Option<Comparison>,
     pub notes: Vec<String>,
+    /// A break-glass override that passed the touched zones: its reason.
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// A later commit whose sign-offs gave this one the consent it lacked
+    /// (`Guard-Ratify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratified_by: Option<String>,
+    /// The commits this one ratified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ratifies: Vec<String>,
     /// Zone ids of the manifest in force (what a merge's consent rule asks of
     /// the commits a side brings).
     #[serde(skip)]
@@ -140,6 +154,9 @@ impl Verdict {
             violations: Vec::new(),
             manifest_change: None,
             notes: vec![note],
+            overridden: None,
+            ratified_by: None,
+            ratifies: Vec::new(),
             zone_ids: Vec::new(),
         }
     }

@@ -9,8 +9,9 @@ use crate::git::Side;
 use crate::git::graph::BloomKey;
 use crate::manifest::compare::Expected;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject};
+use crate::report::Entry;
 use crate::report::audit::{Audit, Item};
-use crate::session::{existing_manifest_loc, judge_commit};
+use crate::session::existing_manifest_loc;
 
 pub fn audit(
     range: Option<&str>,
@@ -37,15 +38,17 @@ pub fn audit(
         None => repo.history(&repo.resolve("HEAD")?)?,
     };
     let eval = Evaluator::new(&repo, rel);
+    let mut entries: Vec<Entry> = ids
+        .iter()
+        .map(|id| crate::session::judge_entry(&eval, id))
+        .collect();
+    crate::session::ratify(&eval, &mut entries)?;
     let mut report = Audit::default();
-    for id in ids {
-        let verdict = match judge_commit(&eval, &id) {
-            Ok(v) => v,
-            Err(e) => {
-                report.items.push(Item::Failed {
-                    commit: id,
-                    error: e.to_string(),
-                });
+    for (id, entry) in ids.into_iter().zip(entries) {
+        let verdict = match entry {
+            Entry::Judged(v) => *v,
+            Entry::Failed { error, .. } => {
+                report.items.push(Item::Failed { commit: id, error });
                 continue;
             }
         };
@@ -53,7 +56,8 @@ pub fn audit(
             .touched
             .iter()
             .any(|t| zone.is_none_or(|z| t.zone == z));
-        if !touches && (zone.is_some() || verdict.violations.is_empty()) {
+        let ratifies = !verdict.ratifies.is_empty();
+        if !touches && !ratifies && (zone.is_some() || verdict.violations.is_empty()) {
             continue;
         }
         report.row(repo.commit(&id)?, verdict, zone);

@@ -5,7 +5,9 @@
 //! manifest; [`edit`] rewrites it without disturbing anything else.
 
 pub mod compare;
+pub mod consent;
 pub mod edit;
+mod groups;
 pub mod raw;
 pub mod validate;
 
@@ -124,6 +126,24 @@ pub struct Policy {
     pub trailers: Vec<String>,
     pub author_counts: bool,
     pub audit_trailers: Vec<String>,
+    /// Break-glass: sign-offs that pass a touched zone without its own rules
+    /// (with a `Guard-Override: <reason>` trailer).
+    pub override_: Option<Quota>,
+}
+
+/// `signoffs` distinct sign-offs from the members of `group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub group: String,
+    pub signoffs: u32,
+}
+
+/// A named set of instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    /// Instance ids, as written (each a declared instance).
+    pub members: Vec<String>,
 }
 
 impl Default for Policy {
@@ -133,6 +153,7 @@ impl Default for Policy {
             trailers: vec!["Signed-off-by".to_string()],
             author_counts: true,
             audit_trailers: Vec::new(),
+            override_: None,
         }
     }
 }
@@ -158,6 +179,12 @@ pub struct Zone {
     pub lines: Option<LineRange>,
     pub reason: String,
     pub signoffs: Option<u32>,
+    /// Whose sign-offs count for this zone: group or instance ids, as written
+    /// (`None`: every instance's).
+    pub approvers: Option<Vec<String>>,
+    /// Each entry met by distinct instances, an instance counting toward at
+    /// most one entry (AND), besides the total `signoffs`.
+    pub require: Vec<Quota>,
     /// Position of the `lines` value (or of the zone) in the manifest.
     pub pos: Pos,
 }
@@ -204,9 +231,33 @@ pub struct Manifest {
     pub instances: Vec<Instance>,
     pub zones: Vec<Zone>,
     pub invariants: Vec<Invariant>,
+    pub groups: Vec<Group>,
 }
 
 impl Manifest {
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The instances a list of group and instance ids names, sorted.
+    pub fn expand(&self, ids: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = ids
+            .iter()
+            .flat_map(|id| match self.group(id) {
+                Some(g) => g.members.clone(),
+                None => vec![id.clone()],
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The instances whose sign-offs count for `zone` (`None`: any).
+    pub fn eligible(&self, zone: &Zone) -> Option<Vec<String>> {
+        zone.approvers.as_ref().map(|a| self.expand(a))
+    }
+
     pub fn zone(&self, id: &str) -> Option<&Zone> {
         self.zones.iter().find(|z| z.id == id)
     }

@@ -17,6 +17,25 @@ pub struct RawManifest {
     pub zones: Vec<Spanned<RawZone>>,
     #[serde(default, rename = "invariant")]
     pub invariants: Vec<Spanned<RawInvariant>>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<Spanned<RawGroup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub id: Option<Spanned<String>>,
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+}
+
+/// `{ group = "security", signoffs = 1 }`: a zone's `require` entry, or the
+/// policy's `override`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    pub group: Option<Spanned<String>>,
+    pub signoffs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +45,8 @@ pub struct RawPolicy {
     pub trailers: Option<Vec<Spanned<String>>>,
     pub author_counts: Option<bool>,
     pub audit_trailers: Option<Vec<Spanned<String>>>,
+    #[serde(rename = "override")]
+    pub override_: Option<Spanned<RawQuota>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +66,8 @@ pub struct RawZone {
     pub lines: Option<Spanned<String>>,
     pub reason: Option<String>,
     pub signoffs: Option<Spanned<i64>>,
+    pub approvers: Option<Spanned<Vec<Spanned<String>>>>,
+    pub require: Option<Vec<Spanned<RawQuota>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -167,9 +167,9 @@ fn parse_uncached(text: &str, label: &str) -> Result<Manifest, ConfigError> {
     }
 }
 
-struct Validator<'a> {
-    src: &'a Source<'a>,
-    problems: Vec<Problem>,
+pub(super) struct Validator<'a> {
+    pub(super) src: &'a Source<'a>,
+    pub(super) problems: Vec<Problem>,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -180,7 +180,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Validator<'_> {
-    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         let p = self.src.problem(span, message);
         self.problems.push(p);
     }
@@ -203,6 +203,10 @@ impl Validator<'_> {
             }
             Some(v) => v.into_inner(),
         };
+        let instances = self.instances(raw.instances);
+        let instance_ids: HashSet<String> = instances.iter().map(|i| i.id.clone()).collect();
+        let groups = self.groups(raw.groups, &instance_ids);
+        let group_ids: HashSet<String> = groups.iter().map(|g| g.id.clone()).collect();
         let mut policy = Policy::default();
         if let Some(p) = raw.policy {
             if let Some(s) = p.signoffs {
@@ -217,25 +221,33 @@ impl Validator<'_> {
             if let Some(t) = p.audit_trailers {
                 policy.audit_trailers = self.trailer_keys(t, "audit_trailers");
             }
+            if let Some(o) = p.override_ {
+                policy.override_ = self.quota(o, "[policy] override", &group_ids);
+            }
         }
-        let instances = self.instances(raw.instances);
-        let zones = self.zones(raw.zones);
+        let known: HashSet<String> = instance_ids.union(&group_ids).cloned().collect();
+        let zones = self.zones(raw.zones, &known, &group_ids);
         let invariants = raw
             .invariants
             .into_iter()
             // One that is dropped was recorded as a problem: parsing fails.
             .filter_map(|i| self.invariant(i))
             .collect();
-        Manifest {
+        let manifest = Manifest {
             version,
             policy,
             instances,
             zones,
             invariants,
+            groups,
+        };
+        if self.problems.is_empty() {
+            self.meetable(&manifest);
         }
+        manifest
     }
 
-    fn threshold(&mut self, s: &Spanned<i64>) -> u32 {
+    pub(super) fn threshold(&mut self, s: &Spanned<i64>) -> u32 {
         match u32::try_from(*s.get_ref()) {
             Ok(n) if n >= 1 => n,
             _ => {
@@ -271,7 +283,7 @@ impl Validator<'_> {
     }
 
     /// A required, well-formed id, not seen before among `seen`.
-    fn id(
+    pub(super) fn id(
         &mut self,
         id: Option<Spanned<String>>,
         table: Range<usize>,
@@ -375,7 +387,12 @@ impl Validator<'_> {
         }
     }
 
-    fn zones(&mut self, raw: Vec<Spanned<RawZone>>) -> Vec<Zone> {
+    fn zones(
+        &mut self,
+        raw: Vec<Spanned<RawZone>>,
+        known: &HashSet<String>,
+        groups: &HashSet<String>,
+    ) -> Vec<Zone> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for item in raw {
@@ -418,6 +435,13 @@ impl Validator<'_> {
                 range
             });
             let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
+            let approvers = r.approvers.map(|a| self.approvers(a, &id, known));
+            let require = r
+                .require
+                .into_iter()
+                .flatten()
+                .filter_map(|q| self.quota(q, &format!("zone {id:?}: `require`"), groups))
+                .collect();
             if let Some(path) = path {
                 out.push(Zone {
                     id,
@@ -425,6 +449,8 @@ impl Validator<'_> {
                     lines,
                     reason: r.reason.unwrap_or_default(),
                     signoffs,
+                    approvers,
+                    require,
                     pos,
                 });
             }

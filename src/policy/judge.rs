@@ -2,8 +2,9 @@
 //! force, per zone. Pure: no repository, no I/O (signatures are checked
 //! against the keys the manifest holds).
 
-use crate::manifest::Manifest;
 use crate::manifest::compare::Comparison;
+use crate::manifest::consent::{self, Rules};
+use crate::manifest::{MANIFEST_ZONE, Manifest};
 use crate::signoff;
 use crate::trailers;
 use crate::verdict::{Subject, Touch, Verdict, Violation, signed_data};
@@ -47,42 +48,65 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Ver
                 .to_string(),
         );
     }
-    let counted = verdict.signoffs.count();
-    let mut needed_by_zone: Vec<(String, u32)> = Vec::new();
-    for t in &verdict.touched {
-        if !needed_by_zone.iter().any(|(z, _)| z == &t.zone) {
-            needed_by_zone.push((t.zone.clone(), t.threshold));
-        }
-    }
     let author = manifest
         .instances
         .iter()
         .find(|i| i.has_email(&verdict.subject.author_email))
         .map(|i| i.id.clone());
-    let candidates: Vec<String> = manifest
-        .instances
-        .iter()
-        .filter(|i| !verdict.signoffs.distinct.contains(&i.id))
-        .filter(|i| manifest.policy.author_counts || author.as_ref() != Some(&i.id))
-        .map(|i| i.id.clone())
-        .collect();
+    let excluded = author.filter(|_| !manifest.policy.author_counts);
+    let signed = verdict.signoffs.distinct.clone();
     let trailer = manifest
         .policy
         .trailers
         .first()
         .cloned()
         .unwrap_or_else(|| "Signed-off-by".into());
-    for (zone, needed) in needed_by_zone {
-        if counted < needed {
-            verdict.violations.push(Violation::InsufficientSignoffs {
-                zone,
-                needed,
-                counted,
-                candidates: candidates.clone(),
-                trailer: trailer.clone(),
-            });
+    let overriding = break_glass(manifest, &trailers, &signed, &mut verdict.notes);
+    let zones = manifest.zones_by_id();
+    let mut judged: Vec<&str> = Vec::new();
+    let mut lacking = Vec::new();
+    for t in &verdict.touched {
+        if judged.contains(&t.zone.as_str()) {
+            continue;
         }
+        judged.push(&t.zone);
+        let zone = zones.get(t.zone.as_str()).copied();
+        let rules = match zone {
+            Some(z) => manifest.rules(z),
+            // The manifest's own zone: any instance, `policy.signoffs`.
+            None => Rules {
+                total: t.threshold,
+                eligible: None,
+                require: Vec::new(),
+            },
+        };
+        let unmet = consent::unmet(&rules, &signed, excluded.as_deref());
+        if unmet.is_empty() {
+            continue;
+        }
+        if overriding.is_some() && t.zone != MANIFEST_ZONE {
+            verdict.overridden.clone_from(&overriding);
+            continue;
+        }
+        let counts = |who: &String| rules.eligible.as_ref().is_none_or(|e| e.contains(who));
+        let pool: Vec<String> = match &rules.eligible {
+            Some(e) => e.clone(),
+            None => manifest.instances.iter().map(|i| i.id.clone()).collect(),
+        };
+        let restricted = zone.is_some_and(|z| z.approvers.is_some() || !z.require.is_empty());
+        lacking.push(Violation::InsufficientSignoffs {
+            zone: t.zone.clone(),
+            needed: rules.total,
+            counted: signed.iter().filter(|s| counts(s)).count() as u32,
+            candidates: pool
+                .into_iter()
+                .filter(|i| !signed.contains(i) && excluded.as_ref() != Some(i))
+                .collect(),
+            trailer: trailer.clone(),
+            unmet: if restricted { unmet } else { Vec::new() },
+        });
     }
+    verdict.violations.extend(lacking);
     if !verdict.touched.is_empty() {
         for key in &manifest.policy.audit_trailers {
             let present = trailers
@@ -97,4 +121,49 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Ver
     }
     verdict.violations.extend(facts.invariants);
     verdict
+}
+
+/// The trailer that invokes the break-glass override, with its reason.
+pub const OVERRIDE_TRAILER: &str = "Guard-Override";
+
+/// The reason of a `Guard-Override` that counts: a non-empty reason and the
+/// override's sign-offs from its group. Why one does not count goes to `notes`.
+fn break_glass(
+    manifest: &Manifest,
+    trailers: &[trailers::Trailer],
+    signed: &[String],
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    let given: Vec<&str> = trailers
+        .iter()
+        .filter(|t| t.key.eq_ignore_ascii_case(OVERRIDE_TRAILER))
+        .map(|t| t.value.trim())
+        .collect();
+    if given.is_empty() {
+        return None;
+    }
+    let Some(q) = &manifest.policy.override_ else {
+        notes.push(format!(
+            "{OVERRIDE_TRAILER} does not count: the manifest declares no [policy] override"
+        ));
+        return None;
+    };
+    let Some(reason) = given.iter().find(|r| !r.is_empty()) else {
+        notes.push(format!(
+            "{OVERRIDE_TRAILER} does not count without a reason (write `{OVERRIDE_TRAILER}: why`)"
+        ));
+        return None;
+    };
+    let members = manifest.expand(std::slice::from_ref(&q.group));
+    let have = signed.iter().filter(|s| members.contains(s)).count() as u32;
+    if have < q.signoffs {
+        notes.push(format!(
+            "{OVERRIDE_TRAILER} does not count: it needs {} sign-off(s) from group {} ({}), {have} counted",
+            q.signoffs,
+            q.group,
+            members.join(", ")
+        ));
+        return None;
+    }
+    Some(reason.to_string())
 }

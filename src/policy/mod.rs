@@ -20,6 +20,7 @@ pub use judge::{Facts, judge};
 
 pub mod judge;
 mod merge;
+pub mod ratify;
 mod rules;
 #[cfg(test)]
 mod tests;

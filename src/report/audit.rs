@@ -123,6 +123,15 @@ fn human_row(c: &CommitInfo, verdict: &Verdict, zones: &[Touch], out: &mut Strin
             let _ = writeln!(out, "            the merge's own change: {own}");
         }
     }
+    if let Some(reason) = &verdict.overridden {
+        let _ = writeln!(out, "  override  {reason}");
+    }
+    if let Some(by) = &verdict.ratified_by {
+        let _ = writeln!(out, "  ratified  by {by}");
+    }
+    for r in &verdict.ratifies {
+        let _ = writeln!(out, "  ratifies  {r}");
+    }
     for s in &verdict.signoffs.entries {
         let what = if s.counted {
             format!("counted as {}", s.instance.as_deref().unwrap_or("?"))
@@ -163,6 +172,9 @@ fn json_row(c: &CommitInfo, verdict: &Verdict, zones: &[Touch]) -> Value {
             .map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>(),
         "verdict": status,
         "violations": verdict.violations,
+        "override": verdict.overridden,
+        "ratified_by": verdict.ratified_by,
+        "ratifies": verdict.ratifies,
     })
 }
 

@@ -15,6 +15,7 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
             zone,
             needed,
             counted,
+            unmet,
             ..
         } => {
             let t = v.touched.iter().find(|t| &t.zone == zone);
@@ -25,10 +26,15 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
             (
                 t.map(|t| t.file.clone()),
                 lines,
-                format!(
-                    "zone {zone} ({reason}) is touched and needs {needed} sign-off{} from distinct instances; {counted} counted",
-                    if *needed == 1 { "" } else { "s" }
-                ),
+                if unmet.is_empty() {
+                    format!(
+                        "zone {zone} ({reason}) is touched and needs {needed} sign-off{} from distinct instances; {counted} counted",
+                        if *needed == 1 { "" } else { "s" }
+                    )
+                } else {
+                    let what: Vec<String> = unmet.iter().map(ToString::to_string).collect();
+                    format!("zone {zone} ({reason}) is touched and {}", what.join("; "))
+                },
             )
         }
         Violation::StaleZone(s) => {
@@ -151,6 +157,19 @@ fn verdict_block(out: &mut String, v: &Verdict) {
     }
     let status = if v.passed() { "passed " } else { "BLOCKED" };
     let _ = writeln!(out, "{status} {label}");
+    if let Some(reason) = &v.overridden {
+        let _ = writeln!(
+            out,
+            "  OVERRIDE: the touched zones passed by the break-glass override: {reason}"
+        );
+    }
+    if let Some(by) = &v.ratified_by {
+        let _ = writeln!(
+            out,
+            "  ratified by {}: its sign-offs give this change the consent it lacked",
+            &by[..by.len().min(10)]
+        );
+    }
     for t in &v.touched {
         touch_block(out, t, v.subject.update.as_deref());
     }
@@ -194,10 +213,14 @@ fn verdict_block(out: &mut String, v: &Verdict) {
                 counted,
                 candidates,
                 trailer,
+                unmet,
                 ..
             } => {
                 let more = needed.saturating_sub(*counted);
-                if v.signoffs.open {
+                if !unmet.is_empty() {
+                    let what: Vec<String> = unmet.iter().map(ToString::to_string).collect();
+                    format!("{} (`{trailer}: Name <email>` trailers)", what.join("; "))
+                } else if v.signoffs.open {
                     format!("add {more} more `{trailer}: Name <email>` trailer(s) from distinct people")
                 } else if candidates.is_empty() {
                     format!("{more} more distinct instance(s) must sign, but no registered instance is left to sign")

@@ -54,6 +54,20 @@ pub fn render(report: &Report) -> String {
                     }
                     results.push(result);
                 }
+                if let Some(reason) = &v.overridden {
+                    if !rule_ids.iter().any(|r| r == "override") {
+                        rules.push(json!({
+                            "id": "override",
+                            "shortDescription": { "text": "zones passed by the break-glass override" },
+                        }));
+                        rule_ids.push("override".into());
+                    }
+                    results.push(json!({
+                        "ruleId": "override",
+                        "level": "note",
+                        "message": { "text": format!("{}: break-glass override: {reason}", v.subject.label()) },
+                    }));
+                }
             }
         }
     }

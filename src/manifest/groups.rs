@@ -1,0 +1,207 @@
+//! Validation of who may consent: `[[group]]`, a zone's `approvers` and
+//! `require`, the policy's `override`; and that every rule can be met by the
+//! declared instances (a rule nobody can meet would make a zone silently
+//! impossible, or tempt a team to make it optional).
+
+use std::collections::HashSet;
+
+use toml::Spanned;
+
+use super::consent::{Rules, satisfiable};
+use super::raw::{RawGroup, RawQuota};
+use super::validate::Validator;
+use super::{Group, Manifest, Quota};
+
+impl Validator<'_> {
+    pub(super) fn groups(
+        &mut self,
+        raw: Vec<Spanned<RawGroup>>,
+        instances: &HashSet<String>,
+    ) -> Vec<Group> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for item in raw {
+            let span = item.span();
+            let r = item.into_inner();
+            let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
+            let id = self.id(r.id, span.clone(), "group", &mut seen);
+            if instances.contains(&id) {
+                self.err(
+                    id_span,
+                    format!("group id {id:?} is also an instance id: `approvers` could not tell them apart"),
+                );
+            }
+            let mut members = Vec::new();
+            for m in r.members {
+                if !instances.contains(m.get_ref()) {
+                    self.err(
+                        m.span(),
+                        format!(
+                            "group {id:?}: member {:?} is not a declared [[instance]]",
+                            m.get_ref()
+                        ),
+                    );
+                } else if members.contains(m.get_ref()) {
+                    self.err(
+                        m.span(),
+                        format!("group {id:?}: member {:?} is listed twice", m.get_ref()),
+                    );
+                } else {
+                    members.push(m.into_inner());
+                }
+            }
+            if members.is_empty() {
+                self.err(span, format!("group {id:?} has no members"));
+            }
+            out.push(Group { id, members });
+        }
+        out
+    }
+
+    /// A `{ group = ..., signoffs = ... }` entry whose group exists.
+    pub(super) fn quota(
+        &mut self,
+        raw: Spanned<RawQuota>,
+        what: &str,
+        groups: &HashSet<String>,
+    ) -> Option<Quota> {
+        let span = raw.span();
+        let r = raw.into_inner();
+        let signoffs = match &r.signoffs {
+            Some(s) => self.threshold(s),
+            None => {
+                self.err(
+                    span.clone(),
+                    format!("{what} is missing required key `signoffs`"),
+                );
+                1
+            }
+        };
+        let Some(group) = r.group else {
+            self.err(span, format!("{what} is missing required key `group`"));
+            return None;
+        };
+        if !groups.contains(group.get_ref()) {
+            self.err(
+                group.span(),
+                format!("{what}: {:?} is not a declared [[group]]", group.get_ref()),
+            );
+            return None;
+        }
+        Some(Quota {
+            group: group.into_inner(),
+            signoffs,
+        })
+    }
+
+    /// A zone's `approvers`: group or instance ids, at least one.
+    pub(super) fn approvers(
+        &mut self,
+        raw: Spanned<Vec<Spanned<String>>>,
+        zone: &str,
+        known: &HashSet<String>,
+    ) -> Vec<String> {
+        let span = raw.span();
+        let list = raw.into_inner();
+        if list.is_empty() {
+            self.err(
+                span,
+                format!("zone {zone:?}: `approvers` is empty: no sign-off could count"),
+            );
+        }
+        let mut out = Vec::new();
+        for a in list {
+            if known.contains(a.get_ref()) {
+                out.push(a.into_inner());
+            } else {
+                self.err(
+                    a.span(),
+                    format!(
+                        "zone {zone:?}: approver {:?} is neither a [[group]] nor an [[instance]]",
+                        a.get_ref()
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    /// Every zone with `approvers` or `require`, and the override, can be met
+    /// by the declared instances, whoever the author is when the author's
+    /// sign-off does not count.
+    pub(super) fn meetable(&mut self, m: &Manifest) {
+        let all: Vec<String> = m.instances.iter().map(|i| i.id.clone()).collect();
+        let restricted = |z: &super::Zone| z.approvers.is_some() || !z.require.is_empty();
+        if m.instances.is_empty() {
+            for z in m.zones.iter().filter(|z| restricted(z)) {
+                let p = self.src.problem_at(
+                    z.pos,
+                    format!(
+                        "zone {:?}: `approvers` and `require` name instances, and the manifest declares no [[instance]]",
+                        z.id
+                    ),
+                );
+                self.problems.push(p);
+            }
+            return;
+        }
+        for z in m.zones.iter().filter(|z| restricted(z)) {
+            let rules = m.rules(z);
+            let why = if !satisfiable(&rules, &all) {
+                Some("the declared instances cannot meet its rules".to_string())
+            } else if !m.policy.author_counts {
+                rules
+                    .eligible
+                    .as_ref()
+                    .unwrap_or(&all)
+                    .iter()
+                    .find(|a| {
+                        let others: Vec<String> =
+                            all.iter().filter(|x| x != a).cloned().collect();
+                        !satisfiable(&rules, &others)
+                    })
+                    .map(|a| {
+                        format!(
+                            "with author_counts = false, a change authored by {a} could never meet its rules"
+                        )
+                    })
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let p = self.src.problem_at(
+                    z.pos,
+                    format!("zone {:?}: {why} ({})", z.id, describe(&rules)),
+                );
+                self.problems.push(p);
+            }
+        }
+        if let Some(q) = &m.policy.override_
+            && let Some(g) = m.group(&q.group)
+            && (g.members.len() as u32) < q.signoffs
+        {
+            let p = self.src.problem_at(
+                super::Pos { line: 1, col: 1 },
+                format!(
+                    "[policy] override needs {} sign-offs from group {:?}, which has {} member(s)",
+                    q.signoffs,
+                    q.group,
+                    g.members.len()
+                ),
+            );
+            self.problems.push(p);
+        }
+    }
+}
+
+/// A zone's rules in a few words, for messages.
+fn describe(r: &Rules) -> String {
+    let mut parts = vec![format!("{} sign-off(s)", r.total)];
+    if let Some(e) = &r.eligible {
+        parts.push(format!("from {}", e.join(", ")));
+    }
+    for (g, n, _) in &r.require {
+        parts.push(format!("{n} from group {g}"));
+    }
+    parts.join("; ")
+}
