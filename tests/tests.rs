@@ -4,6 +4,7 @@
 
 mod common;
 
+mod approvers;
 mod audit;
 mod check;
 mod ci_recipes;

@@ -153,6 +153,9 @@ fn verdict_block(out: &mut String, v: &Verdict) {
     }
     if v.touched.is_empty() && v.violations.is_empty() {
         let _ = writeln!(out, "passed  {label}: touches no zone");
+        for n in &v.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
         return;
     }
     let status = if v.passed() { "passed " } else { "BLOCKED" };
