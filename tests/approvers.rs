@@ -331,9 +331,7 @@ fn widening_who_may_consent_is_a_weakening() {
         assert!(run.stdout.contains("manifest weakened"), "{run:?}");
     }
     // Adding an override where there was none.
-    let r = setup(&format!(
-        "\n[[group]]\nid = \"oncall\"\nmembers = [\"alpha\", \"beta\"]\n"
-    ));
+    let r = setup("\n[[group]]\nid = \"oncall\"\nmembers = [\"alpha\", \"beta\"]\n");
     r.write(
         "guard.toml",
         &r.read("guard.toml").replace(
