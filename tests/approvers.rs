@@ -108,13 +108,26 @@ fn a_zone_nobody_can_sign_is_a_configuration_error() {
         ),
         "{run:?}"
     );
+    // With author_counts = false, enzo cannot sign enzo's own change there:
+    // such a change cannot be evaluated (exit 2 naming the zone), never passes.
     let r = setup(&format!("\n[policy]\nauthor_counts = false\n{ENZO_ZONE}"));
-    let run = r.guard(&["zones", "--verify"]);
+    assert_code(&r.guard(&["zones", "--verify"]), 0);
+    edit(&r, "f.txt", 7);
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "-c",
+        "user.email=enzo@jarvis.example",
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("mine", &[ENZO]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 2);
     assert!(
-        run.stderr.contains(
-            "with author_counts = false, a change authored by enzo could never meet its rules"
-        ),
+        run.stderr
+            .contains("zone \"csp\" cannot be signed for a change authored by enzo"),
         "{run:?}"
     );
     let r = setup("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\napprovers = [\"nobody\"]\n");

@@ -25,12 +25,16 @@ fn the_demo_plays_every_step_as_narrated() {
         ("without sign-offs is blocked", "got: blocked"),
         ("One sign-off is not enough", "got: blocked"),
         ("Two distinct instances", "got: allowed"),
+        ("The CSP counts only Enzo's sign-off", "got: blocked"),
+        ("Enzo's sign-off passes", "got: allowed"),
         ("drifts every zone", "got: allowed"),
         ("Shrinking a zone", "got: blocked"),
         ("Removing TrustedHostMiddleware", "got: blocked"),
         ("--no-verify commit slips past", "got: allowed"),
         ("catches it", "got: blocked"),
         ("guard audit", "got: blocked"),
+        ("A later commit ratifies it", "got: allowed"),
+        ("now passes", "got: allowed"),
     ] {
         let at = stdout
             .find(title)
@@ -39,7 +43,8 @@ fn the_demo_plays_every_step_as_narrated() {
         let line = rest.lines().nth(1).unwrap_or("");
         assert!(line.contains(verdict), "{title}: {line}");
     }
-    // The kept repository holds the bypass commit, and guard's own CI step sees it.
+    // The kept repository holds the bypass commit and its ratification, and
+    // guard's own CI step sees both.
     let repo = dir.join("jarvis");
     let out = std::process::Command::new(guard_bin())
         .current_dir(&repo)
@@ -48,6 +53,8 @@ fn the_demo_plays_every_step_as_narrated() {
         .env_remove("GIT_DIR")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Allow longer chat messages"));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Allow longer chat messages"), "{text}");
+    assert!(text.contains("ratified by"), "{text}");
 }

@@ -276,6 +276,11 @@ emails = ["beta@jarvis.example"]
 id = "gamma"
 emails = ["gamma@jarvis.example"]
 
+# "Never without Enzo's validation": the CSP counts only Enzo's sign-off.
+[[instance]]
+id = "enzo"
+emails = ["enzo@jarvis.example"]
+
 [[zone]]
 id = "security-middleware"
 path = "backend/main.py"
@@ -309,6 +314,8 @@ id = "csp"
 path = "frontend/public/index.html"
 lines = "5-6"
 reason = "Content-Security-Policy"
+approvers = ["enzo"]
+signoffs = 1
 
 [[zone]]
 id = "speak-message"

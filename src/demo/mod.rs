@@ -207,7 +207,8 @@ fn play(d: &mut Demo) -> Result<()> {
         d.out,
         "guard demo: a Jarvis-like FastAPI + React repository whose security fixes live at known lines.\n\
          Rule: nobody changes them without sign-offs from two distinct instances (alpha, beta, gamma),\n\
-         every such change records Why, Impact, Tests and Rollback, and TrustedHostMiddleware never goes."
+         the CSP never without Enzo's validation, every such change records Why, Impact, Tests and\n\
+         Rollback, and TrustedHostMiddleware never goes."
     );
     d.git_ok(&["init", "-q", "-b", "main"])?;
     d.write("backend/main.py", &jarvis::main_py())?;
@@ -247,6 +248,26 @@ fn play(d: &mut Demo) -> Result<()> {
     d.step("One sign-off is not enough", false, &r);
     let r = d.commit(&message("Raise the rate limit", &SIGNERS[..2]), &[])?;
     d.step("Two distinct instances (alpha, beta) pass", true, &r);
+
+    let html = d.read("frontend/public/index.html")?;
+    d.write(
+        "frontend/public/index.html",
+        &html.replace(
+            "object-src 'none'",
+            "object-src 'none'; img-src 'self' data:",
+        ),
+    )?;
+    let r = d.commit(&message("Allow inline images", &SIGNERS), &[])?;
+    d.step(
+        "The CSP counts only Enzo's sign-off: alpha, beta and gamma are blocked",
+        false,
+        &r,
+    );
+    let r = d.commit(
+        &message("Allow inline images", &["Enzo <enzo@jarvis.example>"]),
+        &[],
+    )?;
+    d.step("Enzo's sign-off passes the CSP change", true, &r);
 
     let main = d.read("backend/main.py")?;
     let with_import = main.replacen("import time\n", "import logging\nimport time\n", 1);
@@ -306,6 +327,7 @@ fn play(d: &mut Demo) -> Result<()> {
     )?;
     let r = d.commit("Allow longer chat messages", &["--no-verify"])?;
     d.step("A --no-verify commit slips past the hooks", true, &r);
+    let slipped = d.git_ok(&["rev-parse", "HEAD"])?.trim().to_string();
     let r = d.run(&guard, &["check", "main..HEAD"])?;
     d.step("guard check main..HEAD (the CI step) catches it", false, &r);
 
@@ -315,5 +337,19 @@ fn play(d: &mut Demo) -> Result<()> {
         false,
         &r,
     );
+
+    let ratify = message(&format!("Ratify {}", &slipped[..10]), &SIGNERS[..2]).replacen(
+        "\n\nWhy:",
+        &format!("\n\nGuard-Ratify: {slipped}\nWhy:"),
+        1,
+    );
+    let r = d.commit(&ratify, &["--allow-empty"])?;
+    d.step(
+        "A later commit ratifies it (Guard-Ratify, two sign-offs): no history rewritten",
+        true,
+        &r,
+    );
+    let r = d.run(&guard, &["check", "main..HEAD"])?;
+    d.step("guard check main..HEAD now passes", true, &r);
     Ok(())
 }

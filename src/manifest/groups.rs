@@ -147,27 +147,10 @@ impl Validator<'_> {
         }
         for z in m.zones.iter().filter(|z| restricted(z)) {
             let rules = m.rules(z);
-            let why = if !satisfiable(&rules, &all) {
-                Some("the declared instances cannot meet its rules".to_string())
-            } else if !m.policy.author_counts {
-                rules
-                    .eligible
-                    .as_ref()
-                    .unwrap_or(&all)
-                    .iter()
-                    .find(|a| {
-                        let others: Vec<String> =
-                            all.iter().filter(|x| x != a).cloned().collect();
-                        !satisfiable(&rules, &others)
-                    })
-                    .map(|a| {
-                        format!(
-                            "with author_counts = false, a change authored by {a} could never meet its rules"
-                        )
-                    })
-            } else {
-                None
-            };
+            // An author whose sign-off does not count is checked per change
+            // (the verdict's configuration error names the zone then).
+            let why = (!satisfiable(&rules, &all))
+                .then(|| "the declared instances cannot meet its rules".to_string());
             if let Some(why) = why {
                 let p = self.src.problem_at(
                     z.pos,
@@ -195,7 +178,7 @@ impl Validator<'_> {
 }
 
 /// A zone's rules in a few words, for messages.
-fn describe(r: &Rules) -> String {
+pub fn describe(r: &Rules) -> String {
     let mut parts = vec![format!("{} sign-off(s)", r.total)];
     if let Some(e) = &r.eligible {
         parts.push(format!("from {}", e.join(", ")));

@@ -7,7 +7,7 @@
 pub mod compare;
 pub mod consent;
 pub mod edit;
-mod groups;
+pub mod groups;
 pub mod raw;
 pub mod validate;
 

@@ -2,6 +2,7 @@
 //! force, per zone. Pure: no repository, no I/O (signatures are checked
 //! against the keys the manifest holds).
 
+use crate::error::{Error, Result};
 use crate::manifest::compare::Comparison;
 use crate::manifest::consent::{self, Rules};
 use crate::manifest::{MANIFEST_ZONE, Manifest};
@@ -25,13 +26,13 @@ pub struct Facts {
 
 /// Judge `facts` (`None`: the change changes nothing any rule looks at) of
 /// the change `subject` under `manifest`.
-pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Verdict {
+pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Result<Verdict> {
     let mut verdict = Verdict::without_rules(subject, String::new());
     verdict.notes.clear();
     verdict.rules = true;
     verdict.zone_ids = manifest.zones.iter().map(|z| z.id.clone()).collect();
     let Some(facts) = facts else {
-        return verdict;
+        return Ok(verdict);
     };
     verdict.touched = facts.touched;
     verdict.violations = facts.manifest;
@@ -84,6 +85,25 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Ver
         if unmet.is_empty() {
             continue;
         }
+        if let Some(author) = &excluded {
+            let others: Vec<String> = manifest
+                .instances
+                .iter()
+                .map(|i| i.id.clone())
+                .filter(|i| i != author)
+                .collect();
+            if !consent::satisfiable(&rules, &others) {
+                return Err(Error::new(format!(
+                    "zone {:?} cannot be signed for a change authored by {author}: with \
+                     author_counts = false the author's sign-off does not count, and the other \
+                     declared instances cannot meet its rules ({}); have another instance \
+                     author the change, or change the zone's rules (a weakening, which needs \
+                     the sign-offs)",
+                    t.zone,
+                    crate::manifest::groups::describe(&rules)
+                )));
+            }
+        }
         if overriding.is_some() && t.zone != MANIFEST_ZONE {
             verdict.overridden.clone_from(&overriding);
             continue;
@@ -120,7 +140,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Ver
         }
     }
     verdict.violations.extend(facts.invariants);
-    verdict
+    Ok(verdict)
 }
 
 /// The trailer that invokes the break-glass override, with its reason.

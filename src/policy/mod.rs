@@ -212,7 +212,7 @@ impl<'r> Evaluator<'r> {
             ));
         };
         let facts = self.gather(&manifest, which, change)?;
-        Ok(judge(&manifest, subject, facts))
+        judge(&manifest, subject, facts)
     }
 
     /// What `change` does under `manifest`: `None` when it changes nothing

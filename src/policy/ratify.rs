@@ -3,7 +3,8 @@
 //! sign-offs that meet, under the manifest in force at the ratified commit,
 //! the rules of every zone it lacked consent for. The ratifying commit is
 //! judged like any other; its sign-offs (signed ones over the ratified
-//! change's digest) are counted for the ratified change.
+//! change's digest) are counted for the ratified change, and the audit
+//! trailers it records stand for the ones the ratified change lacked.
 
 use super::{BaseManifest, Evaluator, signed_data};
 use crate::error::Result;
@@ -107,9 +108,17 @@ impl Evaluator<'_> {
             }
         }
         if still.is_empty() {
-            target
-                .violations
-                .retain(|v| !matches!(v, Violation::InsufficientSignoffs { .. }));
+            // The ratifying commit records the audit trailers the change lacked.
+            let recorded = |key: &str| {
+                trailers
+                    .iter()
+                    .any(|t| t.key.eq_ignore_ascii_case(key) && !t.value.trim().is_empty())
+            };
+            target.violations.retain(|v| match v {
+                Violation::InsufficientSignoffs { .. } => false,
+                Violation::MissingAuditTrailer { trailer } => !recorded(trailer),
+                _ => true,
+            });
             target.ratified_by = Some(bid);
             by.ratifies.push(tid.clone());
             by.notes.push(format!(

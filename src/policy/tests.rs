@@ -197,7 +197,7 @@ fn judging_is_pure() {
         ..Default::default()
     };
     let one = "x\n\nSigned-off-by: A <alpha@x.example>\n";
-    let v = judge(&manifest, subject(one), Some(facts.clone()));
+    let v = judge(&manifest, subject(one), Some(facts.clone())).unwrap();
     let Violation::InsufficientSignoffs {
         needed,
         counted,
@@ -209,8 +209,12 @@ fn judging_is_pure() {
     };
     assert_eq!((*needed, *counted), (2, 1));
     assert_eq!(candidates, &["beta"]);
-    assert!(judge(&manifest, subject(&format!("x{SIGNED}")), Some(facts)).passed());
+    assert!(
+        judge(&manifest, subject(&format!("x{SIGNED}")), Some(facts))
+            .unwrap()
+            .passed()
+    );
     // Nothing any rule looks at: a pass under rules, no sign-offs counted.
-    let v = judge(&manifest, subject(""), None);
+    let v = judge(&manifest, subject(""), None).unwrap();
     assert!(v.passed() && v.rules && v.touched.is_empty());
 }
