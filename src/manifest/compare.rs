@@ -91,11 +91,17 @@ pub fn invariant_value(inv: &Invariant) -> String {
     )
 }
 
-fn list_value(list: &[String]) -> String {
+pub(super) fn list_value(list: &[String]) -> String {
     list.iter().map(|k| format!("{k}\n")).collect()
 }
 
-fn weak(code: &'static str, subject: &str, was: String, now: String, text: String) -> Weakening {
+pub(super) fn weak(
+    code: &'static str,
+    subject: &str,
+    was: String,
+    now: String,
+    text: String,
+) -> Weakening {
     Weakening {
         code,
         subject: subject.to_string(),
@@ -425,7 +431,7 @@ pub fn compare(
                 .push(format!("zone {} added ({})", z.id, z.location()));
         }
     }
-    consent(base, after, &mut out);
+    super::groups::compare(base, after, &mut out);
     // Invariants: what they enforce is their identity.
     for inv in &base.invariants {
         if !after.invariants.iter().any(|n| n.key() == inv.key()) {
@@ -451,151 +457,4 @@ pub fn compare(
         }
     }
     out
-}
-
-/// Who may consent: group members, zones' approvers and `require` entries,
-/// the override. More people or fewer sign-offs weaken; the reverse tightens.
-fn consent(base: &Manifest, after: &Manifest, out: &mut Comparison) {
-    let members = |m: &Manifest, g: &str| {
-        m.group(g)
-            .map_or(Vec::new(), |g| m.expand(std::slice::from_ref(&g.id)))
-    };
-    for g in &after.groups {
-        let Some(old) = base.group(&g.id) else {
-            continue; // a new group grants nothing until something names it
-        };
-        let (was, now) = (members(base, &g.id), members(after, &g.id));
-        for m in now.iter().filter(|m| !was.contains(m)) {
-            out.weakenings.push(weak(
-                "group-member-added",
-                &g.id,
-                list_value(&was),
-                list_value(&now),
-                format!("group {} gains member {m}", g.id),
-            ));
-        }
-        for m in old.members.iter().filter(|m| !now.contains(m)) {
-            out.tightenings
-                .push(format!("group {} loses member {m}", g.id));
-        }
-    }
-    let base_zones = base.zones_by_id();
-    for z in &after.zones {
-        let Some(old) = base_zones.get(z.id.as_str()) else {
-            continue;
-        };
-        let (was, now) = (base.eligible(old), after.eligible(z));
-        let value =
-            |v: &Option<Vec<String>>| v.as_ref().map_or("anyone\n".to_string(), |l| list_value(l));
-        match (&was, &now) {
-            (Some(w), None) => out.weakenings.push(weak(
-                "zone-approvers-removed",
-                &z.id,
-                value(&was),
-                value(&now),
-                format!(
-                    "zone {} no longer restricts its approvers (was {})",
-                    z.id,
-                    w.join(", ")
-                ),
-            )),
-            (None, Some(n)) => {
-                out.tightenings
-                    .push(format!("zone {} approvers set to {}", z.id, n.join(", ")))
-            }
-            (Some(w), Some(n)) => {
-                for a in n.iter().filter(|a| !w.contains(a)) {
-                    out.weakenings.push(weak(
-                        "zone-approvers-widened",
-                        &z.id,
-                        value(&was),
-                        value(&now),
-                        format!("zone {} approvers widened to {a}", z.id),
-                    ));
-                }
-                if w.iter().any(|a| !n.contains(a)) {
-                    out.tightenings
-                        .push(format!("zone {} approvers narrowed", z.id));
-                }
-            }
-            (None, None) => {}
-        }
-        for q in &old.require {
-            let kept = z.require.iter().find(|n| n.group == q.group);
-            let (code, text) = match kept {
-                None => (
-                    "zone-require-removed",
-                    format!("zone {} no longer requires group {}", z.id, q.group),
-                ),
-                Some(n) if n.signoffs < q.signoffs => (
-                    "zone-require-lowered",
-                    format!(
-                        "zone {} requires {} -> {} from group {}",
-                        z.id, q.signoffs, n.signoffs, q.group
-                    ),
-                ),
-                Some(n) => {
-                    if n.signoffs > q.signoffs {
-                        out.tightenings.push(format!(
-                            "zone {} requires {} -> {} from group {}",
-                            z.id, q.signoffs, n.signoffs, q.group
-                        ));
-                    }
-                    continue;
-                }
-            };
-            out.weakenings.push(weak(
-                code,
-                &format!("{}/{}", z.id, q.group),
-                q.signoffs.to_string(),
-                kept.map_or(String::new(), |n| n.signoffs.to_string()),
-                text,
-            ));
-        }
-        for n in &z.require {
-            if !old.require.iter().any(|q| q.group == n.group) {
-                out.tightenings.push(format!(
-                    "zone {} requires {} from group {}",
-                    z.id, n.signoffs, n.group
-                ));
-            }
-        }
-    }
-    let quota = |q: &Option<crate::manifest::Quota>| {
-        q.as_ref().map_or(String::new(), |q| {
-            format!("group {}\nsignoffs {}\n", q.group, q.signoffs)
-        })
-    };
-    let (bo, ao) = (&base.policy.override_, &after.policy.override_);
-    let code = match (bo, ao) {
-        (None, Some(_)) => Some(("override-added", "a break-glass override added".to_string())),
-        (Some(_), None) => {
-            out.tightenings
-                .push("the break-glass override removed".into());
-            None
-        }
-        (Some(b), Some(a)) if b.group != a.group => Some((
-            "override-changed",
-            format!("the override's group changed {} -> {}", b.group, a.group),
-        )),
-        (Some(b), Some(a)) if a.signoffs < b.signoffs => Some((
-            "override-lowered",
-            format!(
-                "the override's sign-offs lowered {} -> {}",
-                b.signoffs, a.signoffs
-            ),
-        )),
-        (Some(b), Some(a)) if a.signoffs > b.signoffs => {
-            out.tightenings.push(format!(
-                "the override's sign-offs raised {} -> {}",
-                b.signoffs, a.signoffs
-            ));
-            None
-        }
-        _ => None,
-    };
-    if let Some((code, text)) = code {
-        out.weakenings
-            .push(weak(code, "policy.override", quota(bo), quota(ao), text));
-    }
 }

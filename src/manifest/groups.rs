@@ -1,12 +1,14 @@
 //! Validation of who may consent: `[[group]]`, a zone's `approvers` and
 //! `require`, the policy's `override`; and that every rule can be met by the
 //! declared instances (a rule nobody can meet would make a zone silently
-//! impossible, or tempt a team to make it optional).
+//! impossible, or tempt a team to make it optional); and which changes of
+//! them weaken the manifest.
 
 use std::collections::HashSet;
 
 use toml::Spanned;
 
+use super::compare::{Comparison, list_value, weak};
 use super::consent::{Rules, satisfiable};
 use super::raw::{RawGroup, RawQuota};
 use super::validate::Validator;
@@ -187,4 +189,151 @@ pub fn describe(r: &Rules) -> String {
         parts.push(format!("{n} from group {g}"));
     }
     parts.join("; ")
+}
+
+/// Who may consent: group members, zones' approvers and `require` entries,
+/// the override. More people or fewer sign-offs weaken; the reverse tightens.
+pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
+    let members = |m: &Manifest, g: &str| {
+        m.group(g)
+            .map_or(Vec::new(), |g| m.expand(std::slice::from_ref(&g.id)))
+    };
+    for g in &after.groups {
+        let Some(old) = base.group(&g.id) else {
+            continue; // a new group grants nothing until something names it
+        };
+        let (was, now) = (members(base, &g.id), members(after, &g.id));
+        for m in now.iter().filter(|m| !was.contains(m)) {
+            out.weakenings.push(weak(
+                "group-member-added",
+                &g.id,
+                list_value(&was),
+                list_value(&now),
+                format!("group {} gains member {m}", g.id),
+            ));
+        }
+        for m in old.members.iter().filter(|m| !now.contains(m)) {
+            out.tightenings
+                .push(format!("group {} loses member {m}", g.id));
+        }
+    }
+    let base_zones = base.zones_by_id();
+    for z in &after.zones {
+        let Some(old) = base_zones.get(z.id.as_str()) else {
+            continue;
+        };
+        let (was, now) = (base.eligible(old), after.eligible(z));
+        let value =
+            |v: &Option<Vec<String>>| v.as_ref().map_or("anyone\n".to_string(), |l| list_value(l));
+        match (&was, &now) {
+            (Some(w), None) => out.weakenings.push(weak(
+                "zone-approvers-removed",
+                &z.id,
+                value(&was),
+                value(&now),
+                format!(
+                    "zone {} no longer restricts its approvers (was {})",
+                    z.id,
+                    w.join(", ")
+                ),
+            )),
+            (None, Some(n)) => {
+                out.tightenings
+                    .push(format!("zone {} approvers set to {}", z.id, n.join(", ")))
+            }
+            (Some(w), Some(n)) => {
+                for a in n.iter().filter(|a| !w.contains(a)) {
+                    out.weakenings.push(weak(
+                        "zone-approvers-widened",
+                        &z.id,
+                        value(&was),
+                        value(&now),
+                        format!("zone {} approvers widened to {a}", z.id),
+                    ));
+                }
+                if w.iter().any(|a| !n.contains(a)) {
+                    out.tightenings
+                        .push(format!("zone {} approvers narrowed", z.id));
+                }
+            }
+            (None, None) => {}
+        }
+        for q in &old.require {
+            let kept = z.require.iter().find(|n| n.group == q.group);
+            let (code, text) = match kept {
+                None => (
+                    "zone-require-removed",
+                    format!("zone {} no longer requires group {}", z.id, q.group),
+                ),
+                Some(n) if n.signoffs < q.signoffs => (
+                    "zone-require-lowered",
+                    format!(
+                        "zone {} requires {} -> {} from group {}",
+                        z.id, q.signoffs, n.signoffs, q.group
+                    ),
+                ),
+                Some(n) => {
+                    if n.signoffs > q.signoffs {
+                        out.tightenings.push(format!(
+                            "zone {} requires {} -> {} from group {}",
+                            z.id, q.signoffs, n.signoffs, q.group
+                        ));
+                    }
+                    continue;
+                }
+            };
+            out.weakenings.push(weak(
+                code,
+                &format!("{}/{}", z.id, q.group),
+                q.signoffs.to_string(),
+                kept.map_or(String::new(), |n| n.signoffs.to_string()),
+                text,
+            ));
+        }
+        for n in &z.require {
+            if !old.require.iter().any(|q| q.group == n.group) {
+                out.tightenings.push(format!(
+                    "zone {} requires {} from group {}",
+                    z.id, n.signoffs, n.group
+                ));
+            }
+        }
+    }
+    let quota = |q: &Option<crate::manifest::Quota>| {
+        q.as_ref().map_or(String::new(), |q| {
+            format!("group {}\nsignoffs {}\n", q.group, q.signoffs)
+        })
+    };
+    let (bo, ao) = (&base.policy.override_, &after.policy.override_);
+    let code = match (bo, ao) {
+        (None, Some(_)) => Some(("override-added", "a break-glass override added".to_string())),
+        (Some(_), None) => {
+            out.tightenings
+                .push("the break-glass override removed".into());
+            None
+        }
+        (Some(b), Some(a)) if b.group != a.group => Some((
+            "override-changed",
+            format!("the override's group changed {} -> {}", b.group, a.group),
+        )),
+        (Some(b), Some(a)) if a.signoffs < b.signoffs => Some((
+            "override-lowered",
+            format!(
+                "the override's sign-offs lowered {} -> {}",
+                b.signoffs, a.signoffs
+            ),
+        )),
+        (Some(b), Some(a)) if a.signoffs > b.signoffs => {
+            out.tightenings.push(format!(
+                "the override's sign-offs raised {} -> {}",
+                b.signoffs, a.signoffs
+            ));
+            None
+        }
+        _ => None,
+    };
+    if let Some((code, text)) = code {
+        out.weakenings
+            .push(weak(code, "policy.override", quota(bo), quota(ao), text));
+    }
 }
