@@ -387,3 +387,26 @@ fn signed_signoffs_count_for_approvers() {
     let run = check_commit(&r, &format!("by enzo\n\n{}", sign.stdout.trim()));
     assert_code(&run, 0);
 }
+
+#[test]
+fn an_unrestricted_zone_the_others_cannot_sign_stays_blocked() {
+    // Without approvers or require, the author left out of four instances
+    // leaves three for a four-sign-off zone: blocked (exit 1), as it always was.
+    let r = setup(
+        "\n[policy]\nauthor_counts = false\n\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nsignoffs = 4\n",
+    );
+    edit(&r, "f.txt", 2);
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "-c",
+        "user.email=alpha@jarvis.example",
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        &signed("mine", &[ALPHA, BETA, GAMMA]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("zone z"), "{run:?}");
+}

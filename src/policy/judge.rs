@@ -85,7 +85,14 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
         if unmet.is_empty() {
             continue;
         }
-        if let Some(author) = &excluded {
+        if overriding.is_some() && t.zone != MANIFEST_ZONE {
+            verdict.overridden.clone_from(&overriding);
+            continue;
+        }
+        let restricted = zone.is_some_and(|z| z.approvers.is_some() || !z.require.is_empty());
+        // Only the new keys make this an error: an unrestricted zone that the
+        // remaining instances cannot sign stays a blocked change, as before.
+        if let Some(author) = excluded.as_ref().filter(|_| restricted) {
             let others: Vec<String> = manifest
                 .instances
                 .iter()
@@ -104,16 +111,11 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
                 )));
             }
         }
-        if overriding.is_some() && t.zone != MANIFEST_ZONE {
-            verdict.overridden.clone_from(&overriding);
-            continue;
-        }
         let counts = |who: &String| rules.eligible.as_ref().is_none_or(|e| e.contains(who));
         let pool: Vec<String> = match &rules.eligible {
             Some(e) => e.clone(),
             None => manifest.instances.iter().map(|i| i.id.clone()).collect(),
         };
-        let restricted = zone.is_some_and(|z| z.approvers.is_some() || !z.require.is_empty());
         lacking.push(Violation::InsufficientSignoffs {
             zone: t.zone.clone(),
             needed: rules.total,
