@@ -410,3 +410,47 @@ fn an_unrestricted_zone_the_others_cannot_sign_stays_blocked() {
     assert_code(&run, 1);
     assert!(run.stdout.contains("zone z"), "{run:?}");
 }
+
+#[test]
+fn signed_signoffs_ratify_the_change_they_sign() {
+    let r = Repo::new();
+    r.write(".gitignore", "keys/\n");
+    let alpha = keygen(&r, "alpha", "ed25519");
+    let beta = keygen(&r, "beta", "ed25519");
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &format!(
+            "version = 1\n\n[[instance]]\nid = \"alpha\"\nemails = [\"alpha@jarvis.example\"]\nkey = \"{alpha}\"\n\n[[instance]]\nid = \"beta\"\nemails = [\"beta@jarvis.example\"]\nkey = \"{beta}\"\n\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\n"
+        ),
+    );
+    let base = r.commit("init");
+    edit(&r, "f.txt", 3);
+    let x = r.commit("slipped through");
+    let sign = |who: &str, rev: &str| {
+        let key = r.file(&format!("keys/{who}"));
+        let run = r.guard(&[
+            "sign",
+            "--instance",
+            who,
+            "--key",
+            key.to_str().unwrap(),
+            rev,
+        ]);
+        assert_code(&run, 0);
+        run.stdout.trim().to_string()
+    };
+    // Signatures over the ratified commit's change count.
+    let (a, b) = (sign("alpha", &x), sign("beta", &x));
+    r.commit(&format!("ratify\n\nGuard-Ratify: {x}\n{a}\n{b}\n"));
+    assert_code(&r.guard(&["check", &format!("{base}..HEAD")]), 0);
+    // Signatures over another change (the ratifying commit's own) do not.
+    r.git(&["reset", "-q", "--hard", &x]);
+    edit(&r, "f.txt", 4);
+    let other = r.commit("another change");
+    let (a, b) = (sign("alpha", &other), sign("beta", &other));
+    r.commit(&format!("ratify\n\nGuard-Ratify: {x}\n{a}\n{b}\n"));
+    let run = r.guard(&["check", &format!("{base}..HEAD")]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("did not count"), "{run:?}");
+}
