@@ -8,6 +8,7 @@
 pub mod amend;
 pub mod ancestry;
 pub mod change;
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod demo;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::change::Hunk;
 use crate::manifest::Manifest;
+use crate::manifest::consent::Rules;
 use crate::signoff;
 
 /// How the merge's version of one hunk (first parent → merge) stands to a side,
@@ -132,6 +133,8 @@ pub enum Refusal {
         needed: u32,
         counted: u32,
         rejected: Vec<String>,
+        /// What the zone's approvers or `require` entries still lack.
+        unmet: Vec<String>,
     },
     /// A commit could not be evaluated.
     Failed { commit: String, error: String },
@@ -164,12 +167,16 @@ impl fmt::Display for Refusal {
                 needed,
                 counted,
                 rejected,
+                unmet,
             } => {
                 write!(
                     f,
                     "brought by {}, whose sign-offs do not meet the first parent's rule for zone {zone}: {counted} of {needed} counted",
                     short(commit)
                 )?;
+                for u in unmet {
+                    write!(f, "; {u}")?;
+                }
                 for r in rejected {
                     write!(f, "; {r}")?;
                 }
@@ -283,8 +290,25 @@ pub fn consent(
             continue;
         }
         let signed = signoff::evaluate(first, &facts.trailers, &facts.author_email, &facts.digest);
+        // The first parent's rule: its threshold, and its approvers and
+        // `require` entries for the zone (a side's own looser rules, or its
+        // override, carry nothing).
+        let rules = match first.zone(zone) {
+            Some(z) if zone != manifest_zone => first.rules(z),
+            _ => Rules {
+                total: needed,
+                eligible: None,
+                require: Vec::new(),
+            },
+        };
+        let restricted = rules.eligible.is_some() || !rules.require.is_empty();
+        let unmet = if restricted {
+            crate::manifest::consent::unmet(&rules, &signed.distinct, None)
+        } else {
+            Vec::new()
+        };
         let counted = signed.count();
-        if counted < needed {
+        if counted < needed || !unmet.is_empty() {
             return Err(Refusal::NotSigned {
                 commit: b.id.clone(),
                 zone: zone.to_string(),
@@ -296,6 +320,7 @@ pub fn consent(
                     .filter(|s| !s.counted)
                     .map(|s| format!("{}: {}", s.value, s.why_not))
                     .collect(),
+                unmet: unmet.iter().map(ToString::to_string).collect(),
             });
         }
     }

@@ -366,6 +366,27 @@ pub fn staged<'r>(repo: &'r Repo, loc: &ManifestLoc) -> Result<Staged<'r>> {
     })
 }
 
+/// When the commit being made will say it was authored: `GIT_AUTHOR_DATE`
+/// when it starts with an ISO date or is `@SECONDS`, else now.
+pub fn next_author_time() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let Ok(date) = std::env::var("GIT_AUTHOR_DATE") else {
+        return now;
+    };
+    let date = date.trim();
+    if let Some(secs) = date
+        .strip_prefix('@')
+        .and_then(|s| s.split_whitespace().next()?.parse::<i64>().ok())
+    {
+        return secs;
+    }
+    date.get(..10)
+        .and_then(crate::claims::day)
+        .map_or(now, |d| d * 86_400)
+}
+
 /// Judge the staged change with `message` (already cleaned up).
 pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Verdict> {
     let s = staged(repo, loc)?;
@@ -375,6 +396,7 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
         message: message.to_string(),
         author_email: next_author_email(repo)?,
         update: None,
+        time: next_author_time(),
     };
     let mut verdict = s.eval.evaluate(subject, &s.which, &s.change)?;
     verdict.notes.extend(s.note);

@@ -20,6 +20,10 @@ pub struct Subject {
     /// For a ref update judged by the server hook: the ref.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
+    /// When the change is made (its author date; now for the staged change),
+    /// seconds since the epoch: which claims are in force.
+    #[serde(skip)]
+    pub time: i64,
 }
 
 impl Subject {
@@ -91,6 +95,31 @@ pub enum Violation {
     MissingAuditTrailer {
         trailer: String,
     },
+    /// A touched zone is frozen (`[policy] freeze`): no sign-off passes it.
+    Frozen {
+        zone: String,
+        reason: String,
+    },
+    /// A touched zone's `also_change` files or zones were not changed.
+    CoChange {
+        zone: String,
+        missing: Vec<String>,
+    },
+    /// A touched zone is claimed by another instance, whose sign-off the
+    /// change lacks.
+    Claimed {
+        zone: String,
+        by: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
+        note: String,
+    },
+    /// The change releases, alters or takes over another instance's claim
+    /// without its sign-off.
+    ClaimTaken {
+        zone: String,
+        by: String,
+    },
     /// The change writes a manifest that does not parse or validate.
     InvalidManifest {
         file: String,
@@ -107,6 +136,10 @@ impl Violation {
             Violation::Invariant { .. } => "invariant",
             Violation::MissingAuditTrailer { .. } => "missing-audit-trailer",
             Violation::InvalidManifest { .. } => "invalid-manifest",
+            Violation::Frozen { .. } => "frozen",
+            Violation::Claimed { .. } => "claimed",
+            Violation::ClaimTaken { .. } => "claim-taken",
+            Violation::CoChange { .. } => "co-change",
         }
     }
 }

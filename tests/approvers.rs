@@ -454,3 +454,95 @@ fn signed_signoffs_ratify_the_change_they_sign() {
     assert_code(&run, 1);
     assert!(run.stdout.contains("did not count"), "{run:?}");
 }
+
+/// A bare manifest of `instances` (ids, email `<id>@x.example`) and `extra`.
+fn bare(instances: &[&str], extra: &str) -> String {
+    let mut m = String::from("version = 1\n");
+    for i in instances {
+        m.push_str(&format!(
+            "\n[[instance]]\nid = \"{i}\"\nemails = [\"{i}@x.example\"]\n"
+        ));
+    }
+    m.push_str(extra);
+    m
+}
+
+#[test]
+fn a_merge_carries_a_side_change_only_with_the_first_parents_approvers() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &bare(
+            &["alpha", "enzo"],
+            "\n[[zone]]\nid = \"csp\"\npath = \"f.txt\"\nsignoffs = 1\n",
+        ),
+    );
+    r.commit("init");
+    r.git(&["branch", "side"]);
+    // main restricts the zone to enzo (a tightening) after the fork.
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml")
+            .replace("signoffs = 1\n", "signoffs = 1\napprovers = [\"enzo\"]\n"),
+    );
+    let base = r.commit("csp: only enzo");
+    r.git(&["checkout", "-q", "side"]);
+    edit(&r, "f.txt", 3);
+    r.commit("side edit\n\nSigned-off-by: Alpha <alpha@x.example>");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-verify",
+        "side",
+        "-m",
+        "merge side\n\nSigned-off-by: Alpha <alpha@x.example>",
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("needs enzo"), "{run:?}");
+    assert_code(&r.guard(&["check", &format!("{base}..HEAD")]), 1);
+}
+
+#[test]
+fn require_names_each_group_once() {
+    let r = setup(&format!(
+        "{}\n[[zone]]\nid = \"auth\"\npath = \"f.txt\"\nrequire = [{{ group = \"security\", signoffs = 1 }}, {{ group = \"security\", signoffs = 1 }}]\n",
+        "\n[[group]]\nid = \"security\"\nmembers = [\"alpha\", \"beta\"]\n"
+    ));
+    let run = r.guard(&["zones", "--verify"]);
+    assert_code(&run, 2);
+    assert!(
+        run.stderr
+            .contains("`require` names group \"security\" twice"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn the_override_never_passes_a_zone_on_the_manifest() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &bare(
+            &["alpha", "beta", "enzo"],
+            "\n[policy]\noverride = { group = \"oncall\", signoffs = 2 }\n\n[[group]]\nid = \"oncall\"\nmembers = [\"alpha\", \"beta\"]\n\n[[zone]]\nid = \"csp\"\npath = \"f.txt\"\nsignoffs = 1\napprovers = [\"enzo\"]\n\n[[zone]]\nid = \"self\"\npath = \"guard.toml\"\nsignoffs = 1\napprovers = [\"enzo\"]\n",
+        ),
+    );
+    r.commit("init");
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml")
+            .replacen("approvers = [\"enzo\"]\n", "", 1),
+    );
+    let run = check_commit(
+        &r,
+        "drop enzo's rule\n\nGuard-Override: prod down\nSigned-off-by: alpha\nSigned-off-by: beta\n",
+    );
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("zone self"), "{run:?}");
+    assert!(run.stdout.contains("needs enzo"), "{run:?}");
+}

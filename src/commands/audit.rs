@@ -146,6 +146,7 @@ fn what_if(
                 message: c.message.clone(),
                 author_email: c.author_email.clone(),
                 update: None,
+                time: c.time,
             };
             let which = BaseManifest::Carried(Box::new(manifest.clone()));
             let verdict = eval.evaluate(subject, &which, &change)?;

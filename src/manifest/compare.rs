@@ -78,6 +78,9 @@ pub fn zone_value(z: &Zone, policy: &Policy) -> String {
     for q in &z.require {
         v.push_str(&format!("require {} {}\n", q.group, q.signoffs));
     }
+    if !z.also_change.is_empty() {
+        v.push_str(&format!("also_change {}\n", z.also_change.join(" ")));
+    }
     v
 }
 
@@ -432,6 +435,7 @@ pub fn compare(
         }
     }
     super::groups::compare(base, after, &mut out);
+    super::freeze::compare(base, after, &mut out);
     // Invariants: what they enforce is their identity.
     for inv in &base.invariants {
         if !after.invariants.iter().any(|n| n.key() == inv.key()) {

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod consent;
 pub mod edit;
+mod freeze;
 pub mod groups;
 pub mod raw;
 pub mod validate;
@@ -129,6 +130,24 @@ pub struct Policy {
     /// Break-glass: sign-offs that pass a touched zone without its own rules
     /// (with a `Guard-Override: <reason>` trailer).
     pub override_: Option<Quota>,
+    /// A security freeze: every change to the frozen zones is blocked,
+    /// whatever its sign-offs, until it is lifted.
+    pub freeze: Option<Freeze>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freeze {
+    pub reason: String,
+    /// The frozen zones' ids; `None`: every zone.
+    pub zones: Option<Vec<String>>,
+}
+
+impl Freeze {
+    pub fn covers(&self, zone: &str) -> bool {
+        self.zones
+            .as_ref()
+            .is_none_or(|z| z.iter().any(|x| x == zone))
+    }
 }
 
 /// `signoffs` distinct sign-offs from the members of `group`.
@@ -154,6 +173,7 @@ impl Default for Policy {
             author_counts: true,
             audit_trailers: Vec::new(),
             override_: None,
+            freeze: None,
         }
     }
 }
@@ -185,6 +205,9 @@ pub struct Zone {
     /// Each entry met by distinct instances, an instance counting toward at
     /// most one entry (AND), besides the total `signoffs`.
     pub require: Vec<Quota>,
+    /// Files (paths) or zones (ids) a change touching this zone must also
+    /// change; sign-offs do not waive it.
+    pub also_change: Vec<String>,
     /// Position of the `lines` value (or of the zone) in the manifest.
     pub pos: Pos,
 }
@@ -279,6 +302,13 @@ impl Manifest {
             .iter()
             .map(|z| z.path.root())
             .chain(self.invariants.iter().map(|i| i.path.root()))
+            .chain(
+                self.zones
+                    .iter()
+                    .flat_map(|z| z.also_change.iter())
+                    .filter(|a| self.zone(a).is_none())
+                    .map(String::as_str),
+            )
             .collect();
         roots.sort_unstable();
         roots.dedup();

@@ -47,6 +47,7 @@ pub struct RawPolicy {
     pub audit_trailers: Option<Vec<Spanned<String>>>,
     #[serde(rename = "override")]
     pub override_: Option<Spanned<RawQuota>>,
+    pub freeze: Option<Spanned<RawFreeze>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +69,22 @@ pub struct RawZone {
     pub signoffs: Option<Spanned<i64>>,
     pub approvers: Option<Spanned<Vec<Spanned<String>>>>,
     pub require: Option<Vec<Spanned<RawQuota>>>,
+    pub also_change: Option<Vec<Spanned<String>>>,
+}
+
+/// `freeze = "reason"`, or `freeze = { reason = "...", zones = [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawFreeze {
+    Reason(String),
+    Zones(RawFreezeTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFreezeTable {
+    pub reason: Option<String>,
+    pub zones: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -224,6 +224,14 @@ impl Validator<'_> {
             if let Some(o) = p.override_ {
                 policy.override_ = self.quota(o, "[policy] override", &group_ids);
             }
+            if let Some(f) = p.freeze {
+                let zone_ids: HashSet<String> = raw
+                    .zones
+                    .iter()
+                    .filter_map(|z| z.get_ref().id.as_ref().map(|i| i.get_ref().clone()))
+                    .collect();
+                policy.freeze = Some(self.freeze(f, &zone_ids));
+            }
         }
         let known: HashSet<String> = instance_ids.union(&group_ids).cloned().collect();
         let zones = self.zones(raw.zones, &known, &group_ids);
@@ -395,6 +403,10 @@ impl Validator<'_> {
     ) -> Vec<Zone> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        let zone_ids: HashSet<String> = raw
+            .iter()
+            .filter_map(|z| z.get_ref().id.as_ref().map(|i| i.get_ref().clone()))
+            .collect();
         for item in raw {
             let span = item.span();
             let r = item.into_inner();
@@ -436,12 +448,51 @@ impl Validator<'_> {
             });
             let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
             let approvers = r.approvers.map(|a| self.approvers(a, &id, known));
-            let require = r
-                .require
+            let also_change = r
+                .also_change
                 .into_iter()
                 .flatten()
-                .filter_map(|q| self.quota(q, &format!("zone {id:?}: `require`"), groups))
+                .filter_map(|a| {
+                    let text = a.get_ref().clone();
+                    // A zone id of this manifest, or else a path (checked as one).
+                    if text == id {
+                        self.err(
+                            a.span(),
+                            format!("zone {id:?}: `also_change` names the zone itself"),
+                        );
+                        return None;
+                    }
+                    if zone_ids.contains(&text) {
+                        return Some(text);
+                    }
+                    match self.path(&a, "`also_change`")? {
+                        PathSpec::Literal(p) => Some(p),
+                        PathSpec::Glob { .. } => {
+                            self.err(a.span(), "`also_change` names files or zones, not globs");
+                            None
+                        }
+                    }
+                })
                 .collect();
+            let mut require: Vec<super::Quota> = Vec::new();
+            for q in r.require.into_iter().flatten() {
+                let span = q.span();
+                if let Some(q) = self.quota(q, &format!("zone {id:?}: `require`"), groups) {
+                    // One entry per group: two would compare as one when the
+                    // manifest changes (dropping one would weaken unseen).
+                    if require.iter().any(|x| x.group == q.group) {
+                        self.err(
+                            span,
+                            format!(
+                                "zone {id:?}: `require` names group {:?} twice; write one entry with the total",
+                                q.group
+                            ),
+                        );
+                    } else {
+                        require.push(q);
+                    }
+                }
+            }
             if let Some(path) = path {
                 out.push(Zone {
                     id,
@@ -451,6 +502,7 @@ impl Validator<'_> {
                     signoffs,
                     approvers,
                     require,
+                    also_change,
                     pos,
                 });
             }

@@ -2,6 +2,7 @@
 //! force, per zone. Pure: no repository, no I/O (signatures are checked
 //! against the keys the manifest holds).
 
+use crate::claims::{self, Claim};
 use crate::error::{Error, Result};
 use crate::manifest::compare::Comparison;
 use crate::manifest::consent::{self, Rules};
@@ -22,6 +23,17 @@ pub struct Facts {
     pub manifest_change: Option<Comparison>,
     /// Invariants the change breaks.
     pub invariants: Vec<Violation>,
+    /// The paths the change changes (under the manifest's roots).
+    pub changed: Vec<String>,
+    /// The manifest's repository path: a zone on it is never overridden.
+    pub manifest_path: String,
+    /// For a merge under a freeze: every zone its change touches, carried by
+    /// a side or not (a freeze blocks what a merge brings too).
+    pub frozen_touches: Vec<String>,
+    /// The claims in force before the change.
+    pub claims: Vec<Claim>,
+    /// The claims the change writes, when it changes the claims file.
+    pub claims_after: Option<Vec<Claim>>,
 }
 
 /// Judge `facts` (`None`: the change changes nothing any rule looks at) of
@@ -34,9 +46,9 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     let Some(facts) = facts else {
         return Ok(verdict);
     };
-    verdict.touched = facts.touched;
-    verdict.violations = facts.manifest;
-    verdict.manifest_change = facts.manifest_change;
+    verdict.touched = facts.touched.clone();
+    verdict.violations = facts.manifest.clone();
+    verdict.manifest_change = facts.manifest_change.clone();
 
     // Sign-offs, counted against the manifest in force.
     let trailers = trailers::parse(&verdict.subject.message);
@@ -85,7 +97,9 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
         if unmet.is_empty() {
             continue;
         }
-        if overriding.is_some() && t.zone != MANIFEST_ZONE {
+        // Never the manifest's own zone, nor a zone on the manifest file:
+        // breaking glass does not weaken the rules.
+        if overriding.is_some() && t.zone != MANIFEST_ZONE && t.file != facts.manifest_path {
             verdict.overridden.clone_from(&overriding);
             continue;
         }
@@ -129,6 +143,26 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
         });
     }
     verdict.violations.extend(lacking);
+    verdict.violations.extend(freeze_and_co_change(
+        manifest,
+        &verdict.touched,
+        &facts.frozen_touches,
+        &facts.changed,
+    ));
+    let author = manifest
+        .instances
+        .iter()
+        .find(|i| i.has_email(&verdict.subject.author_email))
+        .map(|i| i.id.clone());
+    let found = claimed(
+        &facts,
+        &verdict.touched,
+        claims::day_of_time(verdict.subject.time),
+        author.as_deref(),
+        &signed,
+        &mut verdict.notes,
+    );
+    verdict.violations.extend(found);
     if !verdict.touched.is_empty() {
         for key in &manifest.policy.audit_trailers {
             let present = trailers
@@ -141,7 +175,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
             }
         }
     }
-    verdict.violations.extend(facts.invariants);
+    verdict.violations.extend(facts.invariants.iter().cloned());
     Ok(verdict)
 }
 
@@ -188,4 +222,134 @@ fn break_glass(
         return None;
     }
     Some(reason.to_string())
+}
+
+/// A touched zone that is frozen, or whose `also_change` files or zones the
+/// change left alone: no sign-off waives either.
+fn freeze_and_co_change(
+    manifest: &Manifest,
+    touched: &[Touch],
+    frozen_touches: &[String],
+    changed: &[String],
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let zones = manifest.zones_by_id();
+    if let Some(f) = &manifest.policy.freeze {
+        let mut carried: Vec<&String> = frozen_touches
+            .iter()
+            .filter(|z| f.covers(z) && !touched.iter().any(|t| &&t.zone == z))
+            .collect();
+        carried.dedup();
+        for z in carried {
+            out.push(Violation::Frozen {
+                zone: z.clone(),
+                reason: f.reason.clone(),
+            });
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    let is_touched = |id: &str| touched.iter().any(|t| t.zone == id);
+    for t in touched {
+        if seen.contains(&t.zone.as_str()) || t.zone == MANIFEST_ZONE {
+            continue;
+        }
+        seen.push(&t.zone);
+        if let Some(f) = &manifest.policy.freeze
+            && f.covers(&t.zone)
+        {
+            out.push(Violation::Frozen {
+                zone: t.zone.clone(),
+                reason: f.reason.clone(),
+            });
+        }
+        let Some(z) = zones.get(t.zone.as_str()) else {
+            continue;
+        };
+        let missing: Vec<String> = z
+            .also_change
+            .iter()
+            .filter(|a| {
+                if zones.contains_key(a.as_str()) {
+                    !is_touched(a)
+                } else {
+                    !changed.iter().any(|p| {
+                        p == *a
+                            || (p.starts_with(a.as_str())
+                                && p.as_bytes().get(a.len()) == Some(&b'/'))
+                    })
+                }
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            out.push(Violation::CoChange {
+                zone: t.zone.clone(),
+                missing,
+            });
+        }
+    }
+    out
+}
+
+/// Claims: a touched zone claimed by another instance needs the claimant's
+/// sign-off; so does releasing, altering or taking over another's claim.
+fn claimed(
+    facts: &Facts,
+    touched: &[Touch],
+    today: i64,
+    author: Option<&str>,
+    signed: &[String],
+    notes: &mut Vec<String>,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let consents = |who: &str| author == Some(who) || signed.iter().any(|s| s == who);
+    let mut seen: Vec<&str> = Vec::new();
+    for t in touched {
+        if seen.contains(&t.zone.as_str()) || t.zone == MANIFEST_ZONE {
+            continue;
+        }
+        seen.push(&t.zone);
+        match claims::in_force(&facts.claims, &t.zone, today) {
+            Some(c) if !consents(&c.instance) => out.push(Violation::Claimed {
+                zone: t.zone.clone(),
+                by: c.instance.clone(),
+                until: c.until.clone(),
+                note: c.note.clone(),
+            }),
+            Some(_) => {}
+            None => {
+                for c in facts
+                    .claims
+                    .iter()
+                    .filter(|c| c.zone == t.zone && c.expired(today))
+                {
+                    notes.push(format!(
+                        "zone {}: {}'s claim expired on {}: stale, ignored (guard release {} --instance {})",
+                        c.zone,
+                        c.instance,
+                        c.until.as_deref().unwrap_or(""),
+                        c.zone,
+                        c.instance
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(after) = &facts.claims_after {
+        let mut zones: Vec<&str> = facts.claims.iter().map(|c| c.zone.as_str()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        for zone in zones {
+            let Some(was) = claims::in_force(&facts.claims, zone, today) else {
+                continue;
+            };
+            if claims::in_force(after, zone, today) != Some(was) && !consents(&was.instance) {
+                out.push(Violation::ClaimTaken {
+                    zone: zone.to_string(),
+                    by: was.instance.clone(),
+                });
+            }
+        }
+    }
+    out
 }

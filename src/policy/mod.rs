@@ -147,6 +147,22 @@ impl<'r> Evaluator<'r> {
         Ok(manifest)
     }
 
+    /// The claims file of `side`, if any: its claims, or why it does not parse.
+    fn claims_at(
+        &self,
+        side: &Side,
+    ) -> Result<Option<std::result::Result<Vec<crate::claims::Claim>, String>>> {
+        let Some(entry) = self.store.entry(side, crate::claims::PATH)? else {
+            return Ok(None);
+        };
+        let bytes = self.store.blob(&entry.id)?;
+        Ok(Some(
+            std::str::from_utf8(&bytes)
+                .map_err(|_| "not UTF-8".to_string())
+                .and_then(crate::claims::parse),
+        ))
+    }
+
     /// The manifest at the manifest path of `side`, if any (parsed, not file-checked).
     pub(super) fn manifest_at(&self, side: &Side) -> Result<Option<(String, String)>> {
         let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
@@ -229,7 +245,30 @@ impl<'r> Evaluator<'r> {
         if changes.is_empty() {
             return Ok(None);
         }
-        let mut facts = Facts::default();
+        let mut facts = Facts {
+            changed: changes.iter().map(|c| c.path.clone()).collect(),
+            manifest_path: self.manifest_path.clone(),
+            ..Facts::default()
+        };
+        // A freeze blocks every zone change a merge brings, carried or not.
+        if !change.others.is_empty()
+            && let Some(f) = &manifest.policy.freeze
+        {
+            let plain = Change {
+                base: change.base.clone(),
+                new: change.new.clone(),
+                others: Vec::new(),
+                parents: Vec::new(),
+            };
+            let mut cache = HashMap::new();
+            for zone in manifest.zones.iter().filter(|z| f.covers(&z.id)) {
+                for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
+                    if self.touch(zone, manifest, c, &plain, &mut cache)?.is_some() {
+                        facts.frozen_touches.push(zone.id.clone());
+                    }
+                }
+            }
+        }
         let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
         for zone in &manifest.zones {
             for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
@@ -244,6 +283,28 @@ impl<'r> Evaluator<'r> {
             self.judge_manifest(manifest, change, &changes, &expected, &mut facts)?;
         }
         facts.invariants = self.invariants(manifest, &changes)?;
+        facts.claims = match self.claims_at(&change.base)? {
+            Some(Ok(c)) => c,
+            Some(Err(why)) => {
+                return Err(Error::new(format!(
+                    "{}: {why}",
+                    Self::side_label(&change.base, crate::claims::PATH)
+                )));
+            }
+            None => Vec::new(),
+        };
+        if changes.iter().any(|c| c.path == crate::claims::PATH) {
+            match self.claims_at(&change.new)? {
+                Some(Ok(c)) => facts.claims_after = Some(c),
+                None => facts.claims_after = Some(Vec::new()),
+                // The change writes claims that do not parse: a violation of
+                // it (the claims in force are fine).
+                Some(Err(why)) => facts.manifest.push(Violation::InvalidManifest {
+                    file: crate::claims::PATH.to_string(),
+                    errors: why,
+                }),
+            }
+        }
         Ok(Some(facts))
     }
 
@@ -251,6 +312,7 @@ impl<'r> Evaluator<'r> {
     pub fn changes(&self, manifest: &Manifest, change: &Change) -> Result<Vec<FileChange>> {
         let mut roots = manifest.roots();
         roots.push(&self.manifest_path);
+        roots.push(crate::claims::PATH);
         self.store.changes(&change.base, &change.new, &roots)
     }
 
@@ -274,6 +336,7 @@ impl<'r> Evaluator<'r> {
             message: String::new(),
             author_email: String::new(),
             update: Some(name.to_string()),
+            time: n.time,
         };
         let change = Change {
             base: Side::Tree(o.tree),
@@ -305,6 +368,7 @@ impl<'r> Evaluator<'r> {
             message: c.message.clone(),
             author_email: c.author_email.clone(),
             update: None,
+            time: c.time,
         };
         let change = Change {
             base,

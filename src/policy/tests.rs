@@ -179,6 +179,7 @@ fn judging_is_pure() {
         message: message.into(),
         author_email: "dev@x.example".into(),
         update: None,
+        time: 0,
     };
     let touch = Touch {
         zone: "auth".into(),

@@ -96,6 +96,57 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
                 "missing audit trailer {trailer}: add a non-empty `{trailer}: ...` line to the message's trailer block"
             ),
         ),
+        Violation::Frozen { zone, reason } => {
+            let t = v.touched.iter().find(|t| &t.zone == zone);
+            (
+                t.map(|t| t.file.clone()),
+                t.and_then(|t| t.lines),
+                format!(
+                    "zone {zone} is frozen ({reason}): no change passes it, whatever its sign-offs"
+                ),
+            )
+        }
+        Violation::Claimed {
+            zone,
+            by,
+            until,
+            note,
+        } => {
+            let t = v.touched.iter().find(|t| &t.zone == zone);
+            let until = until
+                .as_deref()
+                .map_or(String::new(), |u| format!(" until {u}"));
+            let note = if note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({note})")
+            };
+            (
+                t.map(|t| t.file.clone()),
+                t.and_then(|t| t.lines),
+                format!(
+                    "zone {zone} is claimed by {by}{until}{note}: a change by another instance needs {by}'s sign-off"
+                ),
+            )
+        }
+        Violation::ClaimTaken { zone, by } => (
+            Some(crate::claims::PATH.to_string()),
+            None,
+            format!(
+                "the change releases, alters or takes over {by}'s claim of zone {zone} without {by}'s sign-off"
+            ),
+        ),
+        Violation::CoChange { zone, missing } => {
+            let t = v.touched.iter().find(|t| &t.zone == zone);
+            (
+                t.map(|t| t.file.clone()),
+                t.and_then(|t| t.lines),
+                format!(
+                    "zone {zone} is touched, and a change to it must also change {}; sign-offs do not waive it",
+                    missing.join(", ")
+                ),
+            )
+        }
     }
 }
 
@@ -246,6 +297,15 @@ fn verdict_block(out: &mut String, v: &Verdict) {
             }
             Violation::InvalidManifest { file, .. } => {
                 format!("fix {file} at each place named above (`guard zones --verify` checks it)")
+            }
+            Violation::Claimed { by, .. } | Violation::ClaimTaken { by, .. } => {
+                format!("add {by}'s sign-off (or wait until the claim is released or expires)")
+            }
+            Violation::Frozen { .. } => {
+                "wait for the freeze to be lifted (`guard thaw`, a weakening that needs the sign-offs)".to_string()
+            }
+            Violation::CoChange { missing, .. } => {
+                format!("change {} in the same commit", missing.join(" and "))
             }
         };
         let fix = match &v.subject.update {

@@ -1,0 +1,119 @@
+//! A security freeze (`[policy] freeze`) and co-change rules (a zone's
+//! `also_change`): their validation, and which changes of them weaken the
+//! manifest (lifting a freeze, dropping a co-change).
+
+use std::collections::HashSet;
+
+use toml::Spanned;
+
+use super::compare::{Comparison, list_value, weak};
+use super::raw::RawFreeze;
+use super::validate::Validator;
+use super::{Freeze, Manifest};
+
+impl Validator<'_> {
+    pub(super) fn freeze(&mut self, raw: Spanned<RawFreeze>, zone_ids: &HashSet<String>) -> Freeze {
+        let span = raw.span();
+        let (reason, zones) = match raw.into_inner() {
+            RawFreeze::Reason(r) => (Some(r), None),
+            RawFreeze::Zones(t) => (t.reason, t.zones),
+        };
+        let reason = reason.unwrap_or_default().trim().to_string();
+        if reason.is_empty() {
+            self.err(
+                span.clone(),
+                "[policy] freeze needs a reason (freeze = \"why\", or { reason = \"why\", zones = [...] })",
+            );
+        }
+        let zones = zones.map(|list| {
+            if list.is_empty() {
+                self.err(
+                    span.clone(),
+                    "[policy] freeze names no zone (omit `zones` to freeze every zone)",
+                );
+            }
+            list.into_iter()
+                .filter_map(|z| {
+                    if zone_ids.contains(z.get_ref()) {
+                        Some(z.into_inner())
+                    } else {
+                        self.err(
+                            z.span(),
+                            format!("[policy] freeze: {:?} is not a zone id", z.get_ref()),
+                        );
+                        None
+                    }
+                })
+                .collect()
+        });
+        Freeze { reason, zones }
+    }
+}
+
+fn freeze_value(f: &Option<Freeze>) -> String {
+    match f {
+        None => String::new(),
+        Some(f) => format!(
+            "zones {}\n",
+            f.zones.as_ref().map_or("all".to_string(), |z| z.join(" "))
+        ),
+    }
+}
+
+/// Lifting or narrowing a freeze, and dropping a co-change, weaken; the
+/// reverse tightens.
+pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
+    let (bf, af) = (&base.policy.freeze, &after.policy.freeze);
+    let lifted: Vec<&str> = match (bf, af) {
+        (Some(_), None) => vec!["every frozen zone"],
+        (Some(b), Some(a)) => match (&b.zones, &a.zones) {
+            (None, Some(_)) => vec!["some zones"],
+            (Some(bz), Some(az)) => bz
+                .iter()
+                .filter(|z| !az.contains(z))
+                .map(String::as_str)
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    if !lifted.is_empty() {
+        out.weakenings.push(weak(
+            "freeze-lifted",
+            "policy.freeze",
+            freeze_value(bf),
+            freeze_value(af),
+            format!("the security freeze lifted for {}", lifted.join(", ")),
+        ));
+    } else if freeze_value(bf) != freeze_value(af) {
+        out.tightenings
+            .push("a security freeze set or widened".into());
+    }
+    let base_zones = base.zones_by_id();
+    for z in &after.zones {
+        let Some(old) = base_zones.get(z.id.as_str()) else {
+            continue;
+        };
+        for a in old
+            .also_change
+            .iter()
+            .filter(|a| !z.also_change.contains(a))
+        {
+            out.weakenings.push(weak(
+                "zone-also-change-removed",
+                &z.id,
+                list_value(&old.also_change),
+                list_value(&z.also_change),
+                format!("zone {} no longer requires a change of {a}", z.id),
+            ));
+        }
+        for a in z
+            .also_change
+            .iter()
+            .filter(|a| !old.also_change.contains(a))
+        {
+            out.tightenings
+                .push(format!("zone {} requires a change of {a}", z.id));
+        }
+    }
+}
