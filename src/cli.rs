@@ -135,6 +135,59 @@ pub enum Command {
         #[command(flatten)]
         manifest: ManifestArg,
     },
+    /// Claim zones for an instance while it works on them (.guard/claims.toml)
+    Claim {
+        #[arg(required = true)]
+        zones: Vec<String>,
+        #[arg(long)]
+        instance: String,
+        /// Last day of the claim (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// List the claims, with whether each is active, expired or superseded
+    Claims {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Release claims
+    Release {
+        #[arg(required = true)]
+        zones: Vec<String>,
+        /// Only this instance's claims
+        #[arg(long)]
+        instance: Option<String>,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Set a security freeze in the manifest: no zone change passes until it is lifted
+    Freeze {
+        #[arg(long)]
+        reason: String,
+        /// Freeze only these zones (default: every zone)
+        #[arg(long = "zone", value_name = "ID")]
+        zones: Vec<String>,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Lift the security freeze (a weakening: its commit needs the sign-offs)
+    Thaw {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// One screen for starting work: zones, claims, a freeze, each zone's last change
+    Status {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
     /// Play guard's story in a throwaway repository
     Demo {
         /// Keep the demo repository in DIR

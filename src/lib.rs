@@ -130,6 +130,32 @@ pub fn run_with_progress(cli: cli::Cli, progress: session::Progress<'_>) -> Resu
             format,
             manifest,
         } => commands::audit::audit(range.as_deref(), zone.as_deref(), format, &manifest),
+        Command::Claim {
+            zones,
+            instance,
+            until,
+            note,
+            manifest,
+        } => commands::coordinate::claim(
+            &zones,
+            &instance,
+            until.as_deref(),
+            note.as_deref(),
+            &manifest,
+        ),
+        Command::Claims { format, manifest } => commands::coordinate::list(format, &manifest),
+        Command::Release {
+            zones,
+            instance,
+            manifest,
+        } => commands::coordinate::release(&zones, instance.as_deref(), &manifest),
+        Command::Freeze {
+            reason,
+            zones,
+            manifest,
+        } => commands::coordinate::freeze(&reason, &zones, &manifest),
+        Command::Thaw { manifest } => commands::coordinate::thaw(&manifest),
+        Command::Status { format, manifest } => commands::status::status(format, &manifest),
         Command::Demo { keep } => demo::run(keep.as_deref()),
     }
 }

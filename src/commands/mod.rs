@@ -2,10 +2,12 @@
 
 pub mod audit;
 pub mod check;
+pub mod coordinate;
 pub mod fix;
 pub mod hooks;
 pub mod server;
 pub mod sign;
+pub mod status;
 
 use crate::report;
 

@@ -34,12 +34,12 @@ impl Validator<'_> {
             }
             list.into_iter()
                 .filter_map(|z| {
-                    if zone_ids.contains(z.get_ref()) {
-                        Some(z.into_inner())
+                    if zone_ids.contains(&z) {
+                        Some(z)
                     } else {
                         self.err(
-                            z.span(),
-                            format!("[policy] freeze: {:?} is not a zone id", z.get_ref()),
+                            span.clone(),
+                            format!("[policy] freeze: {z:?} is not a zone id"),
                         );
                         None
                     }

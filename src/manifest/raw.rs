@@ -84,7 +84,9 @@ pub enum RawFreeze {
 #[serde(deny_unknown_fields)]
 pub struct RawFreezeTable {
     pub reason: Option<String>,
-    pub zones: Option<Vec<Spanned<String>>>,
+    /// Not spanned: an untagged enum buffers its content, and spans do not
+    /// survive that (problems point at the `freeze` value).
+    pub zones: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
