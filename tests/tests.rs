@@ -8,6 +8,7 @@ mod approvers;
 mod audit;
 mod check;
 mod ci_recipes;
+mod coordinate;
 mod demo;
 mod drift;
 mod fuzz_seeds;

@@ -1,0 +1,337 @@
+//! Instances coordinating through the repository: zone claims, a security
+//! freeze, co-change rules, `guard status`.
+
+use crate::common::*;
+
+/// A repository with the three instances, zone `z` on f.txt lines 5-10 and
+/// zone `docs-zone` on g.txt, and `extra` manifest text.
+fn setup(extra: &str) -> Repo {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("g.txt", &lines(20));
+    r.write("CHANGELOG.md", "# changes\n");
+    r.write(
+        "guard.toml",
+        &manifest(&format!(
+            "{extra}\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n\n[[zone]]\nid = \"docs-zone\"\npath = \"g.txt\"\n"
+        )),
+    );
+    r.commit("init");
+    r
+}
+
+fn edit(r: &Repo, file: &str, line: usize) {
+    let text = r
+        .read(file)
+        .replace(&format!("line {line}\n"), &format!("edited {line}\n"));
+    r.write(file, &text);
+}
+
+/// Commit everything as `email` (the author) with `message`; `guard check HEAD`.
+fn commit_as(r: &Repo, email: &str, message: &str) -> Run {
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "-c",
+        &format!("user.email={email}"),
+        "commit",
+        "-q",
+        "--no-verify",
+        "--allow-empty",
+        "-m",
+        message,
+    ]);
+    r.guard(&["check", "HEAD"])
+}
+
+fn claims_file(entries: &[(&str, &str, &str, Option<&str>)]) -> String {
+    let mut s = String::new();
+    for (zone, who, since, until) in entries {
+        s.push_str(&format!(
+            "[[claim]]\nzone = \"{zone}\"\ninstance = \"{who}\"\nsince = \"{since}\"\n"
+        ));
+        if let Some(u) = until {
+            s.push_str(&format!("until = \"{u}\"\n"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn a_claimed_zone_needs_the_claimants_signoff() {
+    let r = setup("");
+    // Commits are dated 2026-01-01 here.
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", Some("2026-02-01"))]),
+    );
+    assert_code(&commit_as(&r, "alpha@jarvis.example", "claim z"), 0);
+    let start = r.git(&["rev-parse", "HEAD"]);
+    // beta's change, signed by beta and gamma: blocked by alpha's claim.
+    edit(&r, "f.txt", 6);
+    let run = commit_as(
+        &r,
+        "beta@jarvis.example",
+        &signed("beta's edit", &[BETA, GAMMA]),
+    );
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("violation [claimed]: zone z is claimed by alpha until 2026-02-01"),
+        "{run:?}"
+    );
+    // Co-signed by the claimant: passes.
+    r.git(&["reset", "-q", "--hard", &start]);
+    edit(&r, "f.txt", 6);
+    assert_code(
+        &commit_as(
+            &r,
+            "beta@jarvis.example",
+            &signed("co-signed", &[BETA, ALPHA]),
+        ),
+        0,
+    );
+    // The claimant's own change: passes with the zone's usual sign-offs.
+    r.git(&["reset", "-q", "--hard", &start]);
+    edit(&r, "f.txt", 6);
+    assert_code(
+        &commit_as(&r, "alpha@jarvis.example", &signed("mine", &[BETA, GAMMA])),
+        0,
+    );
+    // JSON and SARIF carry it.
+    r.git(&["reset", "-q", "--hard", &start]);
+    edit(&r, "f.txt", 6);
+    commit_as(
+        &r,
+        "beta@jarvis.example",
+        &signed("beta's edit", &[BETA, GAMMA]),
+    );
+    let json = r.guard(&["check", "HEAD", "--format", "json"]);
+    assert!(json.stdout.contains("\"code\": \"claimed\""), "{json:?}");
+    let sarif = r.guard(&["check", "HEAD", "--format", "sarif"]);
+    assert!(
+        sarif.stdout.contains("\"ruleId\": \"claimed\""),
+        "{sarif:?}"
+    );
+}
+
+#[test]
+fn an_expired_claim_is_ignored_and_reported_stale() {
+    let r = setup("");
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-11-01", Some("2025-12-31"))]),
+    );
+    commit_as(&r, "alpha@jarvis.example", "claim z");
+    edit(&r, "f.txt", 6);
+    let run = commit_as(
+        &r,
+        "beta@jarvis.example",
+        &signed("after the claim", &[BETA, GAMMA]),
+    );
+    assert_code(&run, 0);
+    assert!(
+        run.stdout
+            .contains("alpha's claim expired on 2025-12-31: stale, ignored"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn releasing_anothers_claim_needs_its_signoff() {
+    let r = setup("");
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+    commit_as(&r, "alpha@jarvis.example", "claim z");
+    let start = r.git(&["rev-parse", "HEAD"]);
+    // guard release writes the file; beta committing it takes alpha's claim.
+    let run = r.guard(&["release", "z"]);
+    assert_code(&run, 0);
+    assert!(!r.read(".guard/claims.toml").contains("alpha"));
+    let run = commit_as(&r, "beta@jarvis.example", "release alpha's claim");
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("violation [claim-taken]"), "{run:?}");
+    // alpha releasing its own claim passes.
+    r.git(&["reset", "-q", "--hard", &start]);
+    r.guard(&["release", "z", "--instance", "alpha"]);
+    assert_code(&commit_as(&r, "alpha@jarvis.example", "done with z"), 0);
+    assert_code(&r.guard(&["release", "z"]), 1);
+}
+
+/// Two branches each claim `z`; main merges the side, keeping both claims.
+fn race(main_since: &str, side_since: &str, merge_message: &str) -> Run {
+    let r = setup("");
+    r.git(&["branch", "side"]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", main_since, None)]),
+    );
+    commit_as(&r, "alpha@jarvis.example", "alpha claims z");
+    r.git(&["checkout", "-q", "side"]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "beta", side_since, None)]),
+    );
+    commit_as(&r, "beta@jarvis.example", "beta claims z");
+    r.git(&["checkout", "-q", "main"]);
+    let _ = r.git_run(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[
+            ("z", "alpha", main_since, None),
+            ("z", "beta", side_since, None),
+        ]),
+    );
+    commit_as(&r, "gamma@jarvis.example", merge_message)
+}
+
+#[test]
+fn two_branches_claiming_one_zone_meet_by_the_earliest_claim() {
+    // alpha claimed first: beta's later claim is superseded, nothing is taken.
+    assert_code(&race("2025-12-01", "2025-12-15", "merge side"), 0);
+    // beta's claim is earlier: merging it takes the zone from alpha, which
+    // needs alpha's sign-off.
+    let run = race("2025-12-15", "2025-12-01", "merge side");
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains("takes over alpha's claim of zone z"),
+        "{run:?}"
+    );
+    assert_code(
+        &race("2025-12-15", "2025-12-01", &signed("merge side", &[ALPHA])),
+        0,
+    );
+}
+
+#[test]
+fn a_freeze_blocks_a_fully_signed_change_and_lifting_it_needs_signoffs() {
+    let r = setup("");
+    let run = r.guard(&["freeze", "--reason", "incident 42: tokens leaked"]);
+    assert_code(&run, 0);
+    assert!(
+        r.read("guard.toml")
+            .contains("freeze = \"incident 42: tokens leaked\"")
+    );
+    assert_code(&commit_as(&r, "author@jarvis.example", "freeze"), 0);
+    edit(&r, "f.txt", 6);
+    let run = commit_as(
+        &r,
+        "author@jarvis.example",
+        &signed("fix", &[ALPHA, BETA, GAMMA]),
+    );
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("violation [frozen]: zone z is frozen (incident 42: tokens leaked)"),
+        "{run:?}"
+    );
+    r.git(&["reset", "-q", "--hard", "HEAD~"]);
+    assert_code(&r.guard(&["thaw"]), 0);
+    let run = commit_as(&r, "author@jarvis.example", "thaw");
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("the security freeze lifted"), "{run:?}");
+    r.git(&["reset", "-q", "--soft", "HEAD~"]);
+    assert_code(
+        &commit_as(&r, "author@jarvis.example", &signed("thaw", &[ALPHA, BETA])),
+        0,
+    );
+    // A freeze of one zone leaves the others open.
+    r.guard(&["freeze", "--reason", "audit", "--zone", "docs-zone"]);
+    commit_as(&r, "author@jarvis.example", "freeze docs");
+    edit(&r, "f.txt", 6);
+    assert_code(
+        &commit_as(&r, "author@jarvis.example", &signed("fix", &[ALPHA, BETA])),
+        0,
+    );
+    assert_code(&r.guard(&["freeze", "--reason", "x", "--zone", "nope"]), 2);
+}
+
+#[test]
+fn a_co_change_is_required_even_with_signoffs() {
+    let r = setup("");
+    let m = r.read("guard.toml").replace(
+        "lines = \"5-10\"\n",
+        "lines = \"5-10\"\nalso_change = [\"CHANGELOG.md\", \"docs-zone\"]\n",
+    );
+    r.write("guard.toml", &m);
+    commit_as(&r, "author@jarvis.example", "co-change rule");
+    let start = r.git(&["rev-parse", "HEAD"]);
+    edit(&r, "f.txt", 6);
+    let run = commit_as(&r, "author@jarvis.example", &signed("fix", &[ALPHA, BETA]));
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("a change to it must also change CHANGELOG.md, docs-zone"),
+        "{run:?}"
+    );
+    // The file alone is not enough: the listed zone must be touched too.
+    r.git(&["reset", "-q", "--hard", &start]);
+    edit(&r, "f.txt", 6);
+    r.write("CHANGELOG.md", "# changes\n- fix\n");
+    let run = commit_as(&r, "author@jarvis.example", &signed("fix", &[ALPHA, BETA]));
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("must also change docs-zone"), "{run:?}");
+    r.git(&["reset", "-q", "--hard", &start]);
+    edit(&r, "f.txt", 6);
+    edit(&r, "g.txt", 1);
+    r.write("CHANGELOG.md", "# changes\n- fix\n");
+    assert_code(
+        &commit_as(&r, "author@jarvis.example", &signed("fix", &[ALPHA, BETA])),
+        0,
+    );
+    // Removing the rule is a weakening.
+    r.git(&["reset", "-q", "--hard", &start]);
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml")
+            .replace("also_change = [\"CHANGELOG.md\", \"docs-zone\"]\n", ""),
+    );
+    let run = commit_as(&r, "author@jarvis.example", "drop the rule");
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("zone z no longer requires a change of CHANGELOG.md"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn claim_writes_a_claim_and_refuses_anothers_zone() {
+    let r = setup("");
+    let run = r.guard(&[
+        "claim",
+        "z",
+        "--instance",
+        "alpha",
+        "--until",
+        "2099-01-01",
+        "--note",
+        "CSP work",
+    ]);
+    assert_code(&run, 0);
+    assert!(
+        run.stdout.contains("claimed z for alpha until 2099-01-01"),
+        "{run:?}"
+    );
+    let run = r.guard(&["claim", "z", "--instance", "beta"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stderr
+            .contains("zone z is claimed by alpha until 2099-01-01"),
+        "{run:?}"
+    );
+    let run = r.guard(&["claims"]);
+    assert!(
+        run.stdout
+            .contains("z                        alpha        since "),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("until 2099-01-01: active (CSP work)"),
+        "{run:?}"
+    );
+    assert_code(&r.guard(&["claim", "nope", "--instance", "alpha"]), 2);
+    assert_code(&r.guard(&["claim", "z", "--instance", "mallory"]), 2);
+}
