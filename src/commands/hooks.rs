@@ -357,7 +357,10 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
     blocking.violations.retain(|v| {
         !matches!(
             v,
-            Violation::InsufficientSignoffs { .. } | Violation::MissingAuditTrailer { .. }
+            Violation::InsufficientSignoffs { .. }
+                | Violation::MissingAuditTrailer { .. }
+                | Violation::Claimed { .. }
+                | Violation::ClaimTaken { .. }
         )
     });
     if !blocking.violations.is_empty() {

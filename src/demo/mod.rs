@@ -217,6 +217,10 @@ fn play(d: &mut Demo) -> Result<()> {
     d.write("frontend/public/index.html", jarvis::INDEX_HTML)?;
     d.write("frontend/src/components/Chat.jsx", jarvis::CHAT_JSX)?;
     d.write("README.md", "# Jarvis\n")?;
+    d.write(
+        "docs/SECURITY_FIXES_APPLIED.md",
+        "# Security fixes applied\n\n- TrustedHostMiddleware, CSP, JWT on /chat\n",
+    )?;
     d.write("guard.toml", jarvis::MANIFEST)?;
     d.git_ok(&["add", "-A"])?;
     d.git_ok(&["commit", "-q", "-m", "Jarvis with its security zones"])?;
@@ -316,6 +320,7 @@ fn play(d: &mut Demo) -> Result<()> {
         &r,
     );
     d.restore()?;
+    coordinate(d)?;
 
     let main = d.read("backend/main.py")?;
     d.write(
@@ -351,5 +356,117 @@ fn play(d: &mut Demo) -> Result<()> {
     );
     let r = d.run(&guard, &["check", "main..HEAD"])?;
     d.step("guard check main..HEAD now passes", true, &r);
+    Ok(())
+}
+
+/// Co-change, a claim and a freeze: instances coordinating through the repository.
+fn coordinate(d: &mut Demo) -> Result<()> {
+    let guard = d.guard.clone();
+    let security = d.read("backend/auth/security.py")?;
+    let stricter = security
+        .replace("< 32", "< 48")
+        .replace("at least 32", "at least 48");
+    d.write("backend/auth/security.py", &stricter)?;
+    let r = d.commit(&message("Require longer secret keys", &SIGNERS[..2]), &[])?;
+    d.step(
+        "A signed change to auth/security.py that leaves the fixes log alone is blocked (also_change)",
+        false,
+        &r,
+    );
+    let log = d.read("docs/SECURITY_FIXES_APPLIED.md")?;
+    d.write(
+        "docs/SECURITY_FIXES_APPLIED.md",
+        &format!("{log}- SECRET_KEY: at least 48 characters\n"),
+    )?;
+    let r = d.commit(&message("Require longer secret keys", &SIGNERS[..2]), &[])?;
+    d.step("The same change with its log entry passes", true, &r);
+
+    let claim = d.run(
+        &guard,
+        &[
+            "claim",
+            "csp",
+            "--instance",
+            "alpha",
+            "--note",
+            "CSP for websockets",
+        ],
+    )?;
+    d.step("alpha claims the CSP zone (guard claim)", true, &claim);
+    let r = d.commit("alpha claims csp", &[])?;
+    d.step("The claim is committed: .guard/claims.toml", true, &r);
+    let html = d.read("frontend/public/index.html")?;
+    d.write(
+        "frontend/public/index.html",
+        &html.replace(
+            "connect-src 'self'",
+            "connect-src 'self' https://cdn.jarvis.example",
+        ),
+    )?;
+    let r = d.commit(
+        &message("Allow the CDN", &["Enzo <enzo@jarvis.example>"]),
+        &[],
+    )?;
+    d.step(
+        "While alpha holds the claim, another's CSP change (signed by Enzo) is blocked",
+        false,
+        &r,
+    );
+    let r = d.commit(
+        &message(
+            "Allow the CDN",
+            &["Enzo <enzo@jarvis.example>", "Alpha <alpha@jarvis.example>"],
+        ),
+        &[],
+    )?;
+    d.step("With alpha's sign-off too, it passes", true, &r);
+    let release = d.run(&guard, &["release", "csp", "--instance", "alpha"])?;
+    d.step("alpha releases the claim (guard release)", true, &release);
+    let r = d.commit(&message("alpha releases csp", &SIGNERS[..1]), &[])?;
+    d.step("The release is committed", true, &r);
+
+    let freeze = d.run(
+        &guard,
+        &["freeze", "--reason", "incident 7: a token leaked"],
+    )?;
+    d.step(
+        "An incident: guard freeze stops every zone change",
+        true,
+        &freeze,
+    );
+    let r = d.commit("Security freeze: incident 7", &[])?;
+    d.step(
+        "The freeze is committed (a tightening: no sign-off)",
+        true,
+        &r,
+    );
+    let main = d.read("backend/main.py")?;
+    d.write(
+        "backend/main.py",
+        &main.replace("RATE_LIMIT_PER_MINUTE = 120", "RATE_LIMIT_PER_MINUTE = 90"),
+    )?;
+    let r = d.commit(&message("Lower the rate limit", &SIGNERS), &[])?;
+    d.step(
+        "During the freeze, a change signed by all three instances is blocked",
+        false,
+        &r,
+    );
+    d.restore()?;
+    let status = d.run(&guard, &["status"])?;
+    d.step(
+        "guard status shows the freeze, the zones and their last changes",
+        true,
+        &status,
+    );
+    let thaw = d.run(&guard, &["thaw"])?;
+    d.step("guard thaw lifts it in guard.toml", true, &thaw);
+    let r = d.commit("Lift the freeze", &[])?;
+    d.step(
+        "Lifting the freeze is a weakening: blocked unsigned",
+        false,
+        &r,
+    );
+    let r = d.commit(&message("Lift the freeze", &SIGNERS[..2]), &[])?;
+    d.step("Signed by two instances, the freeze is lifted", true, &r);
     Ok(())
 }

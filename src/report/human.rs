@@ -393,5 +393,13 @@ pub fn announcement(verdict: &Verdict) -> String {
             );
         }
     }
+    for v in &verdict.violations {
+        if let Violation::Claimed { zone, by, .. } = v {
+            let _ = writeln!(
+                out,
+                "guard: {zone} is claimed by {by}: the commit needs {by}'s sign-off too"
+            );
+        }
+    }
     out
 }
