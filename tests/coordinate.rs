@@ -335,3 +335,58 @@ fn claim_writes_a_claim_and_refuses_anothers_zone() {
     assert_code(&r.guard(&["claim", "nope", "--instance", "alpha"]), 2);
     assert_code(&r.guard(&["claim", "z", "--instance", "mallory"]), 2);
 }
+
+/// `guard status` on the demo's repository, against its snapshots (commit
+/// ids and dates, which change with every run, replaced).
+#[test]
+fn status_on_the_demo_repository_matches_its_snapshots() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("demo");
+    let out = std::process::Command::new(guard_bin())
+        .args(["demo", "--keep", dir.to_str().unwrap()])
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status = |format: &str| {
+        let out = std::process::Command::new(guard_bin())
+            .current_dir(dir.join("jarvis"))
+            .args(["status", "--format", format])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let snapshot = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/snapshots")
+                .join(name),
+        )
+        .unwrap()
+    };
+    // Human: "<10 hex> <date> <time> <offset>" is a commit and its date.
+    let human: String = status("human")
+        .lines()
+        .map(|l| match l.find("last: ") {
+            Some(at) if l[at + 6..].chars().take(10).all(|c| c.is_ascii_hexdigit()) => {
+                let rest = &l[at + 6 + 10 + 1 + 25..];
+                format!("{}last: <commit> <date>{rest}\n", &l[..at])
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert_eq!(human, snapshot("status-demo.txt"));
+    let mut json: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
+    for z in json["zones"].as_array_mut().unwrap() {
+        if z["last"].is_object() {
+            z["last"]["commit"] = "<commit>".into();
+            z["last"]["date"] = "<date>".into();
+        }
+    }
+    let expected: serde_json::Value = serde_json::from_str(&snapshot("status-demo.json")).unwrap();
+    assert_eq!(json, expected);
+}
