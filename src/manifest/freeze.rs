@@ -9,9 +9,42 @@ use toml::Spanned;
 use super::compare::{Comparison, list_value, weak};
 use super::raw::RawFreeze;
 use super::validate::Validator;
-use super::{Freeze, Manifest};
+use super::{Freeze, Manifest, PathSpec};
 
 impl Validator<'_> {
+    /// A zone's `also_change`: zone ids of this manifest, or else file paths.
+    pub(super) fn also_change(
+        &mut self,
+        raw: Option<Vec<Spanned<String>>>,
+        id: &str,
+        zone_ids: &HashSet<String>,
+    ) -> Vec<String> {
+        raw.into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let text = a.get_ref().clone();
+                // A zone id of this manifest, or else a path (checked as one).
+                if text == id {
+                    self.err(
+                        a.span(),
+                        format!("zone {id:?}: `also_change` names the zone itself"),
+                    );
+                    return None;
+                }
+                if zone_ids.contains(&text) {
+                    return Some(text);
+                }
+                match self.path(&a, "`also_change`")? {
+                    PathSpec::Literal(p) => Some(p),
+                    PathSpec::Glob { .. } => {
+                        self.err(a.span(), "`also_change` names files or zones, not globs");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
     pub(super) fn freeze(&mut self, raw: Spanned<RawFreeze>, zone_ids: &HashSet<String>) -> Freeze {
         let span = raw.span();
         let (reason, zones) = match raw.into_inner() {

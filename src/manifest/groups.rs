@@ -96,6 +96,35 @@ impl Validator<'_> {
         })
     }
 
+    /// A zone's `require` entries, one per group.
+    pub(super) fn requires(
+        &mut self,
+        raw: Option<Vec<Spanned<RawQuota>>>,
+        id: &str,
+        groups: &HashSet<String>,
+    ) -> Vec<Quota> {
+        let mut require: Vec<Quota> = Vec::new();
+        for q in raw.into_iter().flatten() {
+            let span = q.span();
+            if let Some(q) = self.quota(q, &format!("zone {id:?}: `require`"), groups) {
+                // One entry per group: two would compare as one when the
+                // manifest changes (dropping one would weaken unseen).
+                if require.iter().any(|x| x.group == q.group) {
+                    self.err(
+                        span,
+                        format!(
+                            "zone {id:?}: `require` names group {:?} twice; write one entry with the total",
+                            q.group
+                        ),
+                    );
+                } else {
+                    require.push(q);
+                }
+            }
+        }
+        require
+    }
+
     /// A zone's `approvers`: group or instance ids, at least one.
     pub(super) fn approvers(
         &mut self,

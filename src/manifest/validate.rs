@@ -361,7 +361,7 @@ impl Validator<'_> {
         out
     }
 
-    fn path(&mut self, p: &Spanned<String>, what: &str) -> Option<PathSpec> {
+    pub(super) fn path(&mut self, p: &Spanned<String>, what: &str) -> Option<PathSpec> {
         let text = p.get_ref();
         let bad = text.is_empty()
             || text.starts_with('/')
@@ -448,51 +448,8 @@ impl Validator<'_> {
             });
             let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
             let approvers = r.approvers.map(|a| self.approvers(a, &id, known));
-            let also_change = r
-                .also_change
-                .into_iter()
-                .flatten()
-                .filter_map(|a| {
-                    let text = a.get_ref().clone();
-                    // A zone id of this manifest, or else a path (checked as one).
-                    if text == id {
-                        self.err(
-                            a.span(),
-                            format!("zone {id:?}: `also_change` names the zone itself"),
-                        );
-                        return None;
-                    }
-                    if zone_ids.contains(&text) {
-                        return Some(text);
-                    }
-                    match self.path(&a, "`also_change`")? {
-                        PathSpec::Literal(p) => Some(p),
-                        PathSpec::Glob { .. } => {
-                            self.err(a.span(), "`also_change` names files or zones, not globs");
-                            None
-                        }
-                    }
-                })
-                .collect();
-            let mut require: Vec<super::Quota> = Vec::new();
-            for q in r.require.into_iter().flatten() {
-                let span = q.span();
-                if let Some(q) = self.quota(q, &format!("zone {id:?}: `require`"), groups) {
-                    // One entry per group: two would compare as one when the
-                    // manifest changes (dropping one would weaken unseen).
-                    if require.iter().any(|x| x.group == q.group) {
-                        self.err(
-                            span,
-                            format!(
-                                "zone {id:?}: `require` names group {:?} twice; write one entry with the total",
-                                q.group
-                            ),
-                        );
-                    } else {
-                        require.push(q);
-                    }
-                }
-            }
+            let also_change = self.also_change(r.also_change, &id, &zone_ids);
+            let require = self.requires(r.require, &id, groups);
             if let Some(path) = path {
                 out.push(Zone {
                     id,
