@@ -390,3 +390,35 @@ fn status_on_the_demo_repository_matches_its_snapshots() {
     let expected: serde_json::Value = serde_json::from_str(&snapshot("status-demo.json")).unwrap();
     assert_eq!(json, expected);
 }
+
+#[test]
+fn a_freeze_blocks_what_a_merge_brings() {
+    let r = setup("");
+    r.git(&["branch", "side"]);
+    r.guard(&["freeze", "--reason", "incident 42"]);
+    commit_as(&r, "author@jarvis.example", "freeze");
+    r.git(&["checkout", "-q", "side"]);
+    edit(&r, "f.txt", 6);
+    // Signed, and made before the freeze on a branch that never had it.
+    assert_code(
+        &commit_as(&r, "author@jarvis.example", &signed("fix", &[ALPHA, BETA])),
+        0,
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-verify",
+        "side",
+        "-m",
+        &signed("merge side", &[ALPHA, BETA, GAMMA]),
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("violation [frozen]: zone z is frozen (incident 42)"),
+        "{run:?}"
+    );
+}
