@@ -77,6 +77,13 @@ pub fn date_of(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Today (UTC), from the system clock.
+pub fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| day_of_time(d.as_secs() as i64))
+}
+
 /// The day (UTC) of seconds since the epoch.
 pub fn day_of_time(secs: i64) -> i64 {
     secs.div_euclid(86_400)
@@ -137,21 +144,20 @@ impl Claim {
             .is_some_and(|u| today > u)
     }
 
-    fn started(&self, today: i64) -> bool {
-        day(&self.since).is_some_and(|s| s <= today)
-    }
-
     fn rank(&self) -> (i64, &str) {
         (day(&self.since).unwrap_or(i64::MAX), self.instance.as_str())
     }
 }
 
-/// The claim in force on `zone` on `today`: unexpired and started, the
-/// earliest `since` (then the smaller instance id).
+/// The claim in force on `zone` on `today`: unexpired, the earliest `since`
+/// (then the smaller instance id). A claim is in force from the commit that
+/// records it: `since` orders claims that meet, it does not delay one (an
+/// author date is the author's to write, and must not make a claim look
+/// not yet started).
 pub fn in_force<'a>(claims: &'a [Claim], zone: &str, today: i64) -> Option<&'a Claim> {
     claims
         .iter()
-        .filter(|c| c.zone == zone && c.started(today) && !c.expired(today))
+        .filter(|c| c.zone == zone && !c.expired(today))
         .min_by(|a, b| a.rank().cmp(&b.rank()))
 }
 
@@ -166,16 +172,11 @@ pub enum State {
     Superseded {
         by: String,
     },
-    /// Its `since` is still to come.
-    Pending,
 }
 
 pub fn state(claims: &[Claim], c: &Claim, today: i64) -> State {
     if c.expired(today) {
         return State::Expired;
-    }
-    if !c.started(today) {
-        return State::Pending;
     }
     match in_force(claims, &c.zone, today) {
         Some(f) if f == c => State::Active,
@@ -233,7 +234,11 @@ mod tests {
             State::Superseded { by: "beta".into() }
         );
         assert_eq!(state(&claims, &claims[2], today), State::Expired);
-        assert_eq!(state(&claims, &claims[3], today), State::Pending);
+        // A `since` to come does not delay a claim: it only ranks it.
+        assert_eq!(
+            state(&claims, &claims[3], today),
+            State::Superseded { by: "beta".into() }
+        );
         // The last day of `until` still counts.
         assert_eq!(
             in_force(&claims, "z", day("2026-05-31").unwrap())

@@ -422,3 +422,44 @@ fn a_freeze_blocks_what_a_merge_brings() {
         "{run:?}"
     );
 }
+
+#[test]
+fn author_dates_do_not_dodge_a_claim() {
+    let r = setup("");
+    // A claim recorded with a `since` after the commits' author dates, and
+    // an `until` far ahead.
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2026-06-01", Some("2099-06-01"))]),
+    );
+    commit_as(&r, "alpha@jarvis.example", "claim z");
+    edit(&r, "f.txt", 6);
+    r.git(&["add", "-A"]);
+    // Dated before `since`: the claim is in force from the commit that records it.
+    let run = r.guard(&["check", "--staged", "--message-file", "/dev/null"]);
+    assert!(run.stdout.contains("violation [claimed]"), "{run:?}");
+    let msg = signed("backdated", &[BETA, GAMMA]);
+    let out = r
+        .cmd("git")
+        .args([
+            "-c",
+            "user.email=beta@jarvis.example",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            &msg,
+        ])
+        .env("GIT_AUTHOR_DATE", "2099-12-31T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Dated after `until`: the day is never later than today.
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("violation [claimed]: zone z is claimed by alpha"),
+        "{run:?}"
+    );
+}

@@ -32,6 +32,10 @@ pub struct Facts {
     pub frozen_touches: Vec<String>,
     /// The claims in force before the change.
     pub claims: Vec<Claim>,
+    /// The day (since the epoch, UTC) claims are judged on: the change's
+    /// author date, but never later than the day it is judged (a future
+    /// author date must not expire a claim).
+    pub day: i64,
     /// The claims the change writes, when it changes the claims file.
     pub claims_after: Option<Vec<Claim>>,
 }
@@ -157,7 +161,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     let found = claimed(
         &facts,
         &verdict.touched,
-        claims::day_of_time(verdict.subject.time),
+        facts.day,
         author.as_deref(),
         &signed,
         &mut verdict.notes,

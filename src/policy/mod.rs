@@ -227,7 +227,7 @@ impl<'r> Evaluator<'r> {
                 ),
             ));
         };
-        let facts = self.gather(&manifest, which, change)?;
+        let facts = self.gather(&manifest, which, change, subject.time)?;
         judge(&manifest, subject, facts)
     }
 
@@ -238,6 +238,7 @@ impl<'r> Evaluator<'r> {
         manifest: &Manifest,
         which: &BaseManifest,
         change: &Change,
+        subject_time: i64,
     ) -> Result<Option<Facts>> {
         // A merge is judged on everything it brings to its first parent; what a
         // side carries with consent is sorted out per touch (contract section 4).
@@ -248,6 +249,7 @@ impl<'r> Evaluator<'r> {
         let mut facts = Facts {
             changed: changes.iter().map(|c| c.path.clone()).collect(),
             manifest_path: self.manifest_path.clone(),
+            day: crate::claims::day_of_time(subject_time).min(crate::claims::today()),
             ..Facts::default()
         };
         // A freeze blocks every zone change a merge brings, carried or not.

@@ -66,7 +66,6 @@ fn state_text(s: &State) -> String {
         State::Active => "active".into(),
         State::Expired => "expired (stale: ignored)".into(),
         State::Superseded { by } => format!("superseded by {by}'s earlier claim"),
-        State::Pending => "not started".into(),
     }
 }
 
