@@ -120,6 +120,12 @@ pub enum Violation {
         zone: String,
         by: String,
     },
+    /// The change records a claim in another instance's name without its
+    /// sign-off.
+    ClaimUnsigned {
+        zone: String,
+        instance: String,
+    },
     /// The change writes a manifest that does not parse or validate.
     InvalidManifest {
         file: String,
@@ -139,6 +145,7 @@ impl Violation {
             Violation::Frozen { .. } => "frozen",
             Violation::Claimed { .. } => "claimed",
             Violation::ClaimTaken { .. } => "claim-taken",
+            Violation::ClaimUnsigned { .. } => "claim-unsigned",
             Violation::CoChange { .. } => "co-change",
         }
     }

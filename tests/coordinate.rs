@@ -463,3 +463,149 @@ fn author_dates_do_not_dodge_a_claim() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_forged_author_is_not_a_keyed_claimant() {
+    let r = Repo::new();
+    r.write(".gitignore", "keys/\n");
+    let key = keygen(&r, "alpha", "ed25519");
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n").replace(
+            "emails = [\"alpha@jarvis.example\"]\n",
+            &format!("emails = [\"alpha@jarvis.example\"]\nkey = \"{key}\"\n"),
+        ),
+    );
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+    r.commit("init with alpha's claim");
+    let start = r.git(&["rev-parse", "HEAD"]);
+    // beta's edit with alpha's email as the author: not alpha's consent.
+    edit(&r, "f.txt", 6);
+    let run = commit_as(
+        &r,
+        "alpha@jarvis.example",
+        &signed("beta's edit", &[BETA, GAMMA]),
+    );
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("violation [claimed]"), "{run:?}");
+    r.git(&["reset", "-q", "--hard", &start]);
+    r.git(&["rm", "-q", ".guard/claims.toml"]);
+    let run = commit_as(&r, "alpha@jarvis.example", "release");
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("violation [claim-taken]"), "{run:?}");
+}
+
+#[test]
+fn a_merge_brings_a_claimed_zone_change_only_with_the_claimant() {
+    let r = setup("");
+    let before = r.git(&["rev-parse", "HEAD"]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+    commit_as(&r, "alpha@jarvis.example", &signed("claim z", &[ALPHA]));
+    // An edit based on a commit from before the claim, merged in.
+    r.git(&["checkout", "-q", "-b", "side", &before]);
+    edit(&r, "f.txt", 6);
+    assert_code(
+        &commit_as(&r, "beta@jarvis.example", &signed("edit", &[BETA, GAMMA])),
+        0,
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-verify",
+        "side",
+        "-m",
+        "merge side",
+    ]);
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("violation [claimed]: zone z is claimed by alpha"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn removing_or_renaming_a_claimed_zone_needs_the_claimant() {
+    let r = setup("");
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+    commit_as(&r, "alpha@jarvis.example", &signed("claim z", &[ALPHA]));
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml").replace("id = \"z\"", "id = \"zz\""),
+    );
+    let run = commit_as(&r, "beta@jarvis.example", &signed("rename", &[BETA, GAMMA]));
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("violation [claim-taken]"), "{run:?}");
+}
+
+#[test]
+fn claims_name_instances_of_the_manifest_with_their_consent() {
+    let r = setup("");
+    let start = r.git(&["rev-parse", "HEAD"]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "nobody", "2025-12-01", None)]),
+    );
+    let run = commit_as(&r, "beta@jarvis.example", "lock z forever");
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("names no zone or no instance of the manifest in force"),
+        "{run:?}"
+    );
+    r.git(&["reset", "-q", "--hard", &start]);
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+    let run = commit_as(&r, "beta@jarvis.example", "claim z in alpha's name");
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("violation [claim-unsigned]"), "{run:?}");
+}
+
+#[test]
+fn an_also_change_entry_that_changes_meaning_is_a_weakening() {
+    let r = setup("");
+    std::fs::create_dir_all(r.file("notes")).unwrap();
+    r.write("notes/a.md", "n\n");
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml").replace(
+            "lines = \"5-10\"\n",
+            "lines = \"5-10\"\nalso_change = [\"notes\"]\n",
+        ),
+    );
+    commit_as(
+        &r,
+        "author@jarvis.example",
+        &signed("co-change notes/", &[ALPHA, BETA]),
+    );
+    // A zone with the path's name would turn the entry into "touch that zone".
+    r.write(
+        "guard.toml",
+        &format!(
+            "{}\n[[zone]]\nid = \"notes\"\npath = \"f.txt\"\n",
+            r.read("guard.toml")
+        ),
+    );
+    let run = commit_as(&r, "author@jarvis.example", "add a zone");
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("`also_change` entry notes now names a zone, not a path"),
+        "{run:?}"
+    );
+}

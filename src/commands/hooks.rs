@@ -361,6 +361,7 @@ pub fn pre_commit(arg: &ManifestArg) -> Result<Outcome> {
                 | Violation::MissingAuditTrailer { .. }
                 | Violation::Claimed { .. }
                 | Violation::ClaimTaken { .. }
+                | Violation::ClaimUnsigned { .. }
         )
     });
     if !blocking.violations.is_empty() {

@@ -393,8 +393,12 @@ fn coordinate(d: &mut Demo) -> Result<()> {
         ],
     )?;
     d.step("alpha claims the CSP zone (guard claim)", true, &claim);
-    let r = d.commit("alpha claims csp", &[])?;
-    d.step("The claim is committed: .guard/claims.toml", true, &r);
+    let r = d.commit(&message("alpha claims csp", &SIGNERS[..1]), &[])?;
+    d.step(
+        "The claim is committed in .guard/claims.toml, with alpha's sign-off",
+        true,
+        &r,
+    );
     let html = d.read("frontend/public/index.html")?;
     d.write(
         "frontend/public/index.html",

@@ -140,6 +140,25 @@ pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
                 format!("zone {} no longer requires a change of {a}", z.id),
             ));
         }
+        // One entry read as a zone id under one manifest and as a path under
+        // the other (a zone added with the id of a listed path): its meaning
+        // changed, unseen in the entry's text.
+        let kind = |m: &Manifest, a: &str| if m.zone(a).is_some() { "zone" } else { "path" };
+        for a in z.also_change.iter().filter(|a| old.also_change.contains(a)) {
+            let (was, now) = (kind(base, a), kind(after, a));
+            if was != now {
+                out.weakenings.push(weak(
+                    "zone-also-change-reread",
+                    &z.id,
+                    format!("{was} {a}\n"),
+                    format!("{now} {a}\n"),
+                    format!(
+                        "zone {}: `also_change` entry {a} now names a {now}, not a {was}",
+                        z.id
+                    ),
+                ));
+            }
+        }
         for a in z
             .also_change
             .iter()

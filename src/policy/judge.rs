@@ -27,9 +27,11 @@ pub struct Facts {
     pub changed: Vec<String>,
     /// The manifest's repository path: a zone on it is never overridden.
     pub manifest_path: String,
-    /// For a merge under a freeze: every zone its change touches, carried by
-    /// a side or not (a freeze blocks what a merge brings too).
-    pub frozen_touches: Vec<String>,
+    /// The change is a merge (claims its sides recorded were judged there).
+    pub merge: bool,
+    /// For a merge under a freeze or a claim: every zone its change
+    /// touches, carried by a side or not (both apply to what a merge brings).
+    pub merge_touches: Vec<String>,
     /// The claims in force before the change.
     pub claims: Vec<Claim>,
     /// The day (since the epoch, UTC) claims are judged on: the change's
@@ -150,7 +152,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     verdict.violations.extend(freeze_and_co_change(
         manifest,
         &verdict.touched,
-        &facts.frozen_touches,
+        &facts.merge_touches,
         &facts.changed,
     ));
     let author = manifest
@@ -159,9 +161,9 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
         .find(|i| i.has_email(&verdict.subject.author_email))
         .map(|i| i.id.clone());
     let found = claimed(
+        manifest,
         &facts,
         &verdict.touched,
-        facts.day,
         author.as_deref(),
         &signed,
         &mut verdict.notes,
@@ -296,26 +298,41 @@ fn freeze_and_co_change(
 }
 
 /// Claims: a touched zone claimed by another instance needs the claimant's
-/// sign-off; so does releasing, altering or taking over another's claim.
+/// sign-off (what a merge brings included); so does releasing, altering or
+/// taking over another's claim, removing or renaming a claimed zone, and
+/// recording a claim in another instance's name. The author counts as the
+/// claimant only when the claimant has no key: an author email is free
+/// text, a verified signature is not.
 fn claimed(
+    manifest: &Manifest,
     facts: &Facts,
     touched: &[Touch],
-    today: i64,
     author: Option<&str>,
     signed: &[String],
     notes: &mut Vec<String>,
 ) -> Vec<Violation> {
+    let today = facts.day;
     let mut out = Vec::new();
-    let consents = |who: &str| author == Some(who) || signed.iter().any(|s| s == who);
+    let consents = |who: &str| {
+        signed.iter().any(|s| s == who)
+            || (author == Some(who) && manifest.instance(who).is_some_and(|i| i.key.is_none()))
+    };
+    let mut zones: Vec<&str> = touched
+        .iter()
+        .map(|t| t.zone.as_str())
+        .chain(facts.merge_touches.iter().map(String::as_str))
+        .filter(|z| *z != MANIFEST_ZONE)
+        .collect();
+    zones.dedup();
     let mut seen: Vec<&str> = Vec::new();
-    for t in touched {
-        if seen.contains(&t.zone.as_str()) || t.zone == MANIFEST_ZONE {
+    for zone in zones {
+        if seen.contains(&zone) {
             continue;
         }
-        seen.push(&t.zone);
-        match claims::in_force(&facts.claims, &t.zone, today) {
+        seen.push(zone);
+        match claims::in_force(&facts.claims, zone, today) {
             Some(c) if !consents(&c.instance) => out.push(Violation::Claimed {
-                zone: t.zone.clone(),
+                zone: zone.to_string(),
                 by: c.instance.clone(),
                 until: c.until.clone(),
                 note: c.note.clone(),
@@ -325,7 +342,7 @@ fn claimed(
                 for c in facts
                     .claims
                     .iter()
-                    .filter(|c| c.zone == t.zone && c.expired(today))
+                    .filter(|c| c.zone == zone && c.expired(today))
                 {
                     notes.push(format!(
                         "zone {}: {}'s claim expired on {}: stale, ignored (guard release {} --instance {})",
@@ -337,6 +354,23 @@ fn claimed(
                     ));
                 }
             }
+        }
+    }
+    // A claimed zone removed (or renamed) from the manifest.
+    let removed = facts
+        .manifest_change
+        .iter()
+        .flat_map(|c| c.weakenings.iter())
+        .filter(|w| w.code == "zone-removed")
+        .map(|w| w.subject.as_str());
+    for zone in removed {
+        if let Some(was) = claims::in_force(&facts.claims, zone, today)
+            && !consents(&was.instance)
+        {
+            out.push(Violation::ClaimTaken {
+                zone: zone.to_string(),
+                by: was.instance.clone(),
+            });
         }
     }
     if let Some(after) = &facts.claims_after {
@@ -351,6 +385,27 @@ fn claimed(
                 out.push(Violation::ClaimTaken {
                     zone: zone.to_string(),
                     by: was.instance.clone(),
+                });
+            }
+        }
+        // A claim recorded in an instance's name needs that instance (a
+        // merge's new claims were recorded, and judged, on its sides).
+        for c in after
+            .iter()
+            .filter(|c| !facts.merge && !facts.claims.contains(c))
+        {
+            if manifest.instance(&c.instance).is_none() || manifest.zone(&c.zone).is_none() {
+                out.push(Violation::InvalidManifest {
+                    file: claims::PATH.to_string(),
+                    errors: format!(
+                        "the claim of {} by {} names no zone or no instance of the manifest in force",
+                        c.zone, c.instance
+                    ),
+                });
+            } else if !consents(&c.instance) {
+                out.push(Violation::ClaimUnsigned {
+                    zone: c.zone.clone(),
+                    instance: c.instance.clone(),
                 });
             }
         }

@@ -249,13 +249,25 @@ impl<'r> Evaluator<'r> {
         let mut facts = Facts {
             changed: changes.iter().map(|c| c.path.clone()).collect(),
             manifest_path: self.manifest_path.clone(),
+            merge: !change.others.is_empty(),
             day: crate::claims::day_of_time(subject_time).min(crate::claims::today()),
             ..Facts::default()
         };
-        // A freeze blocks every zone change a merge brings, carried or not.
-        if !change.others.is_empty()
-            && let Some(f) = &manifest.policy.freeze
-        {
+        facts.claims = match self.claims_at(&change.base)? {
+            Some(Ok(c)) => c,
+            Some(Err(why)) => {
+                return Err(Error::new(format!(
+                    "{}: {why}",
+                    Self::side_label(&change.base, crate::claims::PATH)
+                )));
+            }
+            None => Vec::new(),
+        };
+        // A freeze and a claim apply to every zone change a merge brings,
+        // carried by a side or not.
+        let freeze = manifest.policy.freeze.as_ref();
+        let claimed = |id: &str| crate::claims::in_force(&facts.claims, id, facts.day).is_some();
+        if !change.others.is_empty() {
             let plain = Change {
                 base: change.base.clone(),
                 new: change.new.clone(),
@@ -263,13 +275,19 @@ impl<'r> Evaluator<'r> {
                 parents: Vec::new(),
             };
             let mut cache = HashMap::new();
-            for zone in manifest.zones.iter().filter(|z| f.covers(&z.id)) {
+            let mut found = Vec::new();
+            for zone in manifest
+                .zones
+                .iter()
+                .filter(|z| freeze.is_some_and(|f| f.covers(&z.id)) || claimed(&z.id))
+            {
                 for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
                     if self.touch(zone, manifest, c, &plain, &mut cache)?.is_some() {
-                        facts.frozen_touches.push(zone.id.clone());
+                        found.push(zone.id.clone());
                     }
                 }
             }
+            facts.merge_touches = found;
         }
         let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
         for zone in &manifest.zones {
@@ -285,16 +303,6 @@ impl<'r> Evaluator<'r> {
             self.judge_manifest(manifest, change, &changes, &expected, &mut facts)?;
         }
         facts.invariants = self.invariants(manifest, &changes)?;
-        facts.claims = match self.claims_at(&change.base)? {
-            Some(Ok(c)) => c,
-            Some(Err(why)) => {
-                return Err(Error::new(format!(
-                    "{}: {why}",
-                    Self::side_label(&change.base, crate::claims::PATH)
-                )));
-            }
-            None => Vec::new(),
-        };
         if changes.iter().any(|c| c.path == crate::claims::PATH) {
             match self.claims_at(&change.new)? {
                 Some(Ok(c)) => facts.claims_after = Some(c),

@@ -136,6 +136,13 @@ pub fn locate(v: &Verdict, viol: &Violation) -> (Option<String>, Option<LineRang
                 "the change releases, alters or takes over {by}'s claim of zone {zone} without {by}'s sign-off"
             ),
         ),
+        Violation::ClaimUnsigned { zone, instance } => (
+            Some(crate::claims::PATH.to_string()),
+            None,
+            format!(
+                "the change records a claim of zone {zone} in {instance}'s name without {instance}'s sign-off"
+            ),
+        ),
         Violation::CoChange { zone, missing } => {
             let t = v.touched.iter().find(|t| &t.zone == zone);
             (
@@ -298,7 +305,9 @@ fn verdict_block(out: &mut String, v: &Verdict) {
             Violation::InvalidManifest { file, .. } => {
                 format!("fix {file} at each place named above (`guard zones --verify` checks it)")
             }
-            Violation::Claimed { by, .. } | Violation::ClaimTaken { by, .. } => {
+            Violation::Claimed { by, .. }
+            | Violation::ClaimTaken { by, .. }
+            | Violation::ClaimUnsigned { instance: by, .. } => {
                 format!("add {by}'s sign-off (or wait until the claim is released or expires)")
             }
             Violation::Frozen { .. } => {
