@@ -113,6 +113,11 @@ fn a_claimed_zone_needs_the_claimants_signoff() {
         sarif.stdout.contains("\"ruleId\": \"claimed\""),
         "{sarif:?}"
     );
+    let audit = r.guard(&["audit"]);
+    assert!(
+        audit.stdout.contains("  verdict   blocked (claimed)"),
+        "{audit:?}"
+    );
 }
 
 #[test]
@@ -227,6 +232,11 @@ fn a_freeze_blocks_a_fully_signed_change_and_lifting_it_needs_signoffs() {
             .contains("violation [frozen]: zone z is frozen (incident 42: tokens leaked)"),
         "{run:?}"
     );
+    assert!(
+        r.guard(&["audit"])
+            .stdout
+            .contains("  verdict   blocked (frozen)")
+    );
     r.git(&["reset", "-q", "--hard", "HEAD~"]);
     assert_code(&r.guard(&["thaw"]), 0);
     let run = commit_as(&r, "author@jarvis.example", "thaw");
@@ -265,6 +275,13 @@ fn a_co_change_is_required_even_with_signoffs() {
         run.stdout
             .contains("a change to it must also change CHANGELOG.md, docs-zone"),
         "{run:?}"
+    );
+    let json = r.guard(&["check", "HEAD", "--format", "json"]);
+    assert!(json.stdout.contains("\"code\": \"co-change\""), "{json:?}");
+    assert!(
+        r.guard(&["audit"])
+            .stdout
+            .contains("  verdict   blocked (co-change)")
     );
     // The file alone is not enough: the listed zone must be touched too.
     r.git(&["reset", "-q", "--hard", &start]);
