@@ -103,7 +103,9 @@ fn what_if(
     let mut keys: Option<(Vec<String>, Vec<BloomKey>)> = None;
     // The roots the evaluator looks changes up under (zones, invariants, the
     // manifest's own path), for the prefetching thread.
-    let roots: Vec<String> = (manifest.roots().into_iter().chain([WHAT_IF_PATH]))
+    let roots: Vec<String> = eval
+        .roots(&manifest)
+        .into_iter()
         .map(String::from)
         .collect();
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();

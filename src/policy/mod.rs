@@ -147,6 +147,19 @@ impl<'r> Evaluator<'r> {
         Ok(manifest)
     }
 
+    /// The claims in force at `base`: a claims file there that does not
+    /// parse is an error (the change cannot be judged).
+    fn base_claims(&self, base: &Side) -> Result<Vec<crate::claims::Claim>> {
+        match self.claims_at(base)? {
+            Some(Ok(c)) => Ok(c),
+            Some(Err(why)) => Err(Error::new(format!(
+                "{}: {why}",
+                Self::side_label(base, crate::claims::PATH)
+            ))),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The claims file of `side`, if any: its claims, or why it does not parse.
     fn claims_at(
         &self,
@@ -253,16 +266,13 @@ impl<'r> Evaluator<'r> {
             day: crate::claims::day_of_time(subject_time).min(crate::claims::today()),
             ..Facts::default()
         };
-        facts.claims = match self.claims_at(&change.base)? {
-            Some(Ok(c)) => c,
-            Some(Err(why)) => {
-                return Err(Error::new(format!(
-                    "{}: {why}",
-                    Self::side_label(&change.base, crate::claims::PATH)
-                )));
-            }
-            None => Vec::new(),
-        };
+        // The claims in force: read only where a rule can use them (a range
+        // of commits that touch no zone never reads them).
+        let claims_changed = changes.iter().any(|c| c.path == crate::claims::PATH);
+        let manifest_changed = changes.iter().any(|c| c.path == self.manifest_path);
+        if facts.merge {
+            facts.claims = self.base_claims(&change.base)?;
+        }
         // A freeze and a claim apply to every zone change a merge brings,
         // carried by a side or not.
         let freeze = manifest.policy.freeze.as_ref();
@@ -303,7 +313,10 @@ impl<'r> Evaluator<'r> {
             self.judge_manifest(manifest, change, &changes, &expected, &mut facts)?;
         }
         facts.invariants = self.invariants(manifest, &changes)?;
-        if changes.iter().any(|c| c.path == crate::claims::PATH) {
+        if !facts.merge && (claims_changed || manifest_changed || !facts.touched.is_empty()) {
+            facts.claims = self.base_claims(&change.base)?;
+        }
+        if claims_changed {
             match self.claims_at(&change.new)? {
                 Some(Ok(c)) => facts.claims_after = Some(c),
                 None => facts.claims_after = Some(Vec::new()),
@@ -320,10 +333,18 @@ impl<'r> Evaluator<'r> {
 
     /// The file changes that can matter to `manifest`: zones, invariants, itself.
     pub fn changes(&self, manifest: &Manifest, change: &Change) -> Result<Vec<FileChange>> {
+        self.store
+            .changes(&change.base, &change.new, &self.roots(manifest))
+    }
+
+    /// The paths under which a change can matter to `manifest`: its zones and
+    /// invariants, the manifest itself, the claims. (A prefetching thread must
+    /// look changes up under exactly these to be of use.)
+    pub fn roots<'a>(&'a self, manifest: &'a Manifest) -> Vec<&'a str> {
         let mut roots = manifest.roots();
         roots.push(&self.manifest_path);
         roots.push(crate::claims::PATH);
-        self.store.changes(&change.base, &change.new, &roots)
+        roots
     }
 
     /// Judge one commit against its first parent, by the manifest in its first
