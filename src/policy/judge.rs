@@ -49,12 +49,13 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     verdict.notes.clear();
     verdict.rules = true;
     verdict.zone_ids = manifest.zones.iter().map(|z| z.id.clone()).collect();
-    let Some(facts) = facts else {
+    let Some(mut facts) = facts else {
         return Ok(verdict);
     };
-    verdict.touched = facts.touched.clone();
-    verdict.violations = facts.manifest.clone();
-    verdict.manifest_change = facts.manifest_change.clone();
+    // Moved, not copied: touches carry their lines' text and bytes.
+    verdict.touched = std::mem::take(&mut facts.touched);
+    verdict.violations = std::mem::take(&mut facts.manifest);
+    verdict.manifest_change = facts.manifest_change.take();
 
     // Sign-offs, counted against the manifest in force.
     let trailers = trailers::parse(&verdict.subject.message);
@@ -163,6 +164,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     let found = claimed(
         manifest,
         &facts,
+        verdict.manifest_change.as_ref(),
         &verdict.touched,
         author.as_deref(),
         &signed,
@@ -181,7 +183,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
             }
         }
     }
-    verdict.violations.extend(facts.invariants.iter().cloned());
+    verdict.violations.append(&mut facts.invariants);
     Ok(verdict)
 }
 
@@ -306,6 +308,7 @@ fn freeze_and_co_change(
 fn claimed(
     manifest: &Manifest,
     facts: &Facts,
+    manifest_change: Option<&Comparison>,
     touched: &[Touch],
     author: Option<&str>,
     signed: &[String],
@@ -357,9 +360,8 @@ fn claimed(
         }
     }
     // A claimed zone removed (or renamed) from the manifest.
-    let removed = facts
-        .manifest_change
-        .iter()
+    let removed = manifest_change
+        .into_iter()
         .flat_map(|c| c.weakenings.iter())
         .filter(|w| w.code == "zone-removed")
         .map(|w| w.subject.as_str());
