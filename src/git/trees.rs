@@ -135,6 +135,17 @@ impl Repo {
             _ => {
                 let mut out = Vec::new();
                 self.diff_entries(tree(old)?, tree(new)?, "", &mut out)?;
+                // A root commit (or an emptied tree) with given roots: only
+                // what is under them, as for two trees.
+                if !roots.iter().any(|r| r.is_empty()) {
+                    out.retain(|c| {
+                        roots.iter().any(|r| {
+                            c.path == *r
+                                || (c.path.starts_with(r)
+                                    && c.path.as_bytes().get(r.len()) == Some(&b'/'))
+                        })
+                    });
+                }
                 Ok(out)
             }
         }
