@@ -16,6 +16,7 @@ mod graph;
 mod hooks;
 mod index;
 mod layout;
+mod listing_oracle;
 mod manifest;
 mod merges;
 mod objects;

@@ -126,22 +126,45 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
     Ok(())
 }
 
+/// libgit2's global options, set once before any repository is opened.
+fn tune() {
+    static TUNE: Once = Once::new();
+    TUNE.call_once(|| {
+        // git does not re-hash objects on read either: they were verified when fetched.
+        git2::opts::strict_hash_verification(false);
+        cache_blobs();
+    });
+}
+
 impl Repo {
     /// Open the repository as git would from the environment (`GIT_DIR`,
     /// `GIT_INDEX_FILE`, …) or by discovery from the current directory.
     pub fn open() -> Result<Repo> {
-        static TUNE: Once = Once::new();
-        TUNE.call_once(|| {
-            // git does not re-hash objects on read either: they were verified when fetched.
-            git2::opts::strict_hash_verification(false);
-            cache_blobs();
-        });
+        tune();
         let repo = Repository::open_from_env().map_err(|e| {
             Error::new(format!(
                 "not a git repository (or any parent up to the root): {}",
                 e.message()
             ))
         })?;
+        Self::wrap(repo)
+    }
+
+    /// Open the repository at `path` (for tests that hold guard's readers to
+    /// git's: the environment is the process's, shared by every test).
+    pub fn open_at(path: &Path) -> Result<Repo> {
+        tune();
+        let repo = Repository::open(path).map_err(|e| {
+            Error::new(format!(
+                "not a git repository: {}: {}",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        Self::wrap(repo)
+    }
+
+    fn wrap(repo: Repository) -> Result<Repo> {
         refuse_replacements(&repo)?;
         // No `shallow` file: a complete clone. One that cannot be read is an
         // error (read as empty, missing parents would look like roots).
