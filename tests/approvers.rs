@@ -17,13 +17,6 @@ fn setup(extra: &str) -> Repo {
     r
 }
 
-fn edit(r: &Repo, file: &str, line: usize) {
-    let text = r
-        .read(file)
-        .replace(&format!("line {line}\n"), &format!("edited {line}\n"));
-    r.write(file, &text);
-}
-
 fn check_commit(r: &Repo, message: &str) -> Run {
     r.commit(message);
     r.guard(&["check", "HEAD"])

@@ -171,6 +171,14 @@ impl Repo {
     }
 }
 
+/// Replace "line N" of `file` (as [`lines`] writes them) with "edited N".
+pub fn edit(r: &Repo, file: &str, line: usize) {
+    let text = r
+        .read(file)
+        .replace(&format!("line {line}\n"), &format!("edited {line}\n"));
+    r.write(file, &text);
+}
+
 /// A message with a subject and sign-off trailers from `who`.
 pub fn signed(subject: &str, who: &[&str]) -> String {
     let mut m = format!("{subject}\n\n");

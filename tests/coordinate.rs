@@ -20,13 +20,6 @@ fn setup(extra: &str) -> Repo {
     r
 }
 
-fn edit(r: &Repo, file: &str, line: usize) {
-    let text = r
-        .read(file)
-        .replace(&format!("line {line}\n"), &format!("edited {line}\n"));
-    r.write(file, &text);
-}
-
 /// Commit everything as `email` (the author) with `message`; `guard check HEAD`.
 fn commit_as(r: &Repo, email: &str, message: &str) -> Run {
     r.git(&["add", "-A"]);
