@@ -42,6 +42,16 @@ pub struct ManifestLoc {
     pub explicit: bool,
 }
 
+impl ManifestLoc {
+    /// How the manifest is named in messages: its repository path, else
+    /// where it is on disk.
+    pub fn label(&self) -> String {
+        self.rel
+            .clone()
+            .unwrap_or_else(|| self.abs.display().to_string())
+    }
+}
+
 fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {

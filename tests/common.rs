@@ -179,6 +179,16 @@ pub fn edit(r: &Repo, file: &str, line: usize) {
     r.write(file, &text);
 }
 
+/// Play `guard demo`, keeping its repositories under `dir`.
+pub fn run_demo(dir: &Path) -> Output {
+    Command::new(guard_bin())
+        .args(["demo", "--keep", dir.to_str().unwrap()])
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap()
+}
+
 /// A message with a subject and sign-off trailers from `who`.
 pub fn signed(subject: &str, who: &[&str]) -> String {
     let mut m = format!("{subject}\n\n");

@@ -50,6 +50,14 @@ fn claims_file(entries: &[(&str, &str, &str, Option<&str>)]) -> String {
     s
 }
 
+/// Write alpha's claim of `z` (since 2025-12-01, no end) in the work tree.
+fn claim_z_for_alpha(r: &Repo) {
+    r.write(
+        ".guard/claims.toml",
+        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
+    );
+}
+
 #[test]
 fn a_claimed_zone_needs_the_claimants_signoff() {
     let r = setup("");
@@ -138,10 +146,7 @@ fn an_expired_claim_is_ignored_and_reported_stale() {
 #[test]
 fn releasing_anothers_claim_needs_its_signoff() {
     let r = setup("");
-    r.write(
-        ".guard/claims.toml",
-        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
-    );
+    claim_z_for_alpha(&r);
     commit_as(&r, "alpha@jarvis.example", "claim z");
     let start = r.git(&["rev-parse", "HEAD"]);
     // guard release writes the file; beta committing it takes alpha's claim.
@@ -352,12 +357,7 @@ fn claim_writes_a_claim_and_refuses_anothers_zone() {
 fn status_on_the_demo_repository_matches_its_snapshots() {
     let keep = tempfile::tempdir().unwrap();
     let dir = keep.path().join("demo");
-    let out = std::process::Command::new(guard_bin())
-        .args(["demo", "--keep", dir.to_str().unwrap()])
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .unwrap();
+    let out = run_demo(&dir);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let status = |format: &str| {
         let out = std::process::Command::new(guard_bin())
@@ -487,10 +487,7 @@ fn a_forged_author_is_not_a_keyed_claimant() {
             &format!("emails = [\"alpha@jarvis.example\"]\nkey = \"{key}\"\n"),
         ),
     );
-    r.write(
-        ".guard/claims.toml",
-        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
-    );
+    claim_z_for_alpha(&r);
     r.commit("init with alpha's claim");
     let start = r.git(&["rev-parse", "HEAD"]);
     // beta's edit with alpha's email as the author: not alpha's consent.
@@ -513,10 +510,7 @@ fn a_forged_author_is_not_a_keyed_claimant() {
 fn a_merge_brings_a_claimed_zone_change_only_with_the_claimant() {
     let r = setup("");
     let before = r.git(&["rev-parse", "HEAD"]);
-    r.write(
-        ".guard/claims.toml",
-        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
-    );
+    claim_z_for_alpha(&r);
     commit_as(&r, "alpha@jarvis.example", &signed("claim z", &[ALPHA]));
     // An edit based on a commit from before the claim, merged in.
     r.git(&["checkout", "-q", "-b", "side", &before]);
@@ -547,10 +541,7 @@ fn a_merge_brings_a_claimed_zone_change_only_with_the_claimant() {
 #[test]
 fn removing_or_renaming_a_claimed_zone_needs_the_claimant() {
     let r = setup("");
-    r.write(
-        ".guard/claims.toml",
-        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
-    );
+    claim_z_for_alpha(&r);
     commit_as(&r, "alpha@jarvis.example", &signed("claim z", &[ALPHA]));
     r.write(
         "guard.toml",
@@ -577,10 +568,7 @@ fn claims_name_instances_of_the_manifest_with_their_consent() {
         "{run:?}"
     );
     r.git(&["reset", "-q", "--hard", &start]);
-    r.write(
-        ".guard/claims.toml",
-        &claims_file(&[("z", "alpha", "2025-12-01", None)]),
-    );
+    claim_z_for_alpha(&r);
     let run = commit_as(&r, "beta@jarvis.example", "claim z in alpha's name");
     assert_code(&run, 1);
     assert!(run.stdout.contains("violation [claim-unsigned]"), "{run:?}");

@@ -6,12 +6,7 @@ use crate::common::*;
 fn the_demo_plays_every_step_as_narrated() {
     let keep = tempfile::tempdir().unwrap();
     let dir = keep.path().join("demo");
-    let out = std::process::Command::new(guard_bin())
-        .args(["demo", "--keep", dir.to_str().unwrap()])
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .unwrap();
+    let out = run_demo(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -12,24 +12,15 @@ use crate::error::{Error, Result};
 use crate::manifest::{self, Manifest};
 use crate::session::{Session, no_symlink_below};
 
-/// Today (UTC), as days since the epoch.
-pub fn today() -> i64 {
-    claims::day_of_time(crate::session::next_author_time())
-}
-
-fn manifest_of(session: &Session) -> Result<(Manifest, String)> {
+pub(super) fn manifest_of(session: &Session) -> Result<(Manifest, String)> {
     let text = std::fs::read_to_string(&session.loc.abs)
         .map_err(|e| Error::context(format!("cannot read {}", session.loc.abs.display()), e))?;
-    let label = session
-        .loc
-        .rel
-        .clone()
-        .unwrap_or_else(|| session.loc.abs.display().to_string());
+    let label = session.loc.label();
     let m = manifest::parse(&text, &label).map_err(|e| Error::new(e.to_string()))?;
     Ok((m, text))
 }
 
-fn claims_file(session: &Session) -> Result<PathBuf> {
+pub(super) fn claims_file(session: &Session) -> Result<PathBuf> {
     let root = session.repo.workdir()?;
     no_symlink_below(root, claims::PATH)?;
     Ok(root.join(claims::PATH))
@@ -70,7 +61,7 @@ pub fn claim(
             "{instance:?} is not an [[instance]] of the manifest"
         )));
     }
-    let today = today();
+    let today = claims::today();
     if let Some(u) = until {
         match claims::day(u) {
             Some(d) if d >= today => {}
@@ -165,7 +156,7 @@ pub fn release(zones: &[String], instance: Option<&str>, arg: &ManifestArg) -> R
 pub fn list(format: ListFormat, arg: &ManifestArg) -> Result<Outcome> {
     let session = Session::open(arg)?;
     let list = read_claims(&claims_file(&session)?)?;
-    let today = today();
+    let today = claims::today();
     let rows: Vec<(Claim, claims::State)> = list
         .iter()
         .map(|c| (c.clone(), claims::state(&list, c, today)))

@@ -101,10 +101,7 @@ pub fn zones(
         None => {
             let text = std::fs::read_to_string(&loc.abs)
                 .map_err(|e| Error::context(format!("cannot read {}", loc.abs.display()), e))?;
-            let label = loc
-                .rel
-                .clone()
-                .unwrap_or_else(|| loc.abs.display().to_string());
+            let label = loc.label();
             (
                 text,
                 label,

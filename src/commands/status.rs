@@ -16,18 +16,10 @@ const RECENT: usize = 200;
 
 pub fn status(format: ListFormat, arg: &ManifestArg) -> Result<Outcome> {
     let session = Session::open(arg)?;
-    let text = std::fs::read_to_string(&session.loc.abs).map_err(|e| {
-        crate::Error::context(format!("cannot read {}", session.loc.abs.display()), e)
-    })?;
-    let label = session
-        .loc
-        .rel
-        .clone()
-        .unwrap_or_else(|| session.loc.abs.display().to_string());
-    let m = crate::manifest::parse(&text, &label).map_err(|e| crate::Error::new(e.to_string()))?;
-    let claims_path = session.repo.workdir()?.join(claims::PATH);
-    let list = super::coordinate::read_claims(&claims_path)?;
-    let today = super::coordinate::today();
+    let (m, _) = super::coordinate::manifest_of(&session)?;
+    let label = session.loc.label();
+    let list = super::coordinate::read_claims(&super::coordinate::claims_file(&session)?)?;
+    let today = claims::today();
     // The last change of each zone: newest first along the first parents.
     let mut last: Vec<(String, Last)> = Vec::new();
     let mut read = 0;

@@ -152,6 +152,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     verdict.violations.extend(lacking);
     verdict.violations.extend(freeze_and_co_change(
         manifest,
+        &zones,
         &verdict.touched,
         &facts.merge_touches,
         &facts.changed,
@@ -236,12 +237,12 @@ fn break_glass(
 /// change left alone: no sign-off waives either.
 fn freeze_and_co_change(
     manifest: &Manifest,
+    zones: &std::collections::HashMap<&str, &crate::manifest::Zone>,
     touched: &[Touch],
     frozen_touches: &[String],
     changed: &[String],
 ) -> Vec<Violation> {
     let mut out = Vec::new();
-    let zones = manifest.zones_by_id();
     if let Some(f) = &manifest.policy.freeze {
         let mut carried: Vec<&String> = frozen_touches
             .iter()
