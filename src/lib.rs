@@ -26,6 +26,7 @@ pub mod signature;
 pub mod signoff;
 pub mod trailers;
 pub mod verdict;
+pub mod work;
 pub mod zones;
 
 pub use error::{Error, Result};

@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         }
     };
     let result = guard::run_with_progress(cli, &progress);
+    if let Some(line) = guard::work::trace() {
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
     match result {
         Ok(outcome) => {
             // Untrusted text is made visible first; colour comes only from guard.

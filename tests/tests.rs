@@ -6,6 +6,7 @@ mod common;
 
 mod approvers;
 mod audit;
+mod bounded;
 mod check;
 mod ci_recipes;
 mod coordinate;

@@ -122,9 +122,11 @@ impl Repo {
         if let Some(h) = self.hunk_cache.get(&key) {
             return Ok(h);
         }
+        // A binary pair was never diffed by the prefetching thread: whoever
+        // asks for its hunks anyway gets them computed, never an empty list.
         let hunks = match self.prefetched(old, new) {
-            Some((h, _)) => h,
-            None => self.compute_hunks(old, new)?,
+            Some((h, false)) => h,
+            _ => self.compute_hunks(old, new)?,
         };
         self.hunk_cache.insert(key, hunks.clone());
         Ok(hunks)
@@ -139,6 +141,10 @@ impl Repo {
                 .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))
         };
         let (old_blob, new_blob) = (find(old)?, find(new)?);
+        crate::work::add(
+            crate::work::Counter::Diffed,
+            old_blob.content().len() + new_blob.content().len(),
+        );
         self.remember_blob(old, old_blob.content());
         self.remember_blob(new, new_blob.content());
         let mut opts = diff_options();

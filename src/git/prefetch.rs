@@ -166,12 +166,21 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
                 && matches!(o.kind, Kind::File | Kind::Executable)
                 && matches!(n.kind, Kind::File | Kind::Executable)
                 && o.id != n.id
-                && let Ok(h) = repo.hunks(&o.id, &n.id)
                 && let (Ok(old), Ok(new)) = (repo.blob(&o.id), repo.blob(&n.id))
-                && let Ok(mut map) = shared.hunks.lock()
             {
+                // A binary file is never diffed: git does not either.
                 let binary = crate::change::is_binary(&old) || crate::change::is_binary(&new);
-                map.insert((o.id.clone(), n.id.clone()), (h, binary));
+                let hunks = if binary {
+                    Vec::new()
+                } else {
+                    match repo.hunks(&o.id, &n.id) {
+                        Ok(h) => h,
+                        Err(_) => continue,
+                    }
+                };
+                if let Ok(mut map) = shared.hunks.lock() {
+                    map.insert((o.id.clone(), n.id.clone()), (hunks, binary));
+                }
             }
         }
         if let (crate::git::Side::Tree(o), crate::git::Side::Tree(n)) = (&step.base, &step.tree)

@@ -104,6 +104,16 @@ impl<'r> Evaluator<'r> {
         Ok(n)
     }
 
+    /// Whether either of two blobs is binary (git's test), decided before
+    /// any diff: a binary file is never diffed.
+    pub(super) fn binary(&self, old: &str, new: &str) -> Result<bool> {
+        if let Some((_, binary)) = self.store.prefetched(old, new) {
+            return Ok(binary);
+        }
+        Ok(crate::change::is_binary(&self.store.blob(old)?)
+            || crate::change::is_binary(&self.store.blob(new)?))
+    }
+
     /// [`zones::quick`] for a pair of blobs, computed once.
     pub(super) fn quick(&self, old: &str, new: &str) -> Result<Option<zones::Quick>> {
         let key = (old.to_string(), new.to_string());

@@ -57,6 +57,11 @@ impl Evaluator<'_> {
                     let (Some(o), Some(n)) = (&c.old, self.store.entry(&change.new, &to)?) else {
                         return Ok(None);
                     };
+                    // Lines of a binary file cannot be followed (git does
+                    // not diff one either); the change touched the zone whole.
+                    if self.binary(&o.id, &n.id)? {
+                        return Ok(None);
+                    }
                     match zones::map_range(&self.store.hunks(&o.id, &n.id)?, r) {
                         Some(m) => Some(m),
                         None => {
@@ -78,6 +83,11 @@ impl Evaluator<'_> {
         }
         let Some(r) = zone.lines else { return Ok(None) };
         if !c.content_changed() {
+            return Ok(None);
+        }
+        if let (Some(o), Some(n)) = (&c.old, &c.new)
+            && self.binary(&o.id, &n.id)?
+        {
             return Ok(None);
         }
         if let (Some(o), Some(n)) = (&c.old, &c.new)

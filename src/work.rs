@@ -1,0 +1,42 @@
+//! Counts of the work guard does on untrusted input, so that tests can bound
+//! it without a clock: `GUARD_TRACE_WORK=1` prints them to stderr at exit as
+//! one line, `guard: work: diffed=N tree-entries=N regex=N`.
+//!
+//! - `diffed`: bytes handed to the line diff (both sides);
+//! - `tree-entries`: entries read from tree objects and the index while
+//!   listing what a change holds under a zone's roots;
+//! - `regex`: bytes an invariant's pattern was run over.
+//!
+//! Counting is one relaxed atomic add per diff, tree or search, never per byte.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Counter {
+    Diffed,
+    TreeEntries,
+    Regex,
+}
+
+static COUNTS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+pub fn add(counter: Counter, n: usize) {
+    COUNTS[counter as usize].fetch_add(n as u64, Ordering::Relaxed);
+}
+
+pub fn get(counter: Counter) -> u64 {
+    COUNTS[counter as usize].load(Ordering::Relaxed)
+}
+
+/// The line `GUARD_TRACE_WORK` prints, or `None` when it is not asked for.
+pub fn trace() -> Option<String> {
+    let asked = std::env::var_os("GUARD_TRACE_WORK").is_some_and(|v| !v.is_empty() && v != "0");
+    asked.then(|| {
+        format!(
+            "guard: work: diffed={} tree-entries={} regex={}\n",
+            get(Counter::Diffed),
+            get(Counter::TreeEntries),
+            get(Counter::Regex)
+        )
+    })
+}
