@@ -99,3 +99,60 @@ fn the_same_change_as_text_is_diffed() {
     assert!(staged.stdout.contains("lines changed"), "{staged:?}");
     assert!(work(&staged)["diffed"] >= 2 * 400_000, "{staged:?}");
 }
+
+/// 120 KB of words: small enough for a test, large enough that a pattern of
+/// 63,653 states (`[\w\s]{1,200}\d{7}`) exceeds the budget of 2^32 steps.
+fn invariant_repo(pattern: &str) -> Repo {
+    let r = Repo::new();
+    let words: String = (0..20_000).map(|i| format!("word{} ", i % 7)).collect();
+    r.write("big.txt", &words);
+    r.write(
+        "guard.toml",
+        &format!("version = 1\n\n[[invariant]]\npath = \"big.txt\"\nmust_not_contain = '{pattern}'\nreason = \"no ids\"\n"),
+    );
+    r.commit("init");
+    r.write("big.txt", &format!("{words}\nmore words\n"));
+    r.git(&["add", "big.txt"]);
+    r
+}
+
+#[test]
+fn an_invariant_over_the_regex_budget_cannot_be_evaluated() {
+    let r = invariant_repo(r"[\w\s]{1,200}\d{7}");
+    let expect = "invariant on big.txt (must_not_contain '[\\w\\s]{1,200}\\d{7}') \
+                  cannot be checked on big.txt: the file is 120012 bytes and the pattern compiles \
+                  to 63653 states";
+    let staged = traced(&r, &["check"]);
+    assert_code(&staged, 2);
+    assert!(
+        staged.stderr.contains(&format!("guard: error: {expect}")),
+        "{staged:?}"
+    );
+    assert_eq!(work(&staged)["regex"], 0, "no search ran: {staged:?}");
+    let hook = r.guard(&["hook", "pre-commit"]);
+    assert_code(&hook, 2);
+    r.git(&["commit", "-q", "--no-verify", "-m", "more"]);
+    let range = r.guard(&["check", "HEAD~1..HEAD"]);
+    assert_code(&range, 2);
+    assert!(
+        range
+            .stdout
+            .contains(&format!("could not evaluate: {expect}")),
+        "{range:?}"
+    );
+}
+
+/// The control: a small pattern searches the same file, and its match blocks.
+#[test]
+fn an_invariant_within_the_budget_is_searched() {
+    let r = invariant_repo(r"more\s+words");
+    let staged = traced(&r, &["check"]);
+    assert_code(&staged, 1);
+    assert!(
+        staged
+            .stdout
+            .contains("line 2 matches forbidden pattern /more\\s+words/"),
+        "{staged:?}"
+    );
+    assert_eq!(work(&staged)["regex"], 120_012, "{staged:?}");
+}

@@ -9,11 +9,12 @@ pub mod consent;
 pub mod edit;
 mod freeze;
 pub mod groups;
+pub mod pattern;
 pub mod raw;
 pub mod validate;
 
 use globset::GlobMatcher;
-use regex::bytes::Regex;
+use pattern::Pattern;
 use serde::Serialize;
 
 pub use validate::{ConfigError, parse};
@@ -229,8 +230,8 @@ impl Zone {
 #[derive(Debug, Clone)]
 pub struct Invariant {
     pub path: PathSpec,
-    pub must_contain: Option<Regex>,
-    pub must_not_contain: Option<Regex>,
+    pub must_contain: Option<Pattern>,
+    pub must_not_contain: Option<Pattern>,
     pub reason: String,
 }
 

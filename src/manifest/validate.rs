@@ -5,7 +5,6 @@ use std::fmt;
 use std::ops::Range;
 
 use globset::GlobBuilder;
-use regex::bytes::Regex;
 use toml::Spanned;
 
 use super::raw::{RawInstance, RawInvariant, RawManifest, RawZone};
@@ -484,20 +483,21 @@ impl Validator<'_> {
             );
         }
         let mut regex = |p: &Option<Spanned<String>>, key: &str| {
-            p.as_ref().and_then(|p| match Regex::new(p.get_ref()) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    let detail = e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string();
-                    self.err(p.span(), format!("`{key}` is not a valid regex: {detail}"));
-                    None
-                }
-            })
+            p.as_ref()
+                .and_then(|p| match super::pattern::Pattern::new(p.get_ref()) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        let detail = e
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string();
+                        self.err(p.span(), format!("`{key}` is not a valid regex: {detail}"));
+                        None
+                    }
+                })
         };
         let must_contain = regex(&r.must_contain, "must_contain");
         let must_not_contain = regex(&r.must_not_contain, "must_not_contain");

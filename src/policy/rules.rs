@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::touch::mode_code;
 use super::{Change, Evaluator, Facts, Touch, Violation};
 use crate::change::{self, FileChange, Hunk, Kind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::manifest::compare::{self, Expected, Stale};
 use crate::manifest::validate::{self, FileState};
 use crate::manifest::{LineRange, MANIFEST_ZONE, Manifest, PathSpec, Zone};
@@ -312,8 +312,19 @@ impl Evaluator<'_> {
                     continue;
                 }
                 let data = self.store.blob(&new.id)?;
+                // A search over the budget cannot be evaluated: exit 2, never a pass.
+                let over = |rule: &str, re: &crate::manifest::pattern::Pattern, e| {
+                    Error::new(format!(
+                        "invariant on {} ({rule} '{}') cannot be checked on {}: {e}",
+                        inv.path.as_str(),
+                        re.as_str(),
+                        c.path
+                    ))
+                };
                 if let Some(re) = &inv.must_contain
-                    && !re.is_match(&data)
+                    && !re
+                        .is_match(&data)
+                        .map_err(|e| over("must_contain", re, e))?
                 {
                     found.push(Violation::Invariant {
                         file: c.path.clone(),
@@ -325,9 +336,11 @@ impl Evaluator<'_> {
                     });
                 }
                 if let Some(re) = &inv.must_not_contain
-                    && let Some(m) = re.find(&data)
+                    && let Some(start) = re
+                        .find(&data)
+                        .map_err(|e| over("must_not_contain", re, e))?
                 {
-                    let line = data[..m.start()].iter().filter(|&&b| b == b'\n').count() + 1;
+                    let line = data[..start].iter().filter(|&&b| b == b'\n').count() + 1;
                     let text = change::line_text(&data, line as u32, line as u32)
                         .pop()
                         .unwrap_or_default();
