@@ -156,3 +156,117 @@ fn an_invariant_within_the_budget_is_searched() {
     );
     assert_eq!(work(&staged)["regex"], 120_012, "{staged:?}");
 }
+
+/// A glob zone over a directory of `n` files, and one file added to it.
+fn wide_repo(n: usize) -> Repo {
+    let r = Repo::new();
+    // Written as git objects, not files: one blob, one tree of n entries.
+    let blob = r.git(&["hash-object", "-w", "--stdin"]);
+    let listing: String = (0..n)
+        .map(|i| format!("100644 blob {blob}\tf{i:06}\n"))
+        .collect();
+    let mut mktree = r.cmd("git");
+    mktree
+        .args(["mktree"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = mktree.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(listing.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let dir = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    r.write(
+        "guard.toml",
+        "version = 1\n\n[[zone]]\nid = \"d\"\npath = \"d/**\"\n",
+    );
+    r.git(&["add", "guard.toml"]);
+    r.git(&["read-tree", "--prefix=d/", &dir]);
+    r.git(&["commit", "-q", "--no-verify", "-m", "init"]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},d/new"),
+    ]);
+    r
+}
+
+/// The staged check under a glob zone reads each entry of the directory
+/// once on each side: work linear in the directory's width.
+#[test]
+fn a_wide_glob_directory_is_read_once() {
+    for n in [2_000, 20_000] {
+        let r = wide_repo(n);
+        let run = traced(&r, &["check"]);
+        assert_code(&run, 1);
+        assert!(run.stdout.contains("d/new: file added"), "{run:?}");
+        // Under d/: n entries of the tree, n + 1 of the index; and the
+        // index's guard.toml (the manifest's own path is a root too).
+        assert_eq!(work(&run)["tree-entries"], 2 * n as u64 + 2, "{run:?}");
+    }
+}
+
+/// `n` zones of two lines each in one file of `3n` lines, and a staged
+/// change to one of them: the file grows with the manifest, so work per zone
+/// that reads the file (or searches the manifest) shows as n².
+fn many_zones_repo(n: usize) -> Repo {
+    let r = Repo::new();
+    r.write("big.txt", &lines(3 * n));
+    let mut m = String::from("version = 1\n");
+    for i in 0..n {
+        let at = 3 * i + 1;
+        m.push_str(&format!(
+            "\n[[zone]]\nid = \"z{i}\"\npath = \"big.txt\"\nlines = \"{at}-{}\"\nreason = \"zone {i}\"\n",
+            at + 1
+        ));
+    }
+    r.write("guard.toml", &m);
+    r.commit("init");
+    edit(&r, "big.txt", 3 * (n / 2) + 1);
+    r.git(&["add", "big.txt"]);
+    r
+}
+
+/// The least of three runs' wall time (the ratio of two such minima is what
+/// is compared: no time is a threshold by itself).
+fn least_time(r: &Repo, args: &[&str], code: i32) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let run = r.guard(args);
+            let took = start.elapsed();
+            assert_code(&run, code);
+            took
+        })
+        .min()
+        .unwrap()
+}
+
+/// Ten times the zones (and the file they are on) costs about ten times the
+/// work, not a hundred: manifest validation, spans and lookups are linear.
+#[test]
+fn ten_times_the_zones_is_about_ten_times_the_work() {
+    let (small, large) = (many_zones_repo(1_000), many_zones_repo(10_000));
+    for (args, code) in [
+        (&["zones", "--verify"][..], 0),
+        (&["check"], 1),
+        (&["hook", "pre-commit"], 0),
+    ] {
+        let (a, b) = (
+            least_time(&small, args, code),
+            least_time(&large, args, code),
+        );
+        let ratio = b.as_secs_f64() / a.as_secs_f64();
+        // Linear is 10 (less, with process start in both); quadratic, 100.
+        assert!(
+            ratio < 30.0,
+            "{args:?}: 1,000 zones {a:?}, 10,000 zones {b:?}: {ratio:.1}x"
+        );
+        eprintln!("{args:?}: {a:?} -> {b:?}: {ratio:.1}x");
+    }
+}

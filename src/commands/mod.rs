@@ -9,6 +9,8 @@ pub mod server;
 pub mod sign;
 pub mod status;
 
+use std::collections::HashMap;
+
 use crate::report;
 
 use crate::Outcome;
@@ -24,13 +26,34 @@ use crate::session::manifest_loc;
 struct Files<'r> {
     repo: &'r Repo,
     side: Option<Side>,
+    /// What was read of each path: zones share their files.
+    read: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<[u8]>>>>,
 }
 
-impl Files<'_> {
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+impl<'r> Files<'r> {
+    fn new(repo: &'r Repo, side: Option<Side>) -> Files<'r> {
+        Files {
+            repo,
+            side,
+            read: Default::default(),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>> {
+        if let Some(found) = self.read.borrow().get(path) {
+            return Ok(found.clone());
+        }
+        let found = self.read_uncached(path)?;
+        self.read
+            .borrow_mut()
+            .insert(path.to_string(), found.clone());
+        Ok(found)
+    }
+
+    fn read_uncached(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>> {
         match &self.side {
             Some(side) => match self.repo.entry(side, path)? {
-                Some(e) => Ok(Some(self.repo.blob(&e.id)?.to_vec())),
+                Some(e) => Ok(Some(self.repo.blob(&e.id)?)),
                 None => Ok(None),
             },
             None => {
@@ -38,7 +61,7 @@ impl Files<'_> {
                 crate::session::no_symlink_below(root, path)?;
                 let p = root.join(path);
                 if p.is_file() {
-                    Ok(Some(std::fs::read(&p)?))
+                    Ok(Some(std::fs::read(&p)?.into()))
                 } else {
                     Ok(None)
                 }
@@ -89,27 +112,13 @@ pub fn zones(
                 .ok_or_else(|| Error::new(format!("{rev} has no {rel}")))?;
             let text = String::from_utf8(repo.blob(&entry.id)?.to_vec())
                 .map_err(|_| Error::new(format!("{rev}:{rel} is not UTF-8")))?;
-            (
-                text,
-                format!("{rev}:{rel}"),
-                Files {
-                    repo: &repo,
-                    side: Some(side),
-                },
-            )
+            (text, format!("{rev}:{rel}"), Files::new(&repo, Some(side)))
         }
         None => {
             let text = std::fs::read_to_string(&loc.abs)
                 .map_err(|e| Error::context(format!("cannot read {}", loc.abs.display()), e))?;
             let label = loc.label();
-            (
-                text,
-                label,
-                Files {
-                    repo: &repo,
-                    side: None,
-                },
-            )
+            (text, label, Files::new(&repo, None))
         }
     };
     let m = manifest::parse(&text, &label).map_err(|e| Error::new(e.to_string()))?;
@@ -123,11 +132,33 @@ pub fn zones(
     } else {
         Vec::new()
     };
+    // How many files each glob zone matches, in one pass over the files.
+    let globs: Vec<&manifest::Zone> = m.zones.iter().filter(|z| z.path.is_glob()).collect();
+    let mut glob_counts: HashMap<&str, usize> = HashMap::new();
+    if !globs.is_empty() {
+        let mut set = globset::GlobSetBuilder::new();
+        for z in &globs {
+            if let PathSpec::Glob { matcher, .. } = &z.path {
+                set.add(matcher.glob().clone());
+            }
+        }
+        let set = set
+            .build()
+            .map_err(|e| Error::new(format!("cannot build the zones' globs: {e}")))?;
+        let mut hits = Vec::new();
+        for f in &all_files {
+            set.matches_into(f, &mut hits);
+            for &i in &hits {
+                *glob_counts.entry(globs[i].id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let mut line_starts: HashMap<String, Vec<usize>> = HashMap::new();
     let mut rows = Vec::new();
     for z in &m.zones {
         let (matched, first_line) = match &z.path {
             PathSpec::Glob { .. } => {
-                let n = all_files.iter().filter(|f| z.path.matches(f)).count();
+                let n = glob_counts.get(z.id.as_str()).copied().unwrap_or(0);
                 (
                     n,
                     format!("({n} file{} match)", if n == 1 { "" } else { "s" }),
@@ -135,10 +166,20 @@ pub fn zones(
             }
             PathSpec::Literal(p) => match files.read(p)? {
                 Some(data) => {
-                    let start = z.lines.map_or(1, |r| r.start);
-                    let text = change::line_text(&data, start, start)
-                        .pop()
-                        .unwrap_or_default();
+                    let start = z.lines.map_or(1, |r| r.start) as usize;
+                    // Where each line starts, found once a file (a file may
+                    // hold thousands of zones).
+                    let starts = line_starts.entry(p.clone()).or_insert_with(|| {
+                        std::iter::once(0)
+                            .chain(memchr::memchr_iter(b'\n', &data).map(|i| i + 1))
+                            .collect()
+                    });
+                    let text = match starts.get(start - 1) {
+                        Some(&from) if from < data.len() => change::line_text(&data[from..], 1, 1)
+                            .pop()
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
                     (1, text.trim().to_string())
                 }
                 None => {

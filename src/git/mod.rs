@@ -148,7 +148,18 @@ fn kind(mode: u32) -> Option<Kind> {
 }
 
 fn hex(id: Oid) -> ObjectId {
-    id.to_string()
+    hex_of(id.as_bytes())
+}
+
+/// Lowercase hex of an object id's bytes, as git writes it (a table, not
+/// `format!`: a listing of a wide tree formats hundreds of thousands).
+fn hex_of(bytes: &[u8]) -> ObjectId {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A changed path as guard judges it. Paths are bytes to git; a path that is
@@ -174,4 +185,19 @@ fn escape_bytes(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The table's hex is libgit2's.
+        #[test]
+        fn hex_is_libgit2s(bytes in proptest::array::uniform20(any::<u8>())) {
+            let id = git2::Oid::from_bytes(&bytes).unwrap();
+            prop_assert_eq!(super::hex_of(&bytes), id.to_string());
+            prop_assert_eq!(super::hex(id), id.to_string());
+        }
+    }
 }

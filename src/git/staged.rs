@@ -1,18 +1,18 @@
 //! The index: entries, conflicts, and the staged change against a tree.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::index::{self, IndexEntry};
 use super::listing::{self, Listed};
-use super::{Repo, Side, kind, oid};
+use super::trees::RawFile;
+use super::{Repo, Side, kind, oid, path_of};
 use crate::change::{Entry, FileChange};
 use crate::error::{Error, Result};
 
 fn index_entry(e: &IndexEntry) -> Option<Entry> {
     kind(e.mode).map(|k| Entry {
-        id: e.id.iter().map(|b| format!("{b:02x}")).collect(),
+        id: super::hex_of(&e.id),
         kind: k,
     })
 }
@@ -137,8 +137,8 @@ impl Repo {
         roots.sort_unstable();
         roots.dedup();
         // Keyed by the path's bytes: two paths are one only if git says so.
-        let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
-        let mut after: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+        let mut before: Vec<Listed<RawFile>> = Vec::new();
+        let mut after: Vec<Listed<RawFile>> = Vec::new();
         for root in roots {
             // The index side.
             let range: &[IndexEntry] = if root.is_empty() {
@@ -147,6 +147,7 @@ impl Repo {
                 let i = index::lower_bound(&ents, root.as_bytes());
                 &ents[i..]
             };
+            let mut seen = 0;
             for e in range {
                 let under = root.is_empty()
                     || e.path == root.as_bytes()
@@ -158,23 +159,47 @@ impl Repo {
                     }
                     break;
                 }
+                seen += 1;
                 // An intent-to-add entry is not committed (git leaves it out
                 // of the tree it writes): the file is absent from the change.
                 if e.stage == 0
                     && !e.intent_to_add
-                    && let Some(entry) = index_entry(e)
+                    && let Some(k) = kind(e.mode)
                 {
-                    after.insert(e.path.clone(), entry);
+                    after.push((e.path.clone(), (e.id, k)));
                 }
             }
+            crate::work::add(crate::work::Counter::TreeEntries, seen);
             // The tree side.
             if let Some(tree) = old_tree {
                 self.files_below(tree, root, &mut before)?;
             }
         }
-        let before: Vec<Listed<Entry>> = before.into_iter().collect();
-        let after: Vec<Listed<Entry>> = after.into_iter().collect();
-        listing::changes(&before, &after)
+        // One root's paths are in order; roots such as "a" and "a-b" list in
+        // another order ("a-b/x" < "a/x"), and nested roots list twice.
+        for side in [&mut before, &mut after] {
+            if !side.is_sorted_by(|a, b| a.0 < b.0) {
+                side.sort_by(|a, b| a.0.cmp(&b.0));
+                side.dedup_by(|a, b| a.0 == b.0);
+            }
+        }
+        let entry = |f: Option<&RawFile>| {
+            f.map(|&(id, kind)| Entry {
+                id: super::hex_of(&id),
+                kind,
+            })
+        };
+        listing::differ(&before, &after)
+            .into_iter()
+            .map(|(path, o, n)| {
+                Ok(FileChange {
+                    path: path_of(path)?,
+                    old: entry(o),
+                    new: entry(n),
+                    renamed_to: None,
+                })
+            })
+            .collect()
     }
 
     /// Forget what was read of the index (it was written by another process).

@@ -1,7 +1,6 @@
 //! Trees: entries at paths, and the changes between two trees, read from
 //! the raw tree objects (checked as `git fsck` checks them).
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use git2::{ObjectType, Oid};
@@ -9,7 +8,7 @@ use git2::{ObjectType, Oid};
 use super::listing::{self, Listed};
 use super::raw::{TreeHit, tree_entries};
 use super::{CheckedTree, Repo, Side, hex, kind, oid, path_of};
-use crate::change::{Entry, FileChange};
+use crate::change::{Entry, FileChange, Kind};
 use crate::error::{Error, Result};
 
 const DIR: u32 = 0o40000;
@@ -21,6 +20,15 @@ fn as_entry(hit: Option<TreeHit>) -> Option<Entry> {
             kind: k,
         })
     })
+}
+
+/// A file of a listing before its id is written in hex: what the listing
+/// compares (hex is written only for what differs).
+pub(super) type RawFile = ([u8; 20], Kind);
+
+fn as_raw(id: Oid, mode: u32) -> Option<RawFile> {
+    let bytes: [u8; 20] = id.as_bytes().try_into().ok()?;
+    kind(mode).map(|k| (bytes, k))
 }
 
 impl Repo {
@@ -50,23 +58,26 @@ impl Repo {
         match side {
             Side::Empty => Ok(Vec::new()),
             Side::Tree(t) => {
-                let mut all = BTreeMap::new();
+                let mut all = Vec::new();
                 self.files_below(oid(t)?, "", &mut all)?;
                 Ok(all
-                    .into_keys()
-                    .map(|p| String::from_utf8_lossy(&p).into_owned())
+                    .into_iter()
+                    .map(|(p, _)| String::from_utf8_lossy(&p).into_owned())
                     .collect())
             }
             Side::Index => self.index_files(),
         }
     }
 
-    /// Every file at or below `root` ("" = the whole tree) of `tree`, by path.
+    /// Every file at or below `root` ("" = the whole tree) of `tree`, appended
+    /// to `out` in path order: git's tree order (a directory's name sorts as
+    /// if followed by '/', and trees are checked to be sorted so) is the
+    /// byte order of the full paths, the index's order.
     pub(super) fn files_below(
         &self,
         tree: Oid,
         root: &str,
-        out: &mut BTreeMap<Vec<u8>, Entry>,
+        out: &mut Vec<Listed<RawFile>>,
     ) -> Result<()> {
         let hit = if root.is_empty() {
             Some((tree, DIR))
@@ -82,9 +93,9 @@ impl Repo {
                 }
                 self.list_files(id, &mut prefix, out)
             }
-            file => {
-                if let Some(e) = as_entry(file) {
-                    out.insert(root.as_bytes().to_vec(), e);
+            Some((id, mode)) => {
+                if let Some(e) = as_raw(id, mode) {
+                    out.push((root.as_bytes().to_vec(), e));
                 }
                 Ok(())
             }
@@ -95,16 +106,18 @@ impl Repo {
         &self,
         tree: Oid,
         prefix: &mut Vec<u8>,
-        out: &mut BTreeMap<Vec<u8>, Entry>,
+        out: &mut Vec<Listed<RawFile>>,
     ) -> Result<()> {
-        for (name, (id, mode)) in self.tree_listing(tree)? {
+        let listing = self.tree_listing(tree)?;
+        crate::work::add(crate::work::Counter::TreeEntries, listing.len());
+        for (name, (id, mode)) in listing {
             let len = prefix.len();
             prefix.extend_from_slice(&name);
             if mode == DIR {
                 prefix.push(b'/');
                 self.list_files(id, prefix, out)?;
-            } else if let Some(e) = as_entry(Some((id, mode))) {
-                out.insert(prefix.clone(), e);
+            } else if let Some(e) = as_raw(id, mode) {
+                out.push((prefix.clone(), e));
             }
             prefix.truncate(len);
         }

@@ -1,6 +1,6 @@
 //! Raw manifest → typed [`Manifest`], collecting every problem at once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -521,6 +521,7 @@ pub fn parse_range(s: &str) -> Option<LineRange> {
 }
 
 /// What a zone's file is in the tree the manifest is judged against.
+#[derive(Debug, Clone, Copy)]
 pub enum FileState {
     Missing,
     NotAFile,
@@ -536,11 +537,21 @@ pub fn check_files(
 ) -> crate::Result<Result<(), ConfigError>> {
     let src = Source::new(text);
     let mut problems = Vec::new();
+    // Each file is looked at once, however many zones it holds.
+    let mut states: HashMap<&str, FileState> = HashMap::new();
     for z in &manifest.zones {
         let (Some(range), PathSpec::Literal(path)) = (z.lines, &z.path) else {
             continue;
         };
-        let msg = match file(path)? {
+        let state = match states.get(path.as_str()) {
+            Some(s) => *s,
+            None => {
+                let s = file(path)?;
+                states.insert(path, s);
+                s
+            }
+        };
+        let msg = match state {
             FileState::Lines(n) if range.end as usize <= n => continue,
             FileState::Lines(n) => format!(
                 "zone {:?}: lines {range} run past the end of {path} ({n} lines)",
