@@ -195,7 +195,7 @@ mod hex_tests {
         /// The table's hex is libgit2's.
         #[test]
         fn hex_is_libgit2s(bytes in proptest::array::uniform20(any::<u8>())) {
-            let id = git2::Oid::from_bytes(&bytes).unwrap();
+            let id = git2::Oid::from_bytes(&bytes).expect("20 bytes are an object id");
             prop_assert_eq!(super::hex_of(&bytes), id.to_string());
             prop_assert_eq!(super::hex(id), id.to_string());
         }
