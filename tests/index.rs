@@ -211,3 +211,39 @@ fn an_index_name_length_that_is_not_the_names_is_refused() {
         "index entry b.txt records a name length (4) that is not its length",
     );
 }
+
+/// The staged check may read a staged file from the work tree, but only when
+/// its bytes are the staged blob (its git id is checked): what is judged is
+/// always what the commit will hold.
+#[test]
+fn the_staged_blob_is_judged_never_a_different_work_tree_file() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n"),
+    );
+    r.commit("init");
+    // Staged: a line outside the zone. Work tree: a line inside it too, of
+    // the same size (a stat-based shortcut would not see the difference).
+    edit(&r, "f.txt", 15);
+    r.git(&["add", "f.txt"]);
+    let staged = r.read("f.txt");
+    r.write("f.txt", &staged.replace("line 7\n", "LINE 7\n"));
+    let run = r.guard(&["check"]);
+    assert_code(&run, 0);
+    // Staged: a line inside the zone. Work tree: back to the committed text.
+    r.write("f.txt", &staged.replace("line 7\n", "edited 7\n"));
+    r.git(&["add", "f.txt"]);
+    r.write("f.txt", &lines(20));
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ edited 7"), "{run:?}");
+    // Staged and work tree alike (the work tree is read): the same verdict.
+    r.git(&["add", "f.txt"]);
+    r.write("f.txt", &staged.replace("line 7\n", "edited 7\n"));
+    r.git(&["add", "f.txt"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("+ edited 7"), "{run:?}");
+}

@@ -96,7 +96,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
             (0, at)
         };
         let rest = data.get(suffix_at..).ok_or_else(truncated)?;
-        let nul = rest.iter().position(|&b| b == 0).ok_or_else(truncated)?;
+        let nul = memchr::memchr(0, rest).ok_or_else(truncated)?;
         let len = if flagged == 0xfff {
             nul + copy
         } else {
@@ -110,7 +110,8 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
                 String::from_utf8_lossy(&[&prev[..copy.min(prev.len())], &rest[..nul]].concat())
             ));
         }
-        let mut path = prev[..copy].to_vec();
+        let mut path = Vec::with_capacity(copy + nul);
+        path.extend_from_slice(&prev[..copy]);
         path.extend_from_slice(&rest[..nul]);
         at = if version == 4 {
             suffix_at + nul + 1
@@ -149,7 +150,9 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
                 None => None,
             };
         }
-        prev.clone_from(&entry.path);
+        if version == 4 {
+            prev.clone_from(&entry.path);
+        }
         entries.push(entry);
     }
     // Extensions. git ignores an unknown one whose name starts with A-Z and

@@ -112,6 +112,9 @@ pub struct Repo {
     shared: RefCell<Option<std::sync::Arc<prefetch::Shared>>>,
     /// git's commit-graph, read on the first walk that can use it.
     graph: std::cell::OnceCell<Option<CommitGraph>>,
+    /// Work-tree files that may hold a staged blob, by the blob's id (see
+    /// [`Repo::blob`]).
+    worktree: RefCell<std::collections::HashMap<ObjectId, String>>,
 }
 
 /// A tree's raw bytes and its entries' offsets, checked.

@@ -188,6 +188,7 @@ impl Repo {
             checked_trees: RefCell::new(Vec::new()),
             path_cache: Bounded::entries(4096),
             graph: std::cell::OnceCell::new(),
+            worktree: RefCell::new(std::collections::HashMap::new()),
             entries_paths: RefCell::new(Vec::new()),
             entries_cache: Bounded::entries(64),
             shared: RefCell::new(None),

@@ -192,6 +192,11 @@ impl Repo {
         listing::differ(&before, &after)
             .into_iter()
             .map(|(path, o, n)| {
+                if let Some((id, crate::change::Kind::File | crate::change::Kind::Executable)) = n
+                    && let Ok(p) = std::str::from_utf8(path)
+                {
+                    self.staged_at(&super::hex_of(id), p);
+                }
                 Ok(FileChange {
                     path: path_of(path)?,
                     old: entry(o),
