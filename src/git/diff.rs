@@ -63,7 +63,7 @@ impl Repo {
         if let Some(b) = self.blobs.get(id) {
             return Ok(b);
         }
-        if let Some(data) = self.from_worktree(id) {
+        if let Some(data) = self.worktree_copy(id) {
             return Ok(self.remember_blob(id, &data));
         }
         let blob = self
@@ -78,7 +78,7 @@ impl Repo {
     /// bytes) is checked, so nothing is taken on trust (no stat data, no
     /// filters: a file that differs from what is staged is simply not used).
     /// Reading and hashing a file costs a fraction of inflating a loose object.
-    fn from_worktree(&self, id: &str) -> Option<Vec<u8>> {
+    fn worktree_copy(&self, id: &str) -> Option<Vec<u8>> {
         use sha1::{Digest, Sha1};
         let path = self.worktree.borrow().get(id)?.clone();
         let file = self.repo.workdir()?.join(&path);
