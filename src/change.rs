@@ -96,7 +96,7 @@ pub fn count_lines(data: &[u8]) -> usize {
 
 /// git's binary heuristic: a NUL byte in the first 8000 bytes.
 pub fn is_binary(data: &[u8]) -> bool {
-    data[..data.len().min(8000)].contains(&0)
+    memchr::memchr(0, &data[..data.len().min(8000)]).is_some()
 }
 
 /// Where line `start` (1-based) begins in `data` (`data.len()` past the end).

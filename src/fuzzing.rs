@@ -9,7 +9,7 @@ use crate::{manifest, trailers};
 pub fn manifest(text: &str) {
     match manifest::parse(text, "fuzz.toml") {
         Ok(m) => {
-            for z in &m.zones {
+            for z in m.zones.iter() {
                 if let Some(r) = z.lines {
                     assert!(r.start >= 1 && r.start <= r.end);
                 }

@@ -96,7 +96,7 @@ fn what_if(
         if manifest.zone(z).is_none() {
             return Err(Error::new(format!("{label} has no zone {z:?}")));
         }
-        manifest.zones.retain(|x| x.id == z);
+        std::sync::Arc::make_mut(&mut manifest.zones).retain(|x| x.id == z);
     }
     let mut report = Audit::default();
     // Bloom keys of the paths that can matter, rebuilt when zones move.
@@ -159,7 +159,8 @@ fn what_if(
             let expected =
                 eval.expectations(&manifest, &change, &changes, &mut Default::default())?;
             let mut kept = Vec::new();
-            for mut z in std::mem::take(&mut manifest.zones) {
+            let zones = std::mem::take(&mut manifest.zones);
+            for mut z in std::sync::Arc::try_unwrap(zones).unwrap_or_else(|a| (*a).clone()) {
                 match expected.get(&z.id) {
                     None => kept.push(z),
                     Some(Expected::At { path, lines }) => {
@@ -174,10 +175,11 @@ fn what_if(
                     }),
                 }
             }
-            manifest.zones = kept;
+            manifest.zones = std::sync::Arc::new(kept);
         }
         Ok(())
     })?;
-    report.what_if = Some((label, to, manifest.zones));
+    let zones = std::sync::Arc::try_unwrap(manifest.zones).unwrap_or_else(|a| (*a).clone());
+    report.what_if = Some((label, to, zones));
     Ok(crate::report::audit::outcome(&report, format))
 }

@@ -53,7 +53,7 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
         .expectations(&base, &s.change, &changes, &mut HashMap::new())?;
     let mut moves = Vec::new();
     let staged_zones = staged_manifest.zones_by_id();
-    for bz in &base.zones {
+    for bz in base.zones.iter() {
         let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_zones.get(bz.id.as_str())) else {
             continue;
         };

@@ -155,7 +155,7 @@ pub fn zones(
     }
     let mut line_starts: HashMap<String, Vec<usize>> = HashMap::new();
     let mut rows = Vec::new();
-    for z in &m.zones {
+    for z in m.zones.iter() {
         let (matched, first_line) = match &z.path {
             PathSpec::Glob { .. } => {
                 let n = glob_counts.get(z.id.as_str()).copied().unwrap_or(0);

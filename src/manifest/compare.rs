@@ -416,7 +416,7 @@ pub fn compare(
     }
     // Zones.
     let (base_zones, after_zones) = (base.zones_by_id(), after.zones_by_id());
-    for z in &base.zones {
+    for z in base.zones.iter() {
         match after_zones.get(z.id.as_str()).copied() {
             None => out.weakenings.push(weak(
                 "zone-removed",
@@ -428,7 +428,7 @@ pub fn compare(
             Some(n) => compare_zone(z, n, base, after, expected.get(&z.id), &mut out),
         }
     }
-    for z in &after.zones {
+    for z in after.zones.iter() {
         if !base_zones.contains_key(z.id.as_str()) {
             out.tightenings
                 .push(format!("zone {} added ({})", z.id, z.location()));

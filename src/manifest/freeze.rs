@@ -123,7 +123,7 @@ pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
             .push("a security freeze set or widened".into());
     }
     let base_zones = base.zones_by_id();
-    for z in &after.zones {
+    for z in after.zones.iter() {
         let Some(old) = base_zones.get(z.id.as_str()) else {
             continue;
         };

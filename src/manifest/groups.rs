@@ -247,7 +247,7 @@ pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
         }
     }
     let base_zones = base.zones_by_id();
-    for z in &after.zones {
+    for z in after.zones.iter() {
         let Some(old) = base_zones.get(z.id.as_str()) else {
             continue;
         };

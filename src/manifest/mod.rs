@@ -253,7 +253,9 @@ pub struct Manifest {
     pub version: i64,
     pub policy: Policy,
     pub instances: Vec<Instance>,
-    pub zones: Vec<Zone>,
+    /// Shared: one command holds several copies of a manifest of thousands
+    /// of zones (the base, the staged one, each evaluator's).
+    pub zones: std::sync::Arc<Vec<Zone>>,
     pub invariants: Vec<Invariant>,
     pub groups: Vec<Group>,
 }

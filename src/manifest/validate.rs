@@ -244,7 +244,7 @@ impl Validator<'_> {
             version,
             policy,
             instances,
-            zones,
+            zones: std::sync::Arc::new(zones),
             invariants,
             groups,
         };
@@ -539,7 +539,7 @@ pub fn check_files(
     let mut problems = Vec::new();
     // Each file is looked at once, however many zones it holds.
     let mut states: HashMap<&str, FileState> = HashMap::new();
-    for z in &manifest.zones {
+    for z in manifest.zones.iter() {
         let (Some(range), PathSpec::Literal(path)) = (z.lines, &z.path) else {
             continue;
         };

@@ -310,7 +310,7 @@ impl<'r> Evaluator<'r> {
             facts.merge_touches = found;
         }
         let mut hunk_cache: HashMap<String, Vec<Hunk>> = HashMap::new();
-        for zone in &manifest.zones {
+        for zone in manifest.zones.iter() {
             for c in changes.iter().filter(|c| zone.path.matches(&c.path)) {
                 if let Some(t) = self.touch(zone, manifest, c, change, &mut hunk_cache)? {
                     facts.touched.push(t);

@@ -23,7 +23,7 @@ impl Evaluator<'_> {
         cache: &mut HashMap<String, Vec<Hunk>>,
     ) -> Result<HashMap<String, Expected>> {
         let mut expected = HashMap::new();
-        for zone in &manifest.zones {
+        for zone in manifest.zones.iter() {
             let PathSpec::Literal(p) = &zone.path else {
                 continue;
             };
@@ -217,7 +217,7 @@ impl Evaluator<'_> {
         let stale: std::collections::HashSet<&str> =
             cmp.stale.iter().map(|s| s.zone.as_str()).collect();
         let mut more_stale = Vec::new();
-        for z in &after.zones {
+        for z in after.zones.iter() {
             let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {
                 continue;
             };
