@@ -97,3 +97,45 @@ impl Pattern {
         Ok(self.regex.find(data).map(|m| m.start()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of pattern `regex::bytes` accepts has a state count (a
+    /// pattern the counter could not compile would be refused on every file
+    /// over 4 KiB).
+    #[test]
+    fn patterns_regex_accepts_are_counted() {
+        for p in [
+            "TrustedHostMiddleware",
+            r"(?-u)\xFF\x00",
+            r"\bverify\s*=\s*False\b",
+            r"(?i)straße",
+            r"(?s)const speakMessage.*const connectWebSocket",
+            r"^\s*#\s*include",
+            r"(?m)^$",
+        ] {
+            let pat = Pattern::new(p).unwrap();
+            assert!(pat.states() < 10_000, "{p}: {}", pat.states());
+            let data = vec![b'x'; 100_000];
+            assert_eq!(pat.is_match(&data), Ok(false), "{p}");
+        }
+    }
+
+    /// Below 4 KiB the largest pattern the regex crate accepts stays within
+    /// the budget, so no state count is needed there.
+    #[test]
+    fn small_files_need_no_count() {
+        let big = Pattern::new(r"[\w\s]{1,200}\d{7}").unwrap();
+        assert_eq!(big.is_match(&[b'a'; 4096]), Ok(false));
+        assert!(big.states.get().is_none());
+        assert_eq!(
+            big.is_match(&[b'a'; 100_000]),
+            Err(OverBudget {
+                bytes: 100_000,
+                states: 63_653
+            })
+        );
+    }
+}
