@@ -1,11 +1,12 @@
 //! Counts of the work guard does on untrusted input, so that tests can bound
 //! it without a clock: `GUARD_TRACE_WORK=1` prints them to stderr at exit as
-//! one line, `guard: work: diffed=N tree-entries=N regex=N`.
+//! one line, `guard: work: diffed=N tree-entries=N regex=N worktree=N`.
 //!
 //! - `diffed`: bytes handed to the line diff (both sides);
 //! - `tree-entries`: entries read from tree objects and the index while
 //!   listing what a change holds under a zone's roots;
-//! - `regex`: bytes an invariant's pattern was run over.
+//! - `regex`: bytes an invariant's pattern was run over;
+//! - `worktree`: bytes of work-tree files read in place of staged blobs.
 //!
 //! Counting is one relaxed atomic add per diff, tree or search, never per byte.
 
@@ -16,9 +17,15 @@ pub enum Counter {
     Diffed,
     TreeEntries,
     Regex,
+    Worktree,
 }
 
-static COUNTS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static COUNTS: [AtomicU64; 4] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+];
 
 pub fn add(counter: Counter, n: usize) {
     COUNTS[counter as usize].fetch_add(n as u64, Ordering::Relaxed);
@@ -33,10 +40,11 @@ pub fn trace() -> Option<String> {
     let asked = std::env::var_os("GUARD_TRACE_WORK").is_some_and(|v| !v.is_empty() && v != "0");
     asked.then(|| {
         format!(
-            "guard: work: diffed={} tree-entries={} regex={}\n",
+            "guard: work: diffed={} tree-entries={} regex={} worktree={}\n",
             get(Counter::Diffed),
             get(Counter::TreeEntries),
-            get(Counter::Regex)
+            get(Counter::Regex),
+            get(Counter::Worktree)
         )
     })
 }

@@ -270,3 +270,33 @@ fn ten_times_the_zones_is_about_ten_times_the_work() {
         eprintln!("{args:?}: {a:?} -> {b:?}: {ratio:.1}x");
     }
 }
+
+/// A staged file's bytes may be read from the work tree, but only a file of
+/// the staged blob's size: one that grew to 1 GiB after `git add` (sparse
+/// here) is never read (red team).
+#[test]
+fn a_work_tree_file_of_another_size_is_never_read() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n"),
+    );
+    r.commit("init");
+    edit(&r, "f.txt", 7);
+    r.git(&["add", "f.txt"]);
+    let size = r.read("f.txt").len() as u64;
+    let clean = traced(&r, &["check"]);
+    assert_code(&clean, 1);
+    assert_eq!(work(&clean)["worktree"], size, "{clean:?}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(r.file("f.txt"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let grown = traced(&r, &["check"]);
+    assert_code(&grown, 1);
+    assert!(grown.stdout.contains("+ edited 7"), "{grown:?}");
+    assert_eq!(work(&grown)["worktree"], 0, "{grown:?}");
+}

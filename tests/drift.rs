@@ -255,3 +255,53 @@ fn fix_keeps_every_other_byte_of_an_oddly_formatted_manifest() {
     assert_eq!(r.read("guard.toml"), expected);
     assert_code(&r.guard(&["check"]), 0);
 }
+
+/// A signed change that makes a file binary and moves a line zone's code
+/// (red team): binary files are never diffed, but the zone must still follow
+/// its code, so the stale-zone rule holds (sign-offs do not waive it).
+#[test]
+fn a_binary_round_trip_cannot_move_a_zone_off_its_code() {
+    let r = Repo::new();
+    r.write("sec.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"sec\"\npath = \"sec.txt\"\nlines = \"5-10\"\n"),
+    );
+    r.commit("init");
+    // A NUL on a new first line and 100 lines above the zone: its code is
+    // now at 106-111, its bytes unchanged.
+    let padded = format!(
+        "x\0\n{}{}",
+        (1..=100).map(|i| format!("pad {i}\n")).collect::<String>(),
+        lines(20)
+    );
+    r.write("sec.txt", &padded);
+    r.git(&["add", "sec.txt"]);
+    r.commit_message(&signed("binary, moved", &[ALPHA, BETA]));
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains(
+            "stale zone sec: the manifest says sec.txt:5-10, its code is now at sec.txt:106-111"
+        ),
+        "{run:?}"
+    );
+    // The manifest follows (as `guard fix` writes it); then a binary change
+    // inside the zone's lines: they cannot be followed.
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml").replace("5-10", "106-111"),
+    );
+    r.commit_message(&signed("follow", &[ALPHA, BETA]));
+    r.write("sec.txt", &padded.replace("line 7\n", "LINE 7\n"));
+    r.git(&["add", "sec.txt"]);
+    r.commit_message(&signed("binary, edited", &[ALPHA, BETA]));
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("stale zone sec"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("sec.txt is binary on one side and the zone's lines changed"),
+        "{run:?}"
+    );
+}

@@ -78,6 +78,12 @@ impl Repo {
     /// bytes) is checked, so nothing is taken on trust (no stat data, no
     /// filters: a file that differs from what is staged is simply not used).
     /// Reading and hashing a file costs a fraction of inflating a loose object.
+    ///
+    /// The object's header is read first (a few bytes): the object must be a
+    /// blob of the file's size, so a file that grew after `git add` is never
+    /// read, and an object store that holds something else under the id (a
+    /// corrupt object, which git would commit and `git fsck` reports) is
+    /// read as git reads it, unless it has the same size.
     fn worktree_copy(&self, id: &str) -> Option<Vec<u8>> {
         use sha1::{Digest, Sha1};
         let path = self.worktree.borrow().get(id)?.clone();
@@ -86,7 +92,12 @@ impl Repo {
         if !meta.is_file() {
             return None;
         }
+        let (size, kind) = self.repo.odb().ok()?.read_header(oid(id).ok()?).ok()?;
+        if kind != git2::ObjectType::Blob || size as u64 != meta.len() {
+            return None;
+        }
         let data = std::fs::read(&file).ok()?;
+        crate::work::add(crate::work::Counter::Worktree, data.len());
         let mut h = Sha1::new();
         h.update(format!("blob {}\0", data.len()).as_bytes());
         h.update(&data);

@@ -57,10 +57,14 @@ impl Evaluator<'_> {
                     let (Some(o), Some(n)) = (&c.old, self.store.entry(&change.new, &to)?) else {
                         return Ok(None);
                     };
-                    // Lines of a binary file cannot be followed (git does
-                    // not diff one either); the change touched the zone whole.
+                    // Lines of a binary file are not followed (git does
+                    // not diff one either): the zone has nowhere to go, so
+                    // the manifest must say where (sign-offs do not waive it).
                     if self.binary(&o.id, &n.id)? {
-                        return Ok(None);
+                        return Ok(Some(Expected::Gone(format!(
+                            "{} was renamed to {to} as a binary file: its lines are not followed",
+                            c.path
+                        ))));
                     }
                     match zones::map_range(&self.store.hunks(&o.id, &n.id)?, r) {
                         Some(m) => Some(m),
@@ -85,13 +89,14 @@ impl Evaluator<'_> {
         if !c.content_changed() {
             return Ok(None);
         }
+        // Where the bytes around the zone's lines are unchanged, the zone
+        // moves by the lines inserted or removed before it (no diff needed,
+        // and the answer for a binary file too).
         if let (Some(o), Some(n)) = (&c.old, &c.new)
-            && self.binary(&o.id, &n.id)?
-        {
-            return Ok(None);
-        }
-        if let (Some(o), Some(n)) = (&c.old, &c.new)
-            && self.store.prefetched(&o.id, &n.id).is_none()
+            && self
+                .store
+                .prefetched(&o.id, &n.id)
+                .is_none_or(|(_, binary)| binary)
             && let Some(shift) = self.quick(&o.id, &n.id)?.and_then(|q| q.outside(r))
         {
             let moved = LineRange::new(
@@ -102,6 +107,16 @@ impl Evaluator<'_> {
                 path: c.path.clone(),
                 lines: Some(m),
             }));
+        }
+        // Otherwise a binary file is not diffed: its zone's lines cannot be
+        // followed, and the manifest must say where they went.
+        if let (Some(o), Some(n)) = (&c.old, &c.new)
+            && self.binary(&o.id, &n.id)?
+        {
+            return Ok(Some(Expected::Gone(format!(
+                "{} is binary on one side and the zone's lines changed: they are not followed",
+                c.path
+            ))));
         }
         let hunks = self.cached_hunks(c, cache)?;
         Ok(Some(match zones::map_range(&hunks, r) {
