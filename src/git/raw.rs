@@ -2,13 +2,15 @@
 
 use git2::Oid;
 
+#[cfg(test)]
 use super::tree_check::canon_mode;
 
 /// Find each of `names` in a raw tree object ("MODE NAME\0<20-byte id>"
 /// entries, sorted by name, a tree's name compared as if it ended in '/') in
-/// one pass. `None`: the tree is corrupt; a name's `None`: no such entry. A walk runs this on every commit's root tree,
-/// so each entry costs a few comparisons: its name's first byte is checked
-/// against the names' first bytes before anything else.
+/// one pass. `None`: the tree is corrupt; a name's `None`: no such entry.
+/// The scan walks once used; now it is the model the binary search of
+/// [`tree_check::find`](super::tree_check::find) is held to.
+#[cfg(test)]
 pub fn tree_entries(data: &[u8], names: &[&[u8]]) -> Option<Vec<Option<TreeHit>>> {
     let mut hits = vec![None; names.len()];
     let mut first = [false; 256];
@@ -77,6 +79,7 @@ pub type TreeHit = (Oid, u32);
 
 /// Does a tree entry sort after `name` looked up as a directory (git orders
 /// a directory's name as if it ended in '/'), so that `name` cannot follow?
+#[cfg(test)]
 fn past(entry: &[u8], entry_is_tree: bool, name: &[u8]) -> bool {
     let n = entry.len().min(name.len());
     match entry[..n].cmp(&name[..n]) {
@@ -133,6 +136,15 @@ mod tests {
                 prop_assert_eq!(*hit, tree_entries(&data, &[w]).unwrap()[0]);
                 let model = entries.iter().any(|(n, _)| n.as_bytes() == *w);
                 prop_assert_eq!(hit.is_some(), model);
+                // The binary search over a checked tree's offsets (what
+                // walks use) finds the same as the scan.
+                let Ok(offsets) = crate::git::tree_check::check(&data) else {
+                    continue; // a name git never checks out: refused anyway
+                };
+                let found = crate::git::tree_check::find(&data, &offsets, w)
+                    .unwrap()
+                    .map(|(mode, id)| (Oid::from_bytes(id).unwrap(), mode));
+                prop_assert_eq!(found, *hit);
             }
         }
     }

@@ -156,6 +156,36 @@ pub fn check(data: &[u8]) -> Result<Offsets, String> {
 /// A tree entry: its name, canonical mode, and 20-byte object id.
 pub type TreeEntry<'a> = (&'a [u8], u32, &'a [u8]);
 
+/// The entry named `name` in a tree that passed [`check`] (its offsets),
+/// found by binary search in git's order, as a file and as a directory (a
+/// checked tree never holds both): its canonical mode and object id.
+pub fn find<'a>(
+    data: &'a [u8],
+    offsets: &[u32],
+    name: &[u8],
+) -> Result<Option<(u32, &'a [u8])>, String> {
+    for dir in [false, true] {
+        let mut failed = None;
+        let i = offsets.partition_point(|&o| match parse(data, o as usize, &[]) {
+            Ok(e) => git_cmp(e.name, e.dir, name, dir).is_lt(),
+            Err(why) => {
+                failed = Some(why);
+                false
+            }
+        });
+        if let Some(why) = failed {
+            return Err(why);
+        }
+        if let Some(&o) = offsets.get(i) {
+            let e = parse(data, o as usize, &[])?;
+            if e.name == name && e.dir == dir {
+                return Ok(Some((e.mode, &data[e.next - 20..e.next])));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The entries of a tree that passed [`check`] (its offsets).
 pub fn entries<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<TreeEntry<'a>>, String> {
     offsets
