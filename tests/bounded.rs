@@ -300,3 +300,45 @@ fn a_work_tree_file_of_another_size_is_never_read() {
     assert!(grown.stdout.contains("+ edited 7"), "{grown:?}");
     assert_eq!(work(&grown)["worktree"], 0, "{grown:?}");
 }
+
+/// `n` invariants, and a staged edit of one of them: the manifest's change
+/// is compared invariant by invariant (a branch may add thousands, and a
+/// search of every one for every other was n²: 58.7 s for 20,000).
+fn many_invariants_repo(n: usize) -> Repo {
+    let r = Repo::new();
+    r.write("f.txt", &lines(10));
+    let text = |changed: bool| {
+        let mut m = String::from("version = 1\n");
+        for i in 0..n {
+            let tail = if changed && i == n / 2 { "!" } else { "" };
+            m.push_str(&format!(
+                "\n[[invariant]]\npath = \"f.txt\"\nmust_not_contain = \"forbidden {i}{tail}\"\n"
+            ));
+        }
+        m
+    };
+    r.write("guard.toml", &text(false));
+    r.commit("init");
+    r.write("guard.toml", &text(true));
+    r.git(&["add", "guard.toml"]);
+    r
+}
+
+#[test]
+fn ten_times_the_invariants_is_about_ten_times_the_work() {
+    let (small, large) = (many_invariants_repo(1_000), many_invariants_repo(10_000));
+    let (a, b) = (
+        least_time(&small, &["check"], 1),
+        least_time(&large, &["check"], 1),
+    );
+    let ratio = b.as_secs_f64() / a.as_secs_f64();
+    assert!(
+        ratio < 30.0,
+        "1,000 invariants {a:?}, 10,000 {b:?}: {ratio:.1}x"
+    );
+    let run = large.guard(&["check"]);
+    assert!(
+        run.stdout.contains("invariant on f.txt removed or edited"),
+        "{run:?}"
+    );
+}

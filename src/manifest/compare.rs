@@ -273,6 +273,18 @@ fn compare_zone(
     }
 }
 
+/// [`compare`] of a manifest with itself (the change does not touch it):
+/// only zones whose code moved can be stale.
+pub fn unchanged(manifest: &Manifest, expected: &HashMap<String, Expected>) -> Comparison {
+    let mut out = Comparison::default();
+    for z in manifest.zones.iter() {
+        if let Some(e) = expected.get(&z.id) {
+            compare_zone(z, z, manifest, manifest, Some(e), &mut out);
+        }
+    }
+    out
+}
+
 /// Compare the manifest in force (`base`) with the one the change writes (`after`).
 /// `expected` says where each base zone's code went (absent: unmoved).
 pub fn compare(
@@ -436,9 +448,13 @@ pub fn compare(
     }
     super::groups::compare(base, after, &mut out);
     super::freeze::compare(base, after, &mut out);
-    // Invariants: what they enforce is their identity.
+    // Invariants: what they enforce is their identity (looked up in sets: a
+    // branch may add thousands).
+    let after_keys: std::collections::HashSet<_> =
+        after.invariants.iter().map(|i| i.key()).collect();
+    let base_keys: std::collections::HashSet<_> = base.invariants.iter().map(|i| i.key()).collect();
     for inv in &base.invariants {
-        if !after.invariants.iter().any(|n| n.key() == inv.key()) {
+        if !after_keys.contains(&inv.key()) {
             out.weakenings.push(weak(
                 "invariant-removed",
                 inv.path.as_str(),
@@ -455,10 +471,90 @@ pub fn compare(
         }
     }
     for inv in &after.invariants {
-        if !base.invariants.iter().any(|o| o.key() == inv.key()) {
+        if !base_keys.contains(&inv.key()) {
             out.tightenings
                 .push(format!("invariant on {} added", inv.path.as_str()));
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod unchanged_tests {
+    use super::*;
+
+    /// The shortcut for an untouched manifest says what the full comparison
+    /// of the manifest with itself says.
+    #[test]
+    fn unchanged_is_compare_with_itself() {
+        let text = r#"version = 1
+
+[[instance]]
+id = "alpha"
+emails = ["alpha@x.example"]
+
+[[instance]]
+id = "beta"
+emails = ["beta@x.example"]
+
+[[group]]
+id = "sec"
+members = ["alpha", "beta"]
+
+[[zone]]
+id = "a"
+path = "a.txt"
+lines = "5-10"
+approvers = ["sec"]
+
+[[zone]]
+id = "b"
+path = "b.txt"
+lines = "1-3"
+
+[[zone]]
+id = "c"
+path = "c/**"
+
+[[invariant]]
+path = "a.txt"
+must_contain = "x"
+"#;
+        let m = crate::manifest::parse(text, "t").unwrap();
+        let range = |a, b| LineRange::new(a, b);
+        let cases: Vec<HashMap<String, Expected>> = vec![
+            HashMap::new(),
+            HashMap::from([(
+                "a".to_string(),
+                Expected::At {
+                    path: "a.txt".into(),
+                    lines: range(7, 12),
+                },
+            )]),
+            HashMap::from([
+                (
+                    "a".to_string(),
+                    Expected::At {
+                        path: "a.txt".into(),
+                        lines: range(5, 10),
+                    },
+                ),
+                ("b".to_string(), Expected::Gone("deleted".into())),
+                (
+                    "c".to_string(),
+                    Expected::At {
+                        path: "d/x".into(),
+                        lines: None,
+                    },
+                ),
+            ]),
+        ];
+        for e in cases {
+            assert_eq!(
+                format!("{:?}", unchanged(&m, &e)),
+                format!("{:?}", compare(&m, &m.clone(), &e))
+            );
+        }
+    }
 }
