@@ -164,22 +164,48 @@ pub fn find<'a>(
     offsets: &[u32],
     name: &[u8],
 ) -> Result<Option<(u32, &'a [u8])>, String> {
+    // An entry of a checked tree ends where the next begins: its name is
+    // found without scanning for the NUL ("MODE NAME\0<20 bytes>").
+    let entry = |i: usize| -> Result<(&'a [u8], bool, u32, &'a [u8]), String> {
+        let start = offsets[i] as usize;
+        let end = offsets.get(i + 1).map_or(data.len(), |&o| o as usize);
+        let bytes = data
+            .get(start..end)
+            .filter(|b| b.len() > 23)
+            .ok_or("an entry outside its tree")?;
+        let space = bytes[..7.min(bytes.len())]
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or("an entry without a mode")?;
+        let mut mode = 0u32;
+        for &b in &bytes[..space] {
+            mode = mode * 8 + u32::from(b.wrapping_sub(b'0') & 7);
+        }
+        let mode = canon_mode(mode);
+        let (name, id) = bytes[space + 1..].split_at(bytes.len() - space - 22);
+        Ok((name, mode == 0o040000, mode, &id[1..]))
+    };
     for dir in [false, true] {
         let mut failed = None;
-        let i = offsets.partition_point(|&o| match parse(data, o as usize, &[]) {
-            Ok(e) => git_cmp(e.name, e.dir, name, dir).is_lt(),
-            Err(why) => {
-                failed = Some(why);
-                false
+        let (mut lo, mut hi) = (0usize, offsets.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match entry(mid) {
+                Ok((n, d, _, _)) if git_cmp(n, d, name, dir).is_lt() => lo = mid + 1,
+                Ok(_) => hi = mid,
+                Err(why) => {
+                    failed = Some(why);
+                    break;
+                }
             }
-        });
+        }
         if let Some(why) = failed {
             return Err(why);
         }
-        if let Some(&o) = offsets.get(i) {
-            let e = parse(data, o as usize, &[])?;
-            if e.name == name && e.dir == dir {
-                return Ok(Some((e.mode, &data[e.next - 20..e.next])));
+        if lo < offsets.len() {
+            let (n, d, mode, id) = entry(lo)?;
+            if n == name && d == dir {
+                return Ok(Some((mode, id)));
             }
         }
     }
