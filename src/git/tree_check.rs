@@ -156,6 +156,10 @@ pub fn check(data: &[u8]) -> Result<Offsets, String> {
 /// A tree entry: its name, canonical mode, and 20-byte object id.
 pub type TreeEntry<'a> = (&'a [u8], u32, &'a [u8]);
 
+/// An entry of a checked tree as [`find`] reads it: name, is a directory,
+/// canonical mode, object id.
+type Listed<'a> = (&'a [u8], bool, u32, &'a [u8]);
+
 /// The entry named `name` in a tree that passed [`check`] (its offsets),
 /// found by binary search in git's order, as a file and as a directory (a
 /// checked tree never holds both): its canonical mode and object id.
@@ -166,7 +170,7 @@ pub fn find<'a>(
 ) -> Result<Option<(u32, &'a [u8])>, String> {
     // An entry of a checked tree ends where the next begins: its name is
     // found without scanning for the NUL ("MODE NAME\0<20 bytes>").
-    let entry = |i: usize| -> Result<(&'a [u8], bool, u32, &'a [u8]), String> {
+    let entry = |i: usize| -> Result<Listed<'a>, String> {
         let start = offsets[i] as usize;
         let end = offsets.get(i + 1).map_or(data.len(), |&o| o as usize);
         let bytes = data
