@@ -21,17 +21,13 @@ fn work(run: &Run) -> std::collections::HashMap<String, u64> {
 }
 
 fn traced(r: &Repo, args: &[&str]) -> Run {
-    let out = r
-        .cmd(guard_bin())
-        .args(args)
-        .env("GUARD_TRACE_WORK", "1")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_of(
+        r.cmd(guard_bin())
+            .args(args)
+            .env("GUARD_TRACE_WORK", "1")
+            .output()
+            .unwrap(),
+    )
 }
 
 /// 200,000 alternating lines (the worst case of a line diff), made binary
@@ -276,13 +272,7 @@ fn ten_times_the_zones_is_about_ten_times_the_work() {
 /// here) is never read (red team).
 #[test]
 fn a_work_tree_file_of_another_size_is_never_read() {
-    let r = Repo::new();
-    r.write("f.txt", &lines(20));
-    r.write(
-        "guard.toml",
-        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n"),
-    );
-    r.commit("init");
+    let r = zoned_repo();
     edit(&r, "f.txt", 7);
     r.git(&["add", "f.txt"]);
     let size = r.read("f.txt").len() as u64;

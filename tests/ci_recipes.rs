@@ -28,18 +28,14 @@ fn branch_with_bypass() -> Repo {
 }
 
 fn ci(r: &Repo, args: &[&str]) -> Run {
-    let out = r
-        .cmd("sh")
-        .arg(script())
-        .args(args)
-        .env("GUARD", guard_bin())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_of(
+        r.cmd("sh")
+            .arg(script())
+            .args(args)
+            .env("GUARD", guard_bin())
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]

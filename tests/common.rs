@@ -27,6 +27,19 @@ emails = ["gamma@jarvis.example"]
     )
 }
 
+/// A repository with f.txt (20 numbered lines) and one zone "z" on its
+/// lines 5-10, committed.
+pub fn zoned_repo() -> Repo {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n"),
+    );
+    r.commit("init");
+    r
+}
+
 /// `n` numbered lines: "line 1\n" … "line n\n".
 pub fn lines(n: usize) -> String {
     (1..=n).map(|i| format!("line {i}\n")).collect()
@@ -60,7 +73,8 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn run_of(out: Output) -> Run {
+/// A finished process as a [`Run`].
+pub fn run_of(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

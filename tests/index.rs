@@ -217,13 +217,7 @@ fn an_index_name_length_that_is_not_the_names_is_refused() {
 /// always what the commit will hold.
 #[test]
 fn the_staged_blob_is_judged_never_a_different_work_tree_file() {
-    let r = Repo::new();
-    r.write("f.txt", &lines(20));
-    r.write(
-        "guard.toml",
-        &manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"5-10\"\n"),
-    );
-    r.commit("init");
+    let r = zoned_repo();
     // Staged: a line outside the zone. Work tree: a line inside it too, of
     // the same size (a stat-based shortcut would not see the difference).
     edit(&r, "f.txt", 15);
