@@ -305,3 +305,26 @@ fn a_binary_round_trip_cannot_move_a_zone_off_its_code() {
         "{run:?}"
     );
 }
+
+/// A binary file renamed as it is: its zone follows it (second red team:
+/// it was "nowhere", so `guard fix` could not follow it).
+#[test]
+fn a_binary_file_renamed_as_it_is_keeps_its_zone() {
+    let r = Repo::new();
+    r.write("sec.bin", &format!("x\0\n{}", lines(20)));
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"sec\"\npath = \"sec.bin\"\nlines = \"5-10\"\n"),
+    );
+    r.commit("init");
+    r.git(&["mv", "sec.bin", "moved.bin"]);
+    r.commit_message(&signed("rename", &[ALPHA, BETA]));
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains(
+            "stale zone sec: the manifest says sec.bin:5-10, its code is now at moved.bin:5-10"
+        ),
+        "{run:?}"
+    );
+}

@@ -57,10 +57,32 @@ impl Evaluator<'_> {
                     let (Some(o), Some(n)) = (&c.old, self.store.entry(&change.new, &to)?) else {
                         return Ok(None);
                     };
-                    // Lines of a binary file are not followed (git does
-                    // not diff one either): the zone has nowhere to go, so
-                    // the manifest must say where (sign-offs do not waive it).
+                    // Lines of a binary file are followed only where the
+                    // bytes around them are unchanged (git does not diff one
+                    // either); else the zone has nowhere to go, so the
+                    // manifest must say where (sign-offs do not waive it).
+                    if o.id == n.id {
+                        return Ok(Some(Expected::At {
+                            path: to,
+                            lines: Some(r),
+                        }));
+                    }
                     if self.binary(&o.id, &n.id)? {
+                        let moved = self
+                            .quick(&o.id, &n.id)?
+                            .and_then(|q| q.outside(r))
+                            .and_then(|shift| {
+                                LineRange::new(
+                                    (i64::from(r.start) + shift) as u32,
+                                    (i64::from(r.end) + shift) as u32,
+                                )
+                            });
+                        if let Some(m) = moved {
+                            return Ok(Some(Expected::At {
+                                path: to,
+                                lines: Some(m),
+                            }));
+                        }
                         return Ok(Some(Expected::Gone(format!(
                             "{} was renamed to {to} as a binary file: its lines are not followed",
                             c.path
