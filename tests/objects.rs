@@ -434,3 +434,31 @@ fn paths_through_work_tree_symlinks_are_refused() {
         "{run:?}"
     );
 }
+
+/// The other way round (second red team): a file entry that names a tree.
+/// Refused, with a message that says where to look (was "git: no error").
+#[test]
+fn a_file_entry_that_names_a_tree_is_refused_with_a_reason() {
+    let r = Repo::new();
+    let (_, good, _) = crafted_base(&r);
+    r.write(
+        "guard.toml",
+        &manifest("\n[[zone]]\nid = \"lib\"\npath = \"lib\"\n"),
+    );
+    r.write("lib/a.txt", "a\n");
+    r.commit("a directory zone");
+    let toml = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    let lib = r.git(&["rev-parse", "HEAD:lib"]);
+    let tree = literal_tree(
+        &r,
+        &[
+            ("100644", "f.txt", &good),
+            ("100644", "guard.toml", &toml),
+            ("100644", "lib", &lib),
+        ],
+    );
+    let c = commit_tree(&r, &tree);
+    assert_refused(&r, &c, "is named as a file's content but is a tree");
+    let run = r.guard(&["check", &c]);
+    assert!(!run.all().contains("no error"), "{run:?}");
+}

@@ -66,10 +66,18 @@ impl Repo {
         if let Some(data) = self.worktree_copy(id) {
             return Ok(self.remember_blob(id, &data));
         }
-        let blob = self
-            .repo
-            .find_blob(oid(id)?)
-            .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))?;
+        let object = oid(id)?;
+        let blob = self.repo.find_blob(object).map_err(|e| {
+            // A tree entry naming another kind of object (git fsck refuses
+            // such a tree): say so, rather than libgit2's bare message.
+            match self.repo.odb().and_then(|o| o.read_header(object)) {
+                Ok((_, kind)) if kind != git2::ObjectType::Blob => Error::new(format!(
+                    "object {id} is named as a file's content but is a {}",
+                    kind.str()
+                )),
+                _ => Error::new(format!("cannot read object {id}: {}", e.message())),
+            }
+        })?;
         Ok(self.remember_blob(id, blob.content()))
     }
 
@@ -148,7 +156,18 @@ impl Repo {
         };
         let mut find = git2::DiffFindOptions::new();
         find.renames(true);
-        diff.find_similar(Some(&mut find))?;
+        diff.find_similar(Some(&mut find)).map_err(|e| {
+            let why = match e.message() {
+                "" | "no error" => {
+                    "libgit2 gave no reason: an entry of the change may name an object of \
+                     another kind (`git fsck` says which)"
+                }
+                m => m,
+            };
+            Error::new(format!(
+                "cannot tell where {path} went (git's rename detection failed): {why}"
+            ))
+        })?;
         for d in diff.deltas() {
             if d.status() == Delta::Renamed && d.old_file().path_bytes() == Some(path.as_bytes()) {
                 return d.new_file().path_bytes().map(path_of).transpose();
