@@ -37,6 +37,21 @@ impl Evaluator<'_> {
     }
 
     /// Where a literal-path zone's code is after the change to its file.
+    /// Where zone lines `r` went when the bytes around them are unchanged
+    /// between two blobs: shifted by the lines inserted or removed before
+    /// them, found without a diff ([`zones::quick`]).
+    fn shifted(&self, old: &str, new: &str, r: LineRange) -> Result<Option<LineRange>> {
+        Ok(self
+            .quick(old, new)?
+            .and_then(|q| q.outside(r))
+            .and_then(|shift| {
+                LineRange::new(
+                    (i64::from(r.start) + shift) as u32,
+                    (i64::from(r.end) + shift) as u32,
+                )
+            }))
+    }
+
     pub(super) fn expect(
         &self,
         zone: &Zone,
@@ -68,16 +83,7 @@ impl Evaluator<'_> {
                         }));
                     }
                     if self.binary(&o.id, &n.id)? {
-                        let moved = self
-                            .quick(&o.id, &n.id)?
-                            .and_then(|q| q.outside(r))
-                            .and_then(|shift| {
-                                LineRange::new(
-                                    (i64::from(r.start) + shift) as u32,
-                                    (i64::from(r.end) + shift) as u32,
-                                )
-                            });
-                        if let Some(m) = moved {
+                        if let Some(m) = self.shifted(&o.id, &n.id, r)? {
                             return Ok(Some(Expected::At {
                                 path: to,
                                 lines: Some(m),
@@ -119,13 +125,9 @@ impl Evaluator<'_> {
                 .store
                 .prefetched(&o.id, &n.id)
                 .is_none_or(|(_, binary)| binary)
-            && let Some(shift) = self.quick(&o.id, &n.id)?.and_then(|q| q.outside(r))
+            && let Some(m) = self.shifted(&o.id, &n.id, r)?
         {
-            let moved = LineRange::new(
-                (i64::from(r.start) + shift) as u32,
-                (i64::from(r.end) + shift) as u32,
-            );
-            return Ok(moved.map(|m| Expected::At {
+            return Ok(Some(Expected::At {
                 path: c.path.clone(),
                 lines: Some(m),
             }));
