@@ -484,15 +484,10 @@ fn a_merge_carries_a_side_change_only_with_the_first_parents_approvers() {
     edit(&r, "f.txt", 3);
     r.commit("side edit\n\nSigned-off-by: Alpha <alpha@x.example>");
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-verify",
+    r.merge_no_ff(
         "side",
-        "-m",
         "merge side\n\nSigned-off-by: Alpha <alpha@x.example>",
-    ]);
+    );
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(run.stdout.contains("needs enzo"), "{run:?}");

@@ -163,15 +163,7 @@ fn what_if_audit_lists_merges_that_bring_zone_changes_as_git_log_first_parent_da
     r.git(&["checkout", "-q", "main"]);
     r.write("g.txt", "elsewhere\n");
     r.commit("unrelated mainline work");
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-verify",
-        "-m",
-        "merge topic",
-        "topic",
-    ]);
+    r.merge_no_ff("topic", "merge topic");
     let merge = r.git(&["rev-parse", "HEAD"]);
     r.write(
         "f.txt",

@@ -158,6 +158,19 @@ impl Repo {
         self.path().join(name)
     }
 
+    /// Merge `branch` into the current branch as a merge commit, without hooks.
+    pub fn merge_no_ff(&self, branch: &str, message: &str) {
+        self.git(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "--no-verify",
+            branch,
+            "-m",
+            message,
+        ]);
+    }
+
     /// Stage everything and commit without hooks; returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         self.git(&["add", "-A"]);

@@ -415,15 +415,7 @@ fn a_freeze_blocks_what_a_merge_brings() {
         0,
     );
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-verify",
-        "side",
-        "-m",
-        &signed("merge side", &[ALPHA, BETA, GAMMA]),
-    ]);
+    r.merge_no_ff("side", &signed("merge side", &[ALPHA, BETA, GAMMA]));
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(
@@ -520,15 +512,7 @@ fn a_merge_brings_a_claimed_zone_change_only_with_the_claimant() {
         0,
     );
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-verify",
-        "side",
-        "-m",
-        "merge side",
-    ]);
+    r.merge_no_ff("side", "merge side");
     let run = r.guard(&["check", "HEAD"]);
     assert_code(&run, 1);
     assert!(
