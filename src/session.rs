@@ -518,6 +518,9 @@ pub fn judge_range(
     let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
     let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
     let ids = repo.range(&from, &to)?;
+    if ids.len() >= PARALLEL_FROM {
+        crate::git::for_long_walks();
+    }
     // The range's commits in memory: what a merge's side brings is found there.
     let ancestry = if ids.len() <= MAX_ANCESTRY {
         Some(std::sync::Arc::new(read_ancestry(repo, &from, &ids)?))

@@ -33,6 +33,7 @@ pub mod index;
 mod listing;
 pub mod memory;
 mod open;
+pub use open::for_long_walks;
 pub mod oracle;
 pub mod prefetch;
 mod raw;
@@ -132,6 +133,11 @@ pub struct Step {
 
 /// Bytes of blobs kept in the cache before it is cleared.
 const BLOB_CACHE_BYTES: usize = 8 << 20;
+
+/// Bytes of raw trees (and their entries' offsets) kept before the cache is
+/// cleared: a bound in bytes, not entries, as one tree of a wide directory
+/// can weigh megabytes.
+const TREE_CACHE_BYTES: usize = 8 << 20;
 
 fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))
