@@ -5,13 +5,14 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::amend::Amend;
-use crate::ancestry::Ancestry;
 use crate::cli::ManifestArg;
 use crate::error::{Error, Result};
 use crate::git::{Repo, Side, Store};
 use crate::manifest;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject, Verdict};
-use crate::report::{Entry, Report};
+
+mod range;
+pub use range::{Progress, judge_entry, judge_range, ratify};
 
 /// The repository a command works on, and its manifest.
 pub struct Session {
@@ -432,157 +433,4 @@ pub fn split_range(spec: &str) -> Option<(&str, &str)> {
         return None;
     }
     spec.split_once("..")
-}
-
-/// Called with (commits checked, commits in the range) as a range is checked.
-pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
-
-/// Counts checked commits across threads and reports every 100th.
-struct Counter<'a> {
-    done: std::sync::atomic::AtomicUsize,
-    total: usize,
-    progress: Progress<'a>,
-}
-
-impl Counter<'_> {
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if n.is_multiple_of(100) || n == self.total {
-            (self.progress)(n, self.total);
-        }
-    }
-}
-
-/// One commit's report entry: its verdict, or why it could not be evaluated.
-pub fn judge_entry(eval: &Evaluator<'_>, id: &str) -> Entry {
-    match judge_commit(eval, id) {
-        Ok(v) => Entry::Judged(Box::new(v)),
-        Err(e) => Entry::Failed {
-            commit: Some(id.to_string()),
-            error: e.to_string(),
-        },
-    }
-}
-
-fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec<Entry> {
-    ids.iter()
-        .map(|id| {
-            let entry = judge_entry(eval, id);
-            counter.tick();
-            entry
-        })
-        .collect()
-}
-
-/// Ranges up to this long are held in memory (see [`crate::ancestry`]):
-/// about 100 bytes a commit.
-const MAX_ANCESTRY: usize = 200_000;
-
-/// Ranges at least this long are split between two threads.
-const PARALLEL_FROM: usize = 200;
-
-/// The range's commits in memory, read by two threads when the range is long.
-fn read_ancestry(repo: &Repo, from: &str, ids: &[String]) -> Result<Ancestry> {
-    if ids.len() < PARALLEL_FROM || crate::threads() < 2 {
-        return Ancestry::read(repo, from, ids);
-    }
-    let (first, second) = ids.split_at(ids.len() / 2);
-    let links = std::thread::scope(|scope| -> Result<Vec<_>> {
-        let helper = scope.spawn(|| -> Result<Vec<_>> {
-            let own = Repo::open()?;
-            second.iter().map(|id| own.commit_links(id)).collect()
-        });
-        let mut links: Vec<_> = first
-            .iter()
-            .map(|id| repo.commit_links(id))
-            .collect::<Result<_>>()?;
-        links.extend(
-            helper
-                .join()
-                .map_err(|_| Error::new("internal error in a reading thread"))??,
-        );
-        Ok(links)
-    })?;
-    Ancestry::new(from, ids, links)
-}
-
-/// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
-/// Long ranges use two threads, each with its own repository handle.
-pub fn judge_range(
-    repo: &Repo,
-    rel: String,
-    from: &str,
-    to: &str,
-    progress: Progress<'_>,
-) -> Result<Report> {
-    let from = repo.resolve(if from.is_empty() { "HEAD" } else { from })?;
-    let to = repo.resolve(if to.is_empty() { "HEAD" } else { to })?;
-    let ids = repo.range(&from, &to)?;
-    if ids.len() >= PARALLEL_FROM {
-        crate::git::for_long_walks();
-    }
-    // The range's commits in memory: what a merge's side brings is found there.
-    let ancestry = if ids.len() <= MAX_ANCESTRY {
-        Some(std::sync::Arc::new(read_ancestry(repo, &from, &ids)?))
-    } else {
-        None
-    };
-    let counter = Counter {
-        done: std::sync::atomic::AtomicUsize::new(0),
-        total: ids.len(),
-        progress,
-    };
-    let counter = &counter;
-    let threads = crate::threads();
-    if ids.len() < PARALLEL_FROM || threads < 2 {
-        let eval = Evaluator::new(repo, rel).with_ancestry(ancestry);
-        let mut entries = judge_all(&eval, &ids, counter);
-        ratify(&eval, &mut entries)?;
-        return Ok(Report { entries });
-    }
-    let (first, second) = ids.split_at(ids.len() / 2);
-    let rel3 = rel.clone();
-    let mut entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
-        let rel2 = rel.clone();
-        let ancestry2 = ancestry.clone();
-        let helper = scope.spawn(move || -> Result<Vec<Entry>> {
-            let own = Repo::open()?;
-            let eval = Evaluator::new(&own, rel2).with_ancestry(ancestry2);
-            Ok(judge_all(&eval, second, counter))
-        });
-        let eval = Evaluator::new(repo, rel).with_ancestry(ancestry);
-        let mut entries = judge_all(&eval, first, counter);
-        let rest = helper
-            .join()
-            .map_err(|_| Error::new("internal error in a checking thread"))??;
-        entries.extend(rest);
-        Ok(entries)
-    })?;
-    ratify(&Evaluator::new(repo, rel3), &mut entries)?;
-    Ok(Report { entries })
-}
-
-/// Apply the `Guard-Ratify` trailers among a range's judged commits (see
-/// [`crate::policy::ratify`]).
-pub fn ratify(eval: &Evaluator<'_>, entries: &mut [Entry]) -> Result<()> {
-    let asks = |v: &Verdict| {
-        v.subject
-            .message
-            .to_ascii_lowercase()
-            .contains(&crate::policy::ratify::RATIFY_TRAILER.to_ascii_lowercase())
-    };
-    if !entries
-        .iter()
-        .any(|e| matches!(e, Entry::Judged(v) if asks(v)))
-    {
-        return Ok(());
-    }
-    let mut verdicts: Vec<&mut Verdict> = entries
-        .iter_mut()
-        .filter_map(|e| match e {
-            Entry::Judged(v) => Some(&mut **v),
-            Entry::Failed { .. } => None,
-        })
-        .collect();
-    eval.ratify(&mut verdicts)
 }
