@@ -17,6 +17,14 @@ use crate::verdict::{Verdict, Violation};
 
 pub const RATIFY_TRAILER: &str = "Guard-Ratify";
 
+/// Can `message` ratify anything? Only if it names the trailer at all (in
+/// any case): a message that does not is never read by ratification.
+pub fn asks(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains(&RATIFY_TRAILER.to_ascii_lowercase())
+}
+
 fn short(id: &str) -> &str {
     &id[..id.len().min(10)]
 }

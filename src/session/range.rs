@@ -42,7 +42,10 @@ pub fn judge_entry(eval: &Evaluator<'_>, id: &str) -> Entry {
 fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec<Entry> {
     ids.iter()
         .map(|id| {
-            let entry = judge_entry(eval, id);
+            let mut entry = judge_entry(eval, id);
+            if let Entry::Judged(v) = &mut entry {
+                v.settle();
+            }
             counter.tick();
             entry
         })
@@ -161,12 +164,7 @@ pub fn judge_range(
 /// Apply the `Guard-Ratify` trailers among a range's judged commits (see
 /// [`crate::policy::ratify`]).
 pub fn ratify(eval: &Evaluator<'_>, entries: &mut [Entry]) -> Result<()> {
-    let asks = |v: &Verdict| {
-        v.subject
-            .message
-            .to_ascii_lowercase()
-            .contains(&crate::policy::ratify::RATIFY_TRAILER.to_ascii_lowercase())
-    };
+    let asks = |v: &Verdict| crate::policy::ratify::asks(&v.subject.message);
     if !entries
         .iter()
         .any(|e| matches!(e, Entry::Judged(v) if asks(v)))
