@@ -198,20 +198,7 @@ fn a_long_range_split_between_threads_keeps_order_and_verdicts() {
             body.len()
         ));
     }
-    let mut child = r
-        .cmd("git")
-        .args(["fast-import", "--quiet", "--force"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    r.fast_import(stream.as_bytes());
     let run = r.guard(&["check", &format!("{base}..main"), "--format", "json"]);
     assert_code(&run, 1);
     assert!(

@@ -171,6 +171,20 @@ impl Repo {
         ]);
     }
 
+    /// Feed `stream` to `git fast-import --force`, asserting success: long
+    /// or large histories without a process per commit.
+    pub fn fast_import(&self, stream: &[u8]) {
+        use std::io::Write;
+        let mut child = self
+            .cmd("git")
+            .args(["fast-import", "--quiet", "--force"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stream).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
     /// Stage everything and commit without hooks; returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         self.git(&["add", "-A"]);
