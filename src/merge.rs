@@ -98,8 +98,6 @@ pub enum Judged {
 /// A side commit as its own manifest judged it.
 #[derive(Debug, Clone)]
 pub struct Facts {
-    /// Zone ids of the manifest in force before it.
-    pub zones: Vec<String>,
     /// Zone ids it touched by that manifest (`manifest` included).
     pub touched: Vec<String>,
     /// Its message's trailers, as git reads them.
@@ -107,6 +105,17 @@ pub struct Facts {
     pub author_email: String,
     /// What its `Guard-Signature` trailers sign.
     pub digest: crate::digest::Signed,
+}
+
+/// A brought commit's change of the file a zone is in.
+#[derive(Debug, Clone, Copy)]
+pub struct FileEdit<'a> {
+    pub by: &'a Brought,
+    /// Its change touched the first parent's zone (as located in its own
+    /// base).
+    pub touched: bool,
+    /// The manifest in force before it had a zone of that id.
+    pub had_zone: bool,
 }
 
 /// A commit reachable from a side and not from the first parent.
@@ -238,16 +247,15 @@ pub fn strongest(reasons: Vec<Own>) -> Own {
 /// Did the commits a side brings consent, under the first parent's manifest
 /// `first`, to their changes of a file in `zone` (`threshold`: the first
 /// parent's threshold for it)? `changed_file`: the brought commits that
-/// changed the file, each with whether its change touched the first parent's
-/// zone (as located in that commit's own base): those need the first parent's
-/// consent, whatever their own manifest said. `changed_manifest`: those that
+/// changed the file; those whose change touched the first parent's zone need
+/// the first parent's consent, whatever their own manifest said. `changed_manifest`: those that
 /// changed the manifest; a weakening among them must meet the first parent's
 /// rule too.
 pub fn consent(
     first: &Manifest,
     zone: &str,
     threshold: u32,
-    changed_file: &[(&Brought, bool)],
+    changed_file: &[FileEdit],
     changed_manifest: &[&Brought],
 ) -> Result<(), Refusal> {
     let manifest_zone = crate::manifest::MANIFEST_ZONE;
@@ -260,8 +268,8 @@ pub fn consent(
         .chain(
             changed_file
                 .iter()
-                .filter(|(_, touched)| *touched)
-                .map(|(b, _)| (*b, Some(()), zone, threshold)),
+                .filter(|e| e.touched)
+                .map(|e| (e.by, Some(e.had_zone), zone, threshold)),
         );
     for (b, file, zone, needed) in checks {
         let facts = match &b.judged {
@@ -283,7 +291,7 @@ pub fn consent(
             if !weakened(facts) {
                 continue;
             }
-        } else if file.is_some() && !facts.zones.iter().any(|z| z == zone) {
+        } else if file == Some(false) {
             if !no_zone.contains(&b.id) {
                 no_zone.push(b.id.clone());
             }
@@ -407,7 +415,7 @@ mod tests {
         crate::manifest::validate::parse(&text, "guard.toml").expect("a valid manifest")
     }
 
-    fn commit(id: &str, zones: &[&str], touched: &[&str], signers: &[&str]) -> Brought {
+    fn commit(id: &str, touched: &[&str], signers: &[&str]) -> Brought {
         let mut message = String::from("side work\n\n");
         for s in signers {
             message.push_str(&format!("Signed-off-by: {s}\n"));
@@ -415,7 +423,6 @@ mod tests {
         Brought {
             id: id.to_string(),
             judged: Judged::Rules(Box::new(Facts {
-                zones: zones.iter().map(|z| z.to_string()).collect(),
                 touched: touched.iter().map(|z| z.to_string()).collect(),
                 trailers: crate::trailers::parse(&message),
                 author_email: "dev@x".into(),
@@ -424,19 +431,28 @@ mod tests {
         }
     }
 
+    /// `b`'s change of the zone's file, under a manifest that had the zone.
+    fn edit(by: &Brought, touched: bool) -> FileEdit<'_> {
+        FileEdit {
+            by,
+            touched,
+            had_zone: true,
+        }
+    }
+
     #[test]
     fn consent_needs_the_first_parents_instances_and_threshold() {
         let first = first_parent("");
-        let both = commit("c1", &["z"], &["z"], &["A <a@x>", "B <b@x>"]);
-        assert_eq!(consent(&first, "z", 2, &[(&both, true)], &[]), Ok(()));
+        let both = commit("c1", &["z"], &["A <a@x>", "B <b@x>"]);
+        assert_eq!(consent(&first, "z", 2, &[edit(&both, true)], &[]), Ok(()));
         // An instance the first parent does not know does not count.
-        let revoked = commit("c2", &["z"], &["z"], &["A <a@x>", "C <c@x>"]);
+        let revoked = commit("c2", &["z"], &["A <a@x>", "C <c@x>"]);
         let Err(Refusal::NotSigned {
             counted,
             needed,
             rejected,
             ..
-        }) = consent(&first, "z", 2, &[(&revoked, true)], &[])
+        }) = consent(&first, "z", 2, &[edit(&revoked, true)], &[])
         else {
             panic!("a sign-off by an unknown instance counted");
         };
@@ -447,7 +463,7 @@ mod tests {
         );
         // A threshold raised on the first parent applies.
         assert!(matches!(
-            consent(&first, "z", 3, &[(&both, true)], &[]),
+            consent(&first, "z", 3, &[edit(&both, true)], &[]),
             Err(Refusal::NotSigned {
                 needed: 3,
                 counted: 2,
@@ -455,15 +471,21 @@ mod tests {
             })
         ));
         // A commit that changed the file outside the zone needs no sign-off.
-        let elsewhere = commit("c3", &["z"], &[], &[]);
+        let elsewhere = commit("c3", &[], &[]);
         assert_eq!(
-            consent(&first, "z", 2, &[(&elsewhere, false), (&both, true)], &[]),
+            consent(
+                &first,
+                "z",
+                2,
+                &[edit(&elsewhere, false), edit(&both, true)],
+                &[]
+            ),
             Ok(())
         );
         // One that changed the first parent's zone needs them, even where its
         // own manifest's zone did not cover those lines (widened since).
         assert!(matches!(
-            consent(&first, "z", 2, &[(&elsewhere, true)], &[]),
+            consent(&first, "z", 2, &[edit(&elsewhere, true)], &[]),
             Err(Refusal::NotSigned { counted: 0, .. })
         ));
     }
@@ -476,14 +498,24 @@ mod tests {
             judged: Judged::NoRules,
         };
         assert_eq!(
-            consent(&first, "z", 2, &[(&orphan, true)], &[]),
+            consent(&first, "z", 2, &[edit(&orphan, true)], &[]),
             Err(Refusal::Unjudged {
                 commits: vec!["c0".into()]
             })
         );
-        let before_zone = commit("c1", &["other"], &[], &[]);
+        let before_zone = commit("c1", &[], &[]);
         assert_eq!(
-            consent(&first, "z", 2, &[(&before_zone, true)], &[]),
+            consent(
+                &first,
+                "z",
+                2,
+                &[FileEdit {
+                    by: &before_zone,
+                    touched: true,
+                    had_zone: false
+                }],
+                &[]
+            ),
             Err(Refusal::NoZone {
                 zone: "z".into(),
                 commits: vec!["c1".into()]
@@ -494,7 +526,7 @@ mod tests {
             judged: Judged::Failed("bad manifest".into()),
         };
         assert!(matches!(
-            consent(&first, "z", 2, &[(&broken, true)], &[]),
+            consent(&first, "z", 2, &[edit(&broken, true)], &[]),
             Err(Refusal::Failed { .. })
         ));
     }
@@ -502,15 +534,15 @@ mod tests {
     #[test]
     fn a_side_whose_manifest_weakening_was_not_signed_carries_nothing() {
         let first = first_parent("");
-        let zone_edit = commit("c2", &["z"], &["z"], &["A <a@x>", "B <b@x>"]);
-        let weakened = commit("c1", &["z"], &["manifest"], &["A <a@x>"]);
+        let zone_edit = commit("c2", &["z"], &["A <a@x>", "B <b@x>"]);
+        let weakened = commit("c1", &["manifest"], &["A <a@x>"]);
         assert!(matches!(
-            consent(&first, "z", 2, &[(&zone_edit, true)], &[&weakened]),
+            consent(&first, "z", 2, &[edit(&zone_edit, true)], &[&weakened]),
             Err(Refusal::NotSigned { ref zone, .. }) if zone == "manifest"
         ));
-        let signed = commit("c1", &["z"], &["manifest"], &["A <a@x>", "B <b@x>"]);
+        let signed = commit("c1", &["manifest"], &["A <a@x>", "B <b@x>"]);
         assert_eq!(
-            consent(&first, "z", 2, &[(&zone_edit, true)], &[&signed]),
+            consent(&first, "z", 2, &[edit(&zone_edit, true)], &[&signed]),
             Ok(())
         );
     }

@@ -173,10 +173,6 @@ pub struct Verdict {
     /// The commits this one ratified.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ratifies: Vec<String>,
-    /// Zone ids of the manifest in force (what a merge's consent rule asks of
-    /// the commits a side brings).
-    #[serde(skip)]
-    pub zone_ids: Vec<String>,
 }
 
 impl Verdict {
@@ -197,7 +193,6 @@ impl Verdict {
             overridden: None,
             ratified_by: None,
             ratifies: Vec::new(),
-            zone_ids: Vec::new(),
         }
     }
 }

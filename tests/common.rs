@@ -174,15 +174,24 @@ impl Repo {
     /// Feed `stream` to `git fast-import --force`, asserting success: long
     /// or large histories without a process per commit.
     pub fn fast_import(&self, stream: &[u8]) {
+        self.git_input(&["fast-import", "--quiet", "--force"], stream);
+    }
+
+    /// Run git with `input` on its stdin; asserts success, returns its
+    /// stdout, trimmed.
+    pub fn git_input(&self, args: &[&str], input: &[u8]) -> String {
         use std::io::Write;
         let mut child = self
             .cmd("git")
-            .args(["fast-import", "--quiet", "--force"])
+            .args(args)
             .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stream).unwrap();
-        assert!(child.wait().unwrap().success());
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
     /// Stage everything and commit without hooks; returns the commit id.

@@ -755,3 +755,35 @@ fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
     assert!(stderr.contains("shallow clone"), "{stderr}");
     assert!(stderr.contains("--unshallow"), "{stderr}");
 }
+
+/// A branch forked when the manifest had no zone `z` edits the lines `z`
+/// covers now, unsigned: its own manifest did not ask, the first parent's
+/// does. Judged alone and within a range (where the side's commit is judged
+/// first and remembered, and its manifest's zones are looked up again).
+#[test]
+fn a_branch_forked_before_a_zone_existed_cannot_bring_a_change_to_it() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(""));
+    r.commit("rules without zone z");
+    let base = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["checkout", "-q", "-b", "old"]);
+    r.write("f.txt", &lines(20).replace("line 3\n", "backdoor\n"));
+    let side = r.commit("edit no zone covered then");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("guard.toml", &manifest(ZONE));
+    r.commit_message(&signed("add zone z", &[ALPHA, BETA]));
+    merge(&r, &["old"]);
+    let why = format!(
+        "brought by commits whose manifest had no zone z: {}",
+        &side[..10]
+    );
+    for args in [
+        vec!["check", "HEAD"],
+        vec!["check", &format!("{base}..HEAD")],
+    ] {
+        let run = r.guard(&args);
+        assert_blocked_because(&run, &why);
+        assert!(run.stdout.contains("+ backdoor"), "{run:?}");
+    }
+}

@@ -100,7 +100,8 @@ pub struct Repo {
     /// Raw tree objects recently read (see [`Repo::raw_tree`]).
     raw_trees: Bounded<Oid, CheckedTree>,
     /// Trees recently checked, with their entries' offsets, to check the next
-    /// similar tree against (see [`Repo::check_tree`]).
+    /// similar tree against (see [`Repo::check_tree`]): at most 8, and within
+    /// the tree budget (the newest kept, whatever it weighs).
     checked_trees: RefCell<Vec<CheckedTree>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: Bounded<(String, String), Vec<Hunk>>,
@@ -138,6 +139,11 @@ const BLOB_CACHE_BYTES: usize = 8 << 20;
 /// cleared: a bound in bytes, not entries, as one tree of a wide directory
 /// can weigh megabytes.
 const TREE_CACHE_BYTES: usize = 8 << 20;
+
+/// What a checked tree weighs in a cache: its bytes and its entries' offsets.
+fn tree_weight((data, offsets): &CheckedTree) -> usize {
+    data.len() + 4 * offsets.len()
+}
 
 fn oid(id: &str) -> Result<Oid> {
     Oid::from_str(id).map_err(|e| Error::context(format!("bad object id {id}"), e.message()))

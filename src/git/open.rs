@@ -204,9 +204,7 @@ impl Repo {
             blobs: Bounded::weighed(BLOB_CACHE_BYTES, |b| b.len()),
             staged: RefCell::new(None),
             hunk_cache: Bounded::entries(256),
-            raw_trees: Bounded::weighed(TREE_CACHE_BYTES, |(data, offsets)| {
-                data.len() + 4 * offsets.len()
-            }),
+            raw_trees: Bounded::weighed(TREE_CACHE_BYTES, super::tree_weight),
             checked_trees: RefCell::new(Vec::new()),
             path_cache: Bounded::entries(4096),
             graph: std::cell::OnceCell::new(),

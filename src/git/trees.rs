@@ -439,10 +439,13 @@ impl Repo {
     fn used_tree(&self, t: &CheckedTree) {
         let mut recent = self.checked_trees.borrow_mut();
         recent.retain(|r| !Rc::ptr_eq(&r.0, &t.0));
-        if recent.len() >= 8 {
-            recent.remove(0);
-        }
         recent.push(t.clone());
+        // A few trees of a directory of a million entries weigh more than
+        // the whole budget: the oldest go first.
+        let mut weight: usize = recent.iter().map(super::tree_weight).sum();
+        while recent.len() > 8 || (recent.len() > 1 && weight > super::TREE_CACHE_BYTES) {
+            weight -= super::tree_weight(&recent.remove(0));
+        }
     }
 
     /// Check a tree as `git fsck` would ([`super::tree_check`]), against the

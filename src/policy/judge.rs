@@ -48,7 +48,6 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     let mut verdict = Verdict::without_rules(subject, String::new());
     verdict.notes.clear();
     verdict.rules = true;
-    verdict.zone_ids = manifest.zones.iter().map(|z| z.id.clone()).collect();
     let Some(mut facts) = facts else {
         return Ok(verdict);
     };

@@ -22,6 +22,7 @@ pub mod judge;
 mod merge;
 pub mod ratify;
 mod rules;
+mod sides;
 #[cfg(test)]
 mod tests;
 mod touch;
@@ -57,7 +58,7 @@ pub struct Evaluator<'r> {
     parsed: RefCell<HashMap<String, Manifest>>,
     /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
     quicks: RefCell<HashMap<(String, String), Option<zones::Quick>>>,
-    merges: merge::Cache,
+    merges: sides::Cache,
     /// The checked range's commits, when a range is checked.
     ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
 }
@@ -77,7 +78,7 @@ impl<'r> Evaluator<'r> {
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),
-            merges: merge::Cache::default(),
+            merges: sides::Cache::default(),
             ancestry: None,
         }
     }
@@ -186,19 +187,62 @@ impl<'r> Evaluator<'r> {
         ))
     }
 
-    /// The manifest at the manifest path of `side`, if any (parsed, not file-checked).
+    /// The manifest at the manifest path of `side`, if any: its blob id and
+    /// text.
     pub(super) fn manifest_at(&self, side: &Side) -> Result<Option<(String, String)>> {
         let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
             return Ok(None);
         };
-        let bytes = self.store.blob(&entry.id)?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        let text = self.manifest_text(side, &entry.id)?;
+        Ok(Some((entry.id, text)))
+    }
+
+    fn manifest_text(&self, side: &Side, id: &str) -> Result<String> {
+        let bytes = self.store.blob(id)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| {
             Error::new(format!(
                 "{}: the manifest is not UTF-8",
                 Self::side_label(side, &self.manifest_path)
             ))
-        })?;
-        Ok(Some((entry.id, text)))
+        })
+    }
+
+    /// Manifest blob `id` (`text`, or read from `side` when `None`) parsed,
+    /// not file-checked; parsed once per blob while it stays in the cache.
+    fn parsed_blob(&self, side: &Side, id: &str, text: Option<&str>) -> Result<Manifest> {
+        if let Some(m) = self.parsed.borrow().get(id) {
+            return Ok(m.clone());
+        }
+        let read;
+        let text = match text {
+            Some(t) => t,
+            None => {
+                read = self.manifest_text(side, id)?;
+                &read
+            }
+        };
+        let label = Self::side_label(side, &self.manifest_path);
+        let m = validate::parse(text, &label).map_err(|e| Error::new(e.to_string()))?;
+        let mut cache = self.parsed.borrow_mut();
+        if cache.len() > 64 {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// Had the manifest in force at `side` (one a commit was judged by) a
+    /// zone `zone`? Its absence, or a manifest that no longer parses, cannot
+    /// be: that commit would not have been judged by rules.
+    pub(super) fn had_zone(&self, side: &Side, zone: &str) -> Result<bool> {
+        let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
+            return Err(Error::new(format!(
+                "internal: {} is missing, yet a commit was judged by it",
+                Self::side_label(side, &self.manifest_path)
+            )));
+        };
+        let m = self.parsed_blob(side, &entry.id, None)?;
+        Ok(m.zones.iter().any(|z| z.id == zone))
     }
 
     /// The manifest in force for a change whose base is `base`.
@@ -212,20 +256,7 @@ impl<'r> Evaluator<'r> {
                     return Ok(None);
                 };
                 let label = Self::side_label(base, &self.manifest_path);
-                let cached = self.parsed.borrow().get(&id).cloned();
-                let manifest = match cached {
-                    Some(m) => m,
-                    None => {
-                        let m = validate::parse(&text, &label)
-                            .map_err(|e| Error::new(e.to_string()))?;
-                        let mut cache = self.parsed.borrow_mut();
-                        if cache.len() > 64 {
-                            cache.clear();
-                        }
-                        cache.insert(id.clone(), m.clone());
-                        m
-                    }
-                };
+                let manifest = self.parsed_blob(base, &id, Some(&text))?;
                 // The files are checked against every base: they change.
                 validate::check_files(&manifest, &text, &label, |p| self.file_state(base, p))?
                     .map_err(|e| Error::new(e.to_string()))?;

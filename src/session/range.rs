@@ -53,11 +53,9 @@ fn judge_all(eval: &Evaluator<'_>, ids: &[String], counter: &Counter<'_>) -> Vec
 }
 
 /// Drop what only judging needed, once a range's commit is judged: the
-/// zone ids (a merge's consent rule has taken them already) and the
 /// message, unless it can ratify (see [`crate::policy::ratify::asks`]).
 /// A 10,000-commit range keeps 8 MiB less.
 fn settle(v: &mut Verdict) {
-    v.zone_ids = Vec::new();
     if !crate::policy::ratify::asks(&v.subject.message) {
         v.subject.message = String::new();
     }
