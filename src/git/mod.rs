@@ -102,7 +102,7 @@ pub struct Repo {
     /// Trees recently checked, with their entries' offsets, to check the next
     /// similar tree against (see [`Repo::check_tree`]): at most 8, and within
     /// the tree budget (the newest kept, whatever it weighs).
-    checked_trees: RefCell<Vec<CheckedTree>>,
+    checked_trees: RefCell<Vec<(Oid, CheckedTree)>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: Bounded<(String, String), Vec<Hunk>>,
     /// Multi-path lookups by tree, for the last list of paths looked up.

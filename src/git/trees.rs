@@ -315,7 +315,7 @@ impl Repo {
                 // Still the tree the next commit's is checked against.
                 let known = self.raw_trees.get(&tree);
                 if let Some(t) = known {
-                    self.used_tree(&t);
+                    self.used_tree(tree, &t);
                 }
                 return Ok(hit.clone());
             }
@@ -412,7 +412,19 @@ impl Repo {
     fn raw_tree_checked(&self, id: Oid) -> Result<CheckedTree> {
         let hit = self.raw_trees.get(&id);
         if let Some(t) = hit {
-            self.used_tree(&t);
+            self.used_tree(id, &t);
+            return Ok(t);
+        }
+        // Still kept to check the next tree against (the heaviest is kept
+        // there when the cache could not keep it).
+        let recent = self
+            .checked_trees
+            .borrow()
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, t)| t.clone());
+        if let Some(t) = recent {
+            self.used_tree(id, &t);
             return Ok(t);
         }
         let odb = self.repo.odb()?;
@@ -428,7 +440,7 @@ impl Repo {
         let data: Rc<[u8]> = Rc::from(obj.data());
         let offsets = self.check_tree(id, &data)?;
         let checked = (data, Rc::new(offsets));
-        self.used_tree(&checked);
+        self.used_tree(id, &checked);
         self.raw_trees.insert(id, checked.clone());
         Ok(checked)
     }
@@ -436,16 +448,24 @@ impl Repo {
     /// Remember `t` as the most recently used tree: a commit's trees are read
     /// just after its parent's, which makes the parent's the best to check
     /// them against.
-    fn used_tree(&self, t: &CheckedTree) {
+    fn used_tree(&self, id: Oid, t: &CheckedTree) {
         let mut recent = self.checked_trees.borrow_mut();
-        recent.retain(|r| !Rc::ptr_eq(&r.0, &t.0));
-        recent.push(t.clone());
+        recent.retain(|(known, _)| *known != id);
+        recent.push((id, t.clone()));
         // A few trees of a directory of a million entries weigh more than
-        // the whole budget: the oldest go first.
-        let mut weight: usize = recent.iter().map(super::tree_weight).sum();
-        while recent.len() > 8 || (recent.len() > 1 && weight > super::TREE_CACHE_BYTES) {
-            weight -= super::tree_weight(&recent.remove(0));
+        // the whole budget: the oldest go first, until the others than the
+        // heaviest fit in it (the heaviest, a wide root tree, is the one the
+        // next commit's root tree is checked against).
+        let weights: Vec<usize> = recent.iter().map(|(_, t)| super::tree_weight(t)).collect();
+        let over = |kept: &[usize]| {
+            let heaviest = kept.iter().copied().max().unwrap_or(0);
+            kept.len() > 8 || kept.iter().sum::<usize>() - heaviest > super::TREE_CACHE_BYTES
+        };
+        let mut gone = 0;
+        while gone + 1 < weights.len() && over(&weights[gone..]) {
+            gone += 1;
         }
+        recent.drain(..gone);
     }
 
     /// Check a tree as `git fsck` would ([`super::tree_check`]), against the
@@ -454,7 +474,7 @@ impl Repo {
     fn check_tree(&self, id: Oid, data: &Rc<[u8]>) -> Result<super::tree_check::Offsets> {
         let recent = self.checked_trees.borrow();
         let head = &data[..data.len().min(64)];
-        let near = recent.iter().rev().find(|(t, _)| {
+        let near = recent.iter().rev().map(|(_, t)| t).find(|(t, _)| {
             t.len().abs_diff(data.len()) <= data.len() / 8 && t.get(..head.len()) == Some(head)
         });
         let result = match near {
