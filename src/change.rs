@@ -142,6 +142,67 @@ pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
         .collect()
 }
 
+/// Where the lines of one blob end, found once: many ranges of its lines are
+/// then cut without rescanning it from the start (a file touched by many
+/// zones, each with many hunks, made that quadratic).
+pub struct Lines {
+    newlines: Vec<usize>,
+    len: usize,
+}
+
+impl Lines {
+    pub fn of(data: &[u8]) -> Lines {
+        Lines {
+            newlines: memchr::memchr_iter(b'\n', data).collect(),
+            len: data.len(),
+        }
+    }
+
+    /// Where line `n` (1-based) starts, as [`line_start`] finds it.
+    fn start(&self, n: u64) -> usize {
+        match n {
+            0 | 1 => 0,
+            k => self
+                .newlines
+                .get((k - 2) as usize)
+                .map_or(self.len, |p| p + 1),
+        }
+    }
+
+    /// Where line `n` (1-based) ends, its newline included.
+    fn end(&self, n: u64) -> usize {
+        n.checked_sub(1)
+            .and_then(|k| self.newlines.get(k as usize))
+            .map_or(self.len, |p| p + 1)
+    }
+
+    /// [`line_bytes`] of `data`, the blob these are the lines of.
+    pub fn bytes<'a>(&self, data: &'a [u8], start: u32, end: u32) -> &'a [u8] {
+        if end < start || start == 0 {
+            return &[];
+        }
+        &data[self.start(start.into())..self.end(end.into())]
+    }
+
+    /// [`line_text`] of `data`, the blob these are the lines of.
+    pub fn text(&self, data: &[u8], start: u32, end: u32) -> Vec<String> {
+        let count = (u64::from(end) + 1).saturating_sub(start.into());
+        if count == 0 {
+            return Vec::new();
+        }
+        let first = u64::from(start.max(1));
+        let last = first + count - 1;
+        data[self.start(first)..self.end(last)]
+            .split_inclusive(|&b| b == b'\n')
+            .map(|l| {
+                let l = l.strip_suffix(b"\n").unwrap_or(l);
+                let l = l.strip_suffix(b"\r").unwrap_or(l);
+                String::from_utf8_lossy(l).into_owned()
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_text;
@@ -175,6 +236,21 @@ mod tests {
                 .flat_map(|l| l.iter().copied())
                 .collect();
             prop_assert_eq!(super::line_bytes(text.as_bytes(), start, end), &want[..]);
+        }
+
+        #[test]
+        fn an_index_of_lines_cuts_what_a_scan_cuts(
+            text in "[ab\r\n]{0,60}",
+            start in 0u32..25,
+            len in 0u32..25,
+            back in 0u32..3,
+        ) {
+            // `end` may fall before `start`: both then give nothing.
+            let end = (start + len).saturating_sub(back);
+            let data = text.as_bytes();
+            let lines = super::Lines::of(data);
+            prop_assert_eq!(lines.bytes(data, start, end), super::line_bytes(data, start, end));
+            prop_assert_eq!(lines.text(data, start, end), line_text(data, start, end));
         }
 
         #[test]

@@ -1,13 +1,15 @@
 //! Counts of the work guard does on untrusted input, so that tests can bound
 //! it without a clock: `GUARD_TRACE_WORK=1` prints them to stderr at exit as
 //! one line, `guard: work: diffed=N tree-entries=N regex=N worktree=N
-//! peak-kib=N`.
+//! manifests=N peak-kib=N`.
 //!
 //! - `diffed`: bytes handed to the line diff (both sides);
 //! - `tree-entries`: entries read from tree objects and the index while
 //!   listing what a change holds under a zone's roots;
 //! - `regex`: bytes an invariant's pattern was run over;
 //! - `worktree`: bytes of work-tree files read in place of staged blobs;
+//! - `manifests`: manifest texts parsed (a manifest blob read again is
+//!   parsed again once out of the cache);
 //! - `peak-kib`: the process's peak resident memory so far, in KiB (Linux's
 //!   `VmHWM`; 0 where the system does not say).
 //!
@@ -21,9 +23,11 @@ pub enum Counter {
     TreeEntries,
     Regex,
     Worktree,
+    Manifests,
 }
 
-static COUNTS: [AtomicU64; 4] = [
+static COUNTS: [AtomicU64; 5] = [
+    AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
@@ -43,11 +47,13 @@ pub fn trace() -> Option<String> {
     let asked = std::env::var_os("GUARD_TRACE_WORK").is_some_and(|v| !v.is_empty() && v != "0");
     asked.then(|| {
         format!(
-            "guard: work: diffed={} tree-entries={} regex={} worktree={} peak-kib={}\n",
+            "guard: work: diffed={} tree-entries={} regex={} worktree={} manifests={} \
+             peak-kib={}\n",
             get(Counter::Diffed),
             get(Counter::TreeEntries),
             get(Counter::Regex),
             get(Counter::Worktree),
+            get(Counter::Manifests),
             peak_kib()
         )
     })

@@ -474,3 +474,104 @@ fn a_range_over_a_very_wide_tree_stays_under_its_memory_budget() {
     assert!(peak > 0, "no peak memory reported: {run:?}");
     assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
 }
+
+/// A side branch of 80 signed commits, each editing all 20 zones of f.txt
+/// and changing a comment of the manifest (80 manifests, more than the
+/// parsed-manifest cache holds), merged into main: each brought commit's
+/// manifest is read once for all the zones, not once per zone (1,600
+/// parses, 14 times slower, when it was).
+#[test]
+fn a_merge_reads_each_brought_manifest_once_for_all_zones() {
+    let r = Repo::new();
+    let (zones, commits) = (20, 80);
+    let manifest = |tag: &str| {
+        let mut m = format!(
+            "# rev {tag}\nversion = 1\n\n[[instance]]\nid = \"alpha\"\nemails = [\"alpha@jarvis.example\"]\n\n\
+             [[instance]]\nid = \"beta\"\nemails = [\"beta@jarvis.example\"]\n"
+        );
+        for i in 0..zones {
+            m.push_str(&format!(
+                "\n[[zone]]\nid = \"z{i}\"\npath = \"f.txt\"\nlines = \"{at}-{at}\"\n",
+                at = 2 * i + 2
+            ));
+        }
+        m
+    };
+    let file = |tag: &str| -> String {
+        (1..=2 * zones + 2)
+            .map(|k| format!("line {k} {}\n", if k % 2 == 0 { tag } else { "" }))
+            .collect()
+    };
+    let mut stream = String::new();
+    let mut time = 1_700_000_000;
+    let mut commit = |stream: &mut String,
+                      head: &str,
+                      mark: usize,
+                      msg: &str,
+                      from: &[usize],
+                      files: &[(&str, String)]| {
+        time += 1;
+        stream.push_str(&format!(
+            "commit refs/heads/{head}\nmark :{mark}\ncommitter C <c@x.example> {time} +0000\ndata {}\n{msg}\n",
+            msg.len()
+        ));
+        for (k, f) in from.iter().enumerate() {
+            stream.push_str(&format!("{} :{f}\n", if k == 0 { "from" } else { "merge" }));
+        }
+        for (path, data) in files {
+            stream.push_str(&format!(
+                "M 100644 inline {path}\ndata {}\n{data}\n",
+                data.len()
+            ));
+        }
+    };
+    commit(
+        &mut stream,
+        "main",
+        1,
+        "init",
+        &[],
+        &[("f.txt", file("base")), ("guard.toml", manifest("base"))],
+    );
+    commit(
+        &mut stream,
+        "main",
+        2,
+        "main work",
+        &[1],
+        &[("g.txt", "hello\n".into())],
+    );
+    let signed = signed("side", &[ALPHA, BETA]);
+    for i in 0..commits {
+        let tag = format!("s{i}");
+        let from = if i == 0 { 1 } else { 9 + i };
+        commit(
+            &mut stream,
+            "side",
+            10 + i,
+            &signed,
+            &[from],
+            &[("f.txt", file(&tag)), ("guard.toml", manifest(&tag))],
+        );
+    }
+    let last = format!("s{}", commits - 1);
+    commit(
+        &mut stream,
+        "main",
+        5,
+        "merge",
+        &[2, 9 + commits],
+        &[("f.txt", file(&last)), ("guard.toml", manifest(&last))],
+    );
+    r.fast_import(stream.as_bytes());
+    let run = traced(&r, &["check", "main"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("(merge): touches no zone"), "{run:?}");
+    // Once to judge each commit, once more for the merge (the cache of
+    // parsed manifests holds 64).
+    let parsed = work(&run)["manifests"];
+    assert!(
+        parsed <= 3 * commits as u64,
+        "{parsed} manifests parsed: {run:?}"
+    );
+}

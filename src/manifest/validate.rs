@@ -140,6 +140,7 @@ pub fn parse(text: &str, label: &str) -> Result<Manifest, ConfigError> {
 }
 
 fn parse_uncached(text: &str, label: &str) -> Result<Manifest, ConfigError> {
+    crate::work::add(crate::work::Counter::Manifests, 1);
     let src = Source::new(text);
     let fail = |problems| ConfigError {
         label: label.to_string(),

@@ -36,7 +36,8 @@ impl Evaluator<'_> {
                 &manifest,
             ));
         }
-        let lines = first_manifest.zone(zone).and_then(|z| z.lines);
+        let at = first_manifest.zones.iter().position(|z| z.id == zone);
+        let lines = at.and_then(|k| first_manifest.zones[k].lines);
         let changed = self.changing(&side.history, path)?;
         let mut file = Vec::with_capacity(changed.len());
         for (i, b) in changed.iter() {
@@ -46,10 +47,17 @@ impl Evaluator<'_> {
                 Some(r) => self.touches_first_zone(&change.base, r, c, path)?,
             };
             // Asked only of a commit a manifest judged (so one that parses
-            // was in force before it): its zones are looked up again, not
-            // kept per judged commit (they would be zones × commits).
-            let had_zone = match &b.judged {
-                Judged::Rules(_) if touched => self.had_zone(&c.before, zone)?,
+            // was in force before it): its manifest is read again, not kept
+            // per judged commit (that was zones × commits of memory).
+            let had_zone = match (&b.judged, at) {
+                (Judged::Rules(_), Some(at)) if touched => {
+                    self.had_first_zone(&side.history, *i, first_manifest, at)?
+                }
+                (Judged::Rules(_), None) if touched => self
+                    .manifest_judged_by(&c.before)?
+                    .zones
+                    .iter()
+                    .any(|z| z.id == zone),
                 _ => false,
             };
             file.push(merge::FileEdit {

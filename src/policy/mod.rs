@@ -58,6 +58,9 @@ pub struct Evaluator<'r> {
     parsed: RefCell<HashMap<String, Manifest>>,
     /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
     quicks: RefCell<HashMap<(String, String), Option<zones::Quick>>>,
+    /// The line index of the blobs last cut into touched lines (an old and
+    /// a new side: every zone of a file cuts the same two).
+    line_index: RefCell<Vec<(String, std::rc::Rc<crate::change::Lines>)>>,
     merges: sides::Cache,
     /// The checked range's commits, when a range is checked.
     ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
@@ -78,6 +81,7 @@ impl<'r> Evaluator<'r> {
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),
+            line_index: RefCell::new(Vec::new()),
             merges: sides::Cache::default(),
             ancestry: None,
         }
@@ -231,18 +235,17 @@ impl<'r> Evaluator<'r> {
         Ok(m)
     }
 
-    /// Had the manifest in force at `side` (one a commit was judged by) a
-    /// zone `zone`? Its absence, or a manifest that no longer parses, cannot
-    /// be: that commit would not have been judged by rules.
-    pub(super) fn had_zone(&self, side: &Side, zone: &str) -> Result<bool> {
+    /// The manifest in force at `side`, one a commit was judged by. Its
+    /// absence, or a manifest that no longer parses, cannot be: that commit
+    /// would not have been judged by rules.
+    pub(super) fn manifest_judged_by(&self, side: &Side) -> Result<Manifest> {
         let Some(entry) = self.store.entry(side, &self.manifest_path)? else {
             return Err(Error::new(format!(
                 "internal: {} is missing, yet a commit was judged by it",
                 Self::side_label(side, &self.manifest_path)
             )));
         };
-        let m = self.parsed_blob(side, &entry.id, None)?;
-        Ok(m.zones.iter().any(|z| z.id == zone))
+        self.parsed_blob(side, &entry.id, None)
     }
 
     /// The manifest in force for a change whose base is `base`.

@@ -5,12 +5,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Change, Evaluator};
 use crate::ancestry::Parent;
 use crate::change::ObjectId;
 use crate::error::{Error, Result};
 use crate::git::Side;
+use crate::manifest::{Manifest, Zone};
 use crate::merge::{Brought, Facts, Judged};
 
 /// A pair of commits: (first parent, side).
@@ -40,6 +42,16 @@ pub struct SideHistory {
     pub bases: Vec<Side>,
     /// The brought commits that changed a path, by path.
     changing: RefCell<HashMap<String, Changing>>,
+    /// Which of the first parent's zones the manifest before each brought
+    /// commit had, by the commit's position (see [`Evaluator::had_first_zone`]).
+    had: RefCell<HashMap<usize, Had>>,
+}
+
+/// A brought commit's answer for every zone of the first parent's manifest
+/// `zones`: bit `i` set when its own manifest had a zone of `zones[i]`'s id.
+struct Had {
+    zones: Arc<Vec<Zone>>,
+    bits: Vec<u64>,
 }
 
 /// A brought commit, with its tree, its first parent's, and its other
@@ -152,6 +164,7 @@ impl Evaluator<'_> {
             commits,
             bases,
             changing: RefCell::default(),
+            had: RefCell::default(),
         });
         self.merges.history.borrow_mut().insert(key, h.clone());
         Ok(h)
@@ -202,6 +215,7 @@ impl Evaluator<'_> {
             commits,
             bases,
             changing: RefCell::default(),
+            had: RefCell::default(),
         }))
     }
 
@@ -264,5 +278,43 @@ impl Evaluator<'_> {
             judged,
         });
         self.merges.judged.borrow_mut().insert(id.to_string(), b);
+    }
+
+    /// Had the manifest in force before brought commit `i` of `history` a
+    /// zone of the id of `first.zones[at]` (`first`: the first parent's
+    /// manifest)? Each commit's manifest is read once for all of `first`'s
+    /// zones: asked zone by zone, a side bringing many manifests would be
+    /// parsed zones × commits times.
+    pub(super) fn had_first_zone(
+        &self,
+        history: &SideHistory,
+        i: usize,
+        first: &Manifest,
+        at: usize,
+    ) -> Result<bool> {
+        let bit = |bits: &[u64]| bits.get(at / 64).is_some_and(|w| w & (1 << (at % 64)) != 0);
+        if let Some(had) = history.had.borrow().get(&i)
+            && Arc::ptr_eq(&had.zones, &first.zones)
+        {
+            return Ok(bit(&had.bits));
+        }
+        let theirs = self.manifest_judged_by(&history.commits[i].before)?;
+        let ids: std::collections::HashSet<&str> =
+            theirs.zones.iter().map(|z| z.id.as_str()).collect();
+        let mut bits = vec![0u64; first.zones.len().div_ceil(64)];
+        for (k, z) in first.zones.iter().enumerate() {
+            if ids.contains(z.id.as_str()) {
+                bits[k / 64] |= 1 << (k % 64);
+            }
+        }
+        let answer = bit(&bits);
+        history.had.borrow_mut().insert(
+            i,
+            Had {
+                zones: first.zones.clone(),
+                bits,
+            },
+        );
+        Ok(answer)
     }
 }

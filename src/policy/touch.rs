@@ -2,6 +2,7 @@
 //! for the report and their bytes for the digest.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::{Change, Evaluator, Touch, TouchedLines};
 use crate::change::{self, FileChange, Hunk, Kind};
@@ -39,15 +40,8 @@ impl Evaluator<'_> {
         hunks: &[Hunk],
         first: u32,
     ) -> Result<(Vec<TouchedLines>, Vec<crate::digest::HunkBytes>)> {
-        let empty: std::rc::Rc<[u8]> = std::rc::Rc::from(&b""[..]);
-        let old = match &c.old {
-            Some(e) => self.store.blob(&e.id)?,
-            None => empty.clone(),
-        };
-        let new = match &c.new {
-            Some(e) => self.store.blob(&e.id)?,
-            None => empty,
-        };
+        let (old, old_lines) = self.indexed(c.old.as_ref())?;
+        let (new, new_lines) = self.indexed(c.new.as_ref())?;
         let cap = |mut v: Vec<String>| {
             if v.len() > MAX_TEXT_LINES {
                 let more = v.len() - MAX_TEXT_LINES;
@@ -62,8 +56,8 @@ impl Evaluator<'_> {
             let old_r = LineRange::new(h.old_start, h.old_end()).filter(|_| h.old_lines > 0);
             let new_r = LineRange::new(h.new_start, h.new_start + h.new_lines.saturating_sub(1))
                 .filter(|_| h.new_lines > 0);
-            let old_raw = old_r.map_or(&[][..], |r| change::line_bytes(&old, r.start, r.end));
-            let new_raw = new_r.map_or(&[][..], |r| change::line_bytes(&new, r.start, r.end));
+            let old_raw = old_r.map_or(&[][..], |r| old_lines.bytes(&old, r.start, r.end));
+            let new_raw = new_r.map_or(&[][..], |r| new_lines.bytes(&new, r.start, r.end));
             bytes.push(crate::digest::HunkBytes {
                 at: i64::from(h.old_start) - i64::from(first),
                 old: old_raw.to_vec(),
@@ -72,15 +66,30 @@ impl Evaluator<'_> {
             shown.push(TouchedLines {
                 old: old_r,
                 new: new_r,
-                old_text: cap(
-                    old_r.map_or_else(Vec::new, |r| change::line_text(&old, r.start, r.end))
-                ),
-                new_text: cap(
-                    new_r.map_or_else(Vec::new, |r| change::line_text(&new, r.start, r.end))
-                ),
+                old_text: cap(old_r.map_or_else(Vec::new, |r| old_lines.text(&old, r.start, r.end))),
+                new_text: cap(new_r.map_or_else(Vec::new, |r| new_lines.text(&new, r.start, r.end))),
             });
         }
         Ok((shown, bytes))
+    }
+
+    /// One side of a file (empty when absent) with its line index, kept for
+    /// the next zone of the same file.
+    fn indexed(&self, e: Option<&change::Entry>) -> Result<(Rc<[u8]>, Rc<change::Lines>)> {
+        let Some(e) = e else {
+            return Ok((Rc::from(&b""[..]), Rc::new(change::Lines::of(b""))));
+        };
+        let data = self.store.blob(&e.id)?;
+        let mut known = self.line_index.borrow_mut();
+        if let Some((_, lines)) = known.iter().find(|(id, _)| *id == e.id) {
+            return Ok((data, lines.clone()));
+        }
+        let lines = Rc::new(change::Lines::of(&data));
+        if known.len() >= 2 {
+            known.remove(0);
+        }
+        known.push((e.id.clone(), lines.clone()));
+        Ok((data, lines))
     }
 
     /// The whole content of one side of a file, as the digest binds it.
