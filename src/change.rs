@@ -142,6 +142,11 @@ pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
         .collect()
 }
 
+/// How many lines `data` holds (a last line without its newline counts).
+pub fn line_count(data: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', data).count() + usize::from(data.last().is_some_and(|&b| b != b'\n'))
+}
+
 /// Where the lines of one blob end, found once: many ranges of its lines are
 /// then cut without rescanning it from the start (a file touched by many
 /// zones, each with many hunks, made that quadratic).
@@ -251,6 +256,10 @@ mod tests {
             let lines = super::Lines::of(data);
             prop_assert_eq!(lines.bytes(data, start, end), super::line_bytes(data, start, end));
             prop_assert_eq!(lines.text(data, start, end), line_text(data, start, end));
+            prop_assert_eq!(
+                super::line_count(lines.bytes(data, start, end)),
+                if start == 0 { 0 } else { line_text(data, start, end).len() }
+            );
         }
 
         #[test]

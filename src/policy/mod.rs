@@ -61,6 +61,9 @@ pub struct Evaluator<'r> {
     /// The line index of the blobs last cut into touched lines (an old and
     /// a new side: every zone of a file cuts the same two).
     line_index: RefCell<Vec<(String, std::rc::Rc<crate::change::Lines>)>>,
+    /// Judging a commit a merge brings, only for its consent: the touched
+    /// lines' text (for a report) is not cut.
+    quiet: std::cell::Cell<bool>,
     merges: sides::Cache,
     /// The checked range's commits, when a range is checked.
     ancestry: Option<std::sync::Arc<crate::ancestry::Ancestry>>,
@@ -82,6 +85,7 @@ impl<'r> Evaluator<'r> {
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),
             line_index: RefCell::new(Vec::new()),
+            quiet: std::cell::Cell::new(false),
             merges: sides::Cache::default(),
             ancestry: None,
         }

@@ -243,8 +243,11 @@ impl Evaluator<'_> {
         if let Some(b) = self.merges.judged.borrow().get(id) {
             return b.clone();
         }
-        // Its result, an error included, is remembered (as `Judged::Failed`).
+        // Its result, an error included, is remembered (as `Judged::Failed`);
+        // the verdict itself is not reported, so its lines' text is not cut.
+        let quiet = self.quiet.replace(true);
         let _ = self.judge_commit(id);
+        self.quiet.set(quiet);
         if let Some(b) = self.merges.judged.borrow().get(id) {
             return b.clone();
         }

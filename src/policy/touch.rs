@@ -42,14 +42,22 @@ impl Evaluator<'_> {
     ) -> Result<(Vec<TouchedLines>, Vec<crate::digest::HunkBytes>)> {
         let (old, old_lines) = self.indexed(c.old.as_ref())?;
         let (new, new_lines) = self.indexed(c.new.as_ref())?;
-        let cap = |mut v: Vec<String>| {
-            if v.len() > MAX_TEXT_LINES {
-                let more = v.len() - MAX_TEXT_LINES;
+        // At most MAX_TEXT_LINES lines of a hunk are cut into text; the
+        // rest are counted.
+        let cap = |lines: &change::Lines, data: &[u8], r: LineRange| {
+            if r.len() as usize <= MAX_TEXT_LINES {
+                return lines.text(data, r.start, r.end);
+            }
+            let mut v = lines.text(data, r.start, r.start + MAX_TEXT_LINES as u32 - 1);
+            let all = change::line_count(lines.bytes(data, r.start, r.end));
+            if all > v.len() {
+                let more = all - MAX_TEXT_LINES;
                 v.truncate(MAX_TEXT_LINES);
                 v.push(format!("… ({more} more lines)"));
             }
             v
         };
+        let quiet = self.quiet.get();
         let mut shown = Vec::new();
         let mut bytes = Vec::new();
         for h in hunks {
@@ -63,11 +71,14 @@ impl Evaluator<'_> {
                 old: old_raw.to_vec(),
                 new: new_raw.to_vec(),
             });
+            if quiet {
+                continue;
+            }
             shown.push(TouchedLines {
                 old: old_r,
                 new: new_r,
-                old_text: cap(old_r.map_or_else(Vec::new, |r| old_lines.text(&old, r.start, r.end))),
-                new_text: cap(new_r.map_or_else(Vec::new, |r| new_lines.text(&new, r.start, r.end))),
+                old_text: old_r.map_or_else(Vec::new, |r| cap(&old_lines, &old, r)),
+                new_text: new_r.map_or_else(Vec::new, |r| cap(&new_lines, &new, r)),
             });
         }
         Ok((shown, bytes))
