@@ -333,10 +333,25 @@ fn ten_times_the_invariants_is_about_ten_times_the_work() {
     );
 }
 
+/// Check every commit of `tip` after its root (`changes` of them): a pass,
+/// with a peak resident memory (`GUARD_TRACE_WORK`'s `peak-kib`) under the
+/// 100 MiB budget the README states.
+fn assert_range_under_budget(r: &Repo, tip: &str, changes: usize) {
+    let first = r.git(&["rev-list", "--max-parents=0", tip]);
+    let run = traced(r, &["check", &format!("{first}..{tip}")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("{changes} changes checked")),
+        "{run:?}"
+    );
+    let peak = work(&run)["peak-kib"];
+    assert!(peak > 0, "no peak memory reported: {run:?}");
+    assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
+}
+
 /// What guard reads is kept in caches bounded by design: a range whose 40
 /// commits each change a 4 MB zoned file reads 320 MB of blobs, and guard's
-/// caches (and libgit2's, which guard sizes) keep a bounded part of them. The peak resident memory `GUARD_TRACE_WORK` reports (Linux's
-/// `VmHWM`) stays under the range's stated budget of 100 MiB.
+/// caches (and libgit2's, which guard sizes) keep a bounded part of them.
 #[test]
 fn a_range_over_large_files_stays_under_its_memory_budget() {
     let r = Repo::new();
@@ -375,13 +390,7 @@ fn a_range_over_large_files_stays_under_its_memory_budget() {
         stream.extend_from_slice(b"\n\n");
     }
     r.fast_import(&stream);
-    let first = r.git(&["rev-list", "--max-parents=0", "long"]);
-    let run = traced(&r, &["check", &format!("{first}..long")]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("40 changes checked"), "{run:?}");
-    let peak = work(&run)["peak-kib"];
-    assert!(peak > 0, "no peak memory reported: {run:?}");
-    assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
+    assert_range_under_budget(&r, "long", 40);
 }
 
 /// A history that keeps a manifest of 3,000 zones in force over 1,000
@@ -420,13 +429,7 @@ fn a_range_under_a_large_manifest_does_not_copy_it_per_commit() {
         );
     }
     r.fast_import(&stream);
-    let first = r.git(&["rev-list", "--max-parents=0", "long"]);
-    let run = traced(&r, &["check", &format!("{first}..long")]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("1000 changes checked"), "{run:?}");
-    let peak = work(&run)["peak-kib"];
-    assert!(peak > 0, "no peak memory reported: {run:?}");
-    assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
+    assert_range_under_budget(&r, "long", 1000);
 }
 
 /// A root directory of 250,000 entries (a 9.8 MB tree object) changed by
@@ -466,13 +469,7 @@ fn a_range_over_a_very_wide_tree_stays_under_its_memory_budget() {
         parent = Some(r.git(&args));
     }
     let head = parent.unwrap();
-    let first = r.git(&["rev-list", "--max-parents=0", &head]);
-    let run = traced(&r, &["check", &format!("{first}..{head}")]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("9 changes checked"), "{run:?}");
-    let peak = work(&run)["peak-kib"];
-    assert!(peak > 0, "no peak memory reported: {run:?}");
-    assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
+    assert_range_under_budget(&r, &head, 9);
 }
 
 /// A side branch of 80 signed commits, each editing all 20 zones of f.txt
