@@ -134,12 +134,15 @@ pub fn line_text(data: &[u8], start: u32, end: u32) -> Vec<String> {
     data[from..]
         .split_inclusive(|&b| b == b'\n')
         .take((end + 1).saturating_sub(start) as usize)
-        .map(|l| {
-            let l = l.strip_suffix(b"\n").unwrap_or(l);
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            String::from_utf8_lossy(l).into_owned()
-        })
+        .map(shown_line)
         .collect()
+}
+
+/// One line as a report shows it: without its line ending, lossily decoded.
+fn shown_line(l: &[u8]) -> String {
+    let l = l.strip_suffix(b"\n").unwrap_or(l);
+    let l = l.strip_suffix(b"\r").unwrap_or(l);
+    String::from_utf8_lossy(l).into_owned()
 }
 
 /// How many lines `data` holds (a last line without its newline counts).
@@ -199,11 +202,7 @@ impl Lines {
         let last = first + count - 1;
         data[self.start(first)..self.end(last)]
             .split_inclusive(|&b| b == b'\n')
-            .map(|l| {
-                let l = l.strip_suffix(b"\n").unwrap_or(l);
-                let l = l.strip_suffix(b"\r").unwrap_or(l);
-                String::from_utf8_lossy(l).into_owned()
-            })
+            .map(shown_line)
             .collect()
     }
 }

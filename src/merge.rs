@@ -248,9 +248,9 @@ pub fn strongest(reasons: Vec<Own>) -> Own {
 /// `first`, to their changes of a file in `zone` (`threshold`: the first
 /// parent's threshold for it)? `changed_file`: the brought commits that
 /// changed the file; those whose change touched the first parent's zone need
-/// the first parent's consent, whatever their own manifest said. `changed_manifest`: those that
-/// changed the manifest; a weakening among them must meet the first parent's
-/// rule too.
+/// the first parent's consent, whatever their own manifest said.
+/// `changed_manifest`: those that changed the manifest; a weakening among
+/// them must meet the first parent's rule too.
 pub fn consent(
     first: &Manifest,
     zone: &str,

@@ -100,8 +100,9 @@ pub struct Repo {
     /// Raw tree objects recently read (see [`Repo::raw_tree`]).
     raw_trees: Bounded<Oid, CheckedTree>,
     /// Trees recently checked, with their entries' offsets, to check the next
-    /// similar tree against (see [`Repo::check_tree`]): at most 8, and within
-    /// the tree budget (the newest kept, whatever it weighs).
+    /// similar tree against (see [`Repo::check_tree`]), by id: at most 8, and
+    /// those other than the heaviest within the tree budget (see
+    /// [`Repo::used_tree`]).
     checked_trees: RefCell<Vec<(Oid, CheckedTree)>>,
     /// Hunks already computed, by (old, new) blob ids.
     hunk_cache: Bounded<(String, String), Vec<Hunk>>,
