@@ -11,6 +11,7 @@ mod check;
 mod ci_recipes;
 mod coordinate;
 mod demo;
+mod diff_oracle;
 mod drift;
 mod fuzz_seeds;
 mod graph;

@@ -20,10 +20,22 @@ pub fn diff_options() -> DiffOptions {
     opts
 }
 
-/// Zero-context hunks between two buffers, with guard's diff (for tests that
-/// hold other code to it).
+/// Zero-context hunks between two buffers, as `git diff -U0` shows them.
+///
+/// git cuts the tail two files share before it diffs them with no context
+/// (`trim_common_tail` in its xdiff-interface.c: whole 1 KiB blocks from the
+/// end, then forward to the end of a line), and so does guard: the cut
+/// decides where a hunk that could slide over equal lines is shown, and what
+/// is cut is never hashed into lines, which is most of a diff's cost when a
+/// large file changes near its top.
 pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
+    let cut = common_tail_cut(old, new);
+    let (old, new) = (&old[..old.len() - cut], &new[..new.len() - cut]);
     let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;
+    hunks_of(&patch)
+}
+
+fn hunks_of(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>> {
     (0..patch.num_hunks())
         .map(|i| {
             let (h, _) = patch.hunk(i)?;
@@ -35,6 +47,28 @@ pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
             ))
         })
         .collect()
+}
+
+/// How many bytes git's zero-context diff cuts from the end of both files:
+/// the common tail in whole blocks of 1,024 bytes (never all of the shorter
+/// file), less what lies up to and including the first newline of what
+/// those blocks cover, so the cut falls just after a line's end.
+pub fn common_tail_cut(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 1024;
+    let smaller = a.len().min(b.len());
+    let mut trimmed = 0;
+    while trimmed + BLOCK <= smaller
+        && a[a.len() - trimmed - BLOCK..a.len() - trimmed]
+            == b[b.len() - trimmed - BLOCK..b.len() - trimmed]
+    {
+        trimmed += BLOCK;
+    }
+    let cut_at = a.len() - trimmed;
+    let recovered = match memchr::memchr(b'\n', &a[cut_at..]) {
+        Some(i) => i + 1,
+        None => trimmed,
+    };
+    trimmed - recovered
 }
 
 impl Repo {
@@ -193,35 +227,29 @@ impl Repo {
     }
 
     fn compute_hunks(&self, old: &str, new: &str) -> Result<Vec<Hunk>> {
-        // From blobs, not buffers: libgit2 hashes buffers (SHA-1DC, the larger
-        // part of a range check), while blobs carry their ids.
+        // guard's copies of the blobs (a staged file's may be its work-tree
+        // file), for git's cut of their common tail.
+        let (old_data, new_data) = (self.blob(old)?, self.blob(new)?);
+        crate::work::add(
+            crate::work::Counter::Diffed,
+            old_data.len() + new_data.len(),
+        );
+        if common_tail_cut(&old_data, &new_data) > 0 {
+            return buffer_hunks(&old_data, &new_data);
+        }
+        // Nothing to cut: from the blobs, whose ids libgit2 has (it hashes
+        // buffers with SHA-1DC, more than the diff itself costs).
         let find = |id: &str| {
             self.repo
                 .find_blob(oid(id)?)
                 .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))
         };
         let (old_blob, new_blob) = (find(old)?, find(new)?);
-        crate::work::add(
-            crate::work::Counter::Diffed,
-            old_blob.content().len() + new_blob.content().len(),
-        );
-        self.remember_blob(old, old_blob.content());
-        self.remember_blob(new, new_blob.content());
         let mut opts = diff_options();
         // An empty path keeps libgit2 from loading .gitattributes (and with them
         // the whole index) to look up a diff driver: guard diffs text as text.
         let none = Some(Path::new(""));
         let patch = git2::Patch::from_blobs(&old_blob, none, &new_blob, none, Some(&mut opts))?;
-        let mut out = Vec::with_capacity(patch.num_hunks());
-        for i in 0..patch.num_hunks() {
-            let (h, _) = patch.hunk(i)?;
-            out.push(Hunk {
-                old_start: h.old_start(),
-                old_lines: h.old_lines(),
-                new_start: h.new_start(),
-                new_lines: h.new_lines(),
-            });
-        }
-        Ok(out)
+        hunks_of(&patch)
     }
 }
