@@ -1,6 +1,5 @@
 //! Blobs and the diff between them: guard's diff options, hunks, renames.
 
-use std::path::Path;
 use std::rc::Rc;
 
 use git2::{Delta, DiffOptions, Tree};
@@ -28,9 +27,17 @@ pub fn diff_options() -> DiffOptions {
 /// decides where a hunk that could slide over equal lines is shown, and what
 /// is cut is never hashed into lines, which is most of a diff's cost when a
 /// large file changes near its top.
+///
+/// xdiff is given each line as a short token ([`super::tokens`]) from which
+/// it cannot tell the line: the same hunks, for a fraction of the hashing.
 pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
     let cut = common_tail_cut(old, new);
-    let (old, new) = (&old[..old.len() - cut], &new[..new.len() - cut]);
+    let (old, new) = super::tokens::tokens(&old[..old.len() - cut], &new[..new.len() - cut]);
+    libgit2_hunks(&old, &new)
+}
+
+/// libgit2's zero-context hunks between two buffers, as they are.
+pub(super) fn libgit2_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
     let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;
     hunks_of(&patch)
 }
@@ -234,22 +241,6 @@ impl Repo {
             crate::work::Counter::Diffed,
             old_data.len() + new_data.len(),
         );
-        if common_tail_cut(&old_data, &new_data) > 0 {
-            return buffer_hunks(&old_data, &new_data);
-        }
-        // Nothing to cut: from the blobs, whose ids libgit2 has (it hashes
-        // buffers with SHA-1DC, more than the diff itself costs).
-        let find = |id: &str| {
-            self.repo
-                .find_blob(oid(id)?)
-                .map_err(|e| Error::new(format!("cannot read object {id}: {}", e.message())))
-        };
-        let (old_blob, new_blob) = (find(old)?, find(new)?);
-        let mut opts = diff_options();
-        // An empty path keeps libgit2 from loading .gitattributes (and with them
-        // the whole index) to look up a diff driver: guard diffs text as text.
-        let none = Some(Path::new(""));
-        let patch = git2::Patch::from_blobs(&old_blob, none, &new_blob, none, Some(&mut opts))?;
-        hunks_of(&patch)
+        buffer_hunks(&old_data, &new_data)
     }
 }

@@ -39,6 +39,7 @@ pub mod prefetch;
 mod raw;
 mod staged;
 mod store;
+mod tokens;
 pub mod tree_check;
 mod trees;
 mod walk;
