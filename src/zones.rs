@@ -65,7 +65,7 @@ pub fn map_range(hunks: &[Hunk], range: LineRange) -> Option<LineRange> {
 /// Regions larger than this go to the real diff.
 const QUICK_REGION_LIMIT: usize = 4096;
 
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {

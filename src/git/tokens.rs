@@ -45,14 +45,22 @@ fn indent(line: &[u8]) -> Option<usize> {
 
 const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
 
-fn push_token(out: &mut Vec<u8>, line: &[u8], class: u64) {
+/// The token of `line`, of class `class`: at most 66 bytes (25 tabs, 7
+/// spaces, 11 digits and a newline; or 64 bits of whitespace and a newline).
+fn token(line: &[u8], class: u64) -> ([u8; 72], usize) {
+    let mut buf = [0u8; 72];
+    let mut len = 0;
+    let mut put = |c: u8| {
+        buf[len] = c;
+        len += 1;
+    };
     match indent(line) {
         Some(n) => {
-            out.extend(std::iter::repeat_n(b'\t', n / 8));
-            out.extend(std::iter::repeat_n(b' ', n % 8));
+            (0..n / 8).for_each(|_| put(b'\t'));
+            (0..n % 8).for_each(|_| put(b' '));
             let mut v = class;
             loop {
-                out.push(DIGITS[(v % 64) as usize]);
+                put(DIGITS[(v % 64) as usize]);
                 v /= 64;
                 if v == 0 {
                     break;
@@ -65,38 +73,70 @@ fn push_token(out: &mut Vec<u8>, line: &[u8], class: u64) {
             // columns, never the 200 that would make it an indent.
             let v = class + 1;
             for bit in (0..64 - v.leading_zeros()).rev() {
-                out.push(if v >> bit & 1 == 1 { b'\x0c' } else { b' ' });
+                put(if v >> bit & 1 == 1 { b'\x0c' } else { b' ' });
             }
         }
     }
     if line.ends_with(b"\n") {
-        out.push(b'\n');
+        put(b'\n');
     }
+    (buf, len)
 }
 
 /// `old` and `new` as tokens (see the module's documentation).
 pub fn tokens(old: &[u8], new: &[u8]) -> (Vec<u8>, Vec<u8>) {
     // A hash seeded at random per map (foldhash's, several times faster
     // than std's SipHash here): lines crafted to collide under a fixed
-    // hash cannot make this quadratic.
-    let mut classes: HashMap<&[u8], u64, foldhash::fast::RandomState> = HashMap::default();
-    let mut out = [
+    // hash cannot make this quadratic. Sized for lines of some 40 bytes.
+    let mut classes: HashMap<&[u8], u64, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(old.len() / 40 + 16, Default::default());
+    let (mut a, mut b) = (
         Vec::with_capacity(old.len() / 4),
         Vec::with_capacity(new.len() / 4),
-    ];
-    for (data, out) in [old, new].into_iter().zip(out.iter_mut()) {
-        let mut at = 0;
-        while at < data.len() {
-            let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1);
-            let line = &data[at..end];
-            let next = classes.len() as u64;
-            let class = *classes.entry(line).or_insert(next);
-            push_token(out, line, class);
-            at = end;
-        }
-    }
-    let [a, b] = out;
+    );
+    // The lines both files begin with are looked up once for both.
+    let shared = shared_lines(old, new);
+    each_line(&old[..shared], |line| {
+        let (t, n) = token(line, class_of(&mut classes, line));
+        a.extend_from_slice(&t[..n]);
+        b.extend_from_slice(&t[..n]);
+    });
+    each_line(&old[shared..], |line| {
+        let (t, n) = token(line, class_of(&mut classes, line));
+        a.extend_from_slice(&t[..n]);
+    });
+    each_line(&new[shared..], |line| {
+        let (t, n) = token(line, class_of(&mut classes, line));
+        b.extend_from_slice(&t[..n]);
+    });
     (a, b)
+}
+
+fn class_of<'a>(
+    classes: &mut HashMap<&'a [u8], u64, foldhash::fast::RandomState>,
+    line: &'a [u8],
+) -> u64 {
+    let next = classes.len() as u64;
+    *classes.entry(line).or_insert(next)
+}
+
+/// Each line of `data`, its newline included.
+fn each_line<'a>(data: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+    let mut at = 0;
+    while at < data.len() {
+        let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1);
+        f(&data[at..end]);
+        at = end;
+    }
+}
+
+/// The length of the whole lines `old` and `new` begin with alike.
+fn shared_lines(old: &[u8], new: &[u8]) -> usize {
+    let same = crate::zones::common_prefix(old, new);
+    old[..same]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
