@@ -29,8 +29,8 @@ pub fn trailers(text: &str) {
 }
 
 pub fn index(data: &[u8]) {
-    if let Ok(Some(entries)) = index::parse(data) {
-        for e in &entries {
+    if let Ok(Some(index)) = index::parse(data) {
+        for e in index.entries() {
             assert!(e.stage <= 3);
         }
     }

@@ -8,15 +8,52 @@
 //! (entries out of order or twice, an extension git requires and does not
 //! know, truncated data) is an error, never a guess.
 
-/// One index entry: stage, mode and object id of a path.
+/// One index entry: stage, mode and object id of a path (its name is kept
+/// in the [`Index`], with every other name: one buffer, not one per entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
-    pub path: Vec<u8>,
+    name: (usize, usize),
     pub mode: u32,
     pub stage: u8,
     pub id: [u8; 20],
     /// `git add -N`: recorded, not staged; git leaves it out of the commit.
     pub intent_to_add: bool,
+}
+
+/// The entries of an index, in its order, and their names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    names: Vec<u8>,
+    entries: Vec<IndexEntry>,
+}
+
+impl Index {
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    /// The path of `e`, one of this index's entries.
+    pub fn path(&self, e: &IndexEntry) -> &[u8] {
+        &self.names[e.name.0..e.name.1]
+    }
+
+    /// Add an entry (for an index read by another reader).
+    pub fn push(&mut self, path: &[u8], mode: u32, stage: u8, id: [u8; 20], intent_to_add: bool) {
+        let start = self.names.len();
+        self.names.extend_from_slice(path);
+        self.entries.push(IndexEntry {
+            name: (start, self.names.len()),
+            mode,
+            stage,
+            id,
+            intent_to_add,
+        });
+    }
+
+    /// The position of the first entry whose path is >= `path` (entries are sorted).
+    pub fn lower_bound(&self, path: &[u8]) -> usize {
+        self.entries.partition_point(|e| self.path(e) < path)
+    }
 }
 
 /// Why an index cannot be read as git reads it.
@@ -48,7 +85,7 @@ fn varint(b: &[u8], at: &mut usize) -> Option<usize> {
 
 /// Parse an index file: `Ok(None)` when this reader leaves it to libgit2,
 /// `Err` when git would refuse it too.
-pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
+pub fn parse(data: &[u8]) -> Result<Option<Index>, Refusal> {
     let truncated = || "the index is truncated or corrupt".to_string();
     if data.get(0..4) != Some(b"DIRC") {
         return Err("the index does not start with its signature (DIRC)".to_string());
@@ -61,8 +98,10 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
     }
     let count = be32(data, 8).ok_or_else(truncated)? as usize;
     let mut entries: Vec<IndexEntry> = Vec::with_capacity(count.min(1 << 20));
+    let mut names: Vec<u8> = Vec::with_capacity(data.len() / 2);
     let mut at = 12;
-    let mut prev: Vec<u8> = Vec::new();
+    // The previous entry's name (index v4 names share a prefix with it).
+    let mut prev = (0usize, 0usize);
     let mut problem: Option<String> = None;
     for _ in 0..count {
         let start = at;
@@ -90,7 +129,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
         let flagged = usize::from(flags & 0xfff);
         let (copy, suffix_at) = if version == 4 {
             let strip = varint(data, &mut at).ok_or_else(truncated)?;
-            let keep = prev.len().checked_sub(strip).ok_or_else(truncated)?;
+            let keep = (prev.1 - prev.0).checked_sub(strip).ok_or_else(truncated)?;
             (keep, at)
         } else {
             (0, at)
@@ -107,12 +146,19 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
         if len < copy || len - copy != nul {
             return Err(format!(
                 "index entry {} records a name length ({flagged}) that is not its length",
-                String::from_utf8_lossy(&[&prev[..copy.min(prev.len())], &rest[..nul]].concat())
+                String::from_utf8_lossy(
+                    &[
+                        &names[prev.0..prev.0 + copy.min(prev.1 - prev.0)],
+                        &rest[..nul]
+                    ]
+                    .concat()
+                )
             ));
         }
-        let mut path = Vec::with_capacity(copy + nul);
-        path.extend_from_slice(&prev[..copy]);
-        path.extend_from_slice(&rest[..nul]);
+        let name_at = names.len();
+        names.extend_from_within(prev.0..prev.0 + copy);
+        names.extend_from_slice(&rest[..nul]);
+        let name = (name_at, names.len());
         at = if version == 4 {
             suffix_at + nul + 1
         } else {
@@ -120,7 +166,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
             start + ((fixed + nul + 8) & !7)
         };
         let entry = IndexEntry {
-            path,
+            name,
             mode,
             stage: ((flags >> 12) & 3) as u8,
             id,
@@ -131,18 +177,19 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
         // the extensions: in a split index ("link") the entries here are only
         // replacements of the shared index's, nameless and unordered.
         if problem.is_none() {
+            let path = &names[name.0..name.1];
             problem = match entries.last() {
-                _ if entry.path.is_empty() => Some("an index entry without a name".to_string()),
-                Some(last) => match last.path.cmp(&entry.path) {
+                _ if path.is_empty() => Some("an index entry without a name".to_string()),
+                Some(last) => match names[last.name.0..last.name.1].cmp(path) {
                     std::cmp::Ordering::Greater => Some(format!(
                         "index entries out of order ({} before {})",
-                        String::from_utf8_lossy(&last.path),
-                        String::from_utf8_lossy(&entry.path)
+                        String::from_utf8_lossy(&names[last.name.0..last.name.1]),
+                        String::from_utf8_lossy(path)
                     )),
                     std::cmp::Ordering::Equal if last.stage == 0 || last.stage >= entry.stage => {
                         Some(format!(
                             "index entry {} recorded twice",
-                            String::from_utf8_lossy(&entry.path)
+                            String::from_utf8_lossy(path)
                         ))
                     }
                     _ => None,
@@ -150,9 +197,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
                 None => None,
             };
         }
-        if version == 4 {
-            prev.clone_from(&entry.path);
-        }
+        prev = name;
         entries.push(entry);
     }
     // Extensions. git ignores an unknown one whose name starts with A-Z and
@@ -178,13 +223,8 @@ pub fn parse(data: &[u8]) -> Result<Option<Vec<IndexEntry>>, Refusal> {
     }
     match problem {
         Some(why) => Err(why),
-        None => Ok(Some(entries)),
+        None => Ok(Some(Index { names, entries })),
     }
-}
-
-/// The position of the first entry whose path is >= `path` (entries are sorted).
-pub fn lower_bound(entries: &[IndexEntry], path: &[u8]) -> usize {
-    entries.partition_point(|e| e.path.as_slice() < path)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::change::{Hunk, Kind, ObjectId};
 use crate::error::{Error, Result};
 use cache::Bounded;
 use graph::CommitGraph;
-use index::IndexEntry;
+use index::Index;
 use raw::TreeHit;
 use tree_check::canon_mode;
 
@@ -94,7 +94,7 @@ pub struct Repo {
     /// Blobs read recently: a change's blobs are read for several purposes.
     blobs: Bounded<String, Rc<[u8]>>,
     /// The index, once read.
-    staged: RefCell<Option<Rc<Vec<IndexEntry>>>>,
+    staged: RefCell<Option<Rc<Index>>>,
     /// Path lookups in raw trees: a commit's base tree is the tree the previous
     /// commit of a walk was looked up in.
     path_cache: Bounded<(Oid, String), Option<TreeHit>>,

@@ -103,8 +103,17 @@ pub fn index_vs_libgit2(data: &[u8]) {
             .collect();
         theirs.sort();
         let mut ours: Vec<IndexRow> = ours
+            .entries()
             .iter()
-            .map(|e| (e.path.clone(), e.mode, e.stage, e.id, e.intent_to_add))
+            .map(|e| {
+                (
+                    ours.path(e).to_vec(),
+                    e.mode,
+                    e.stage,
+                    e.id,
+                    e.intent_to_add,
+                )
+            })
             .collect();
         ours.sort();
         assert_eq!(ours, theirs, "guard and libgit2 read the index differently");

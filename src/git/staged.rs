@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::index::{self, IndexEntry};
+use super::index::{self, Index, IndexEntry};
 use super::listing::{self, Listed};
 use super::trees::RawFile;
 use super::{Repo, Side, kind, oid, path_of};
@@ -17,25 +17,29 @@ fn index_entry(e: &IndexEntry) -> Option<Entry> {
     })
 }
 
-/// The index entry git2 read, as [`index::parse`] would have read it.
-fn from_libgit2(e: &git2::IndexEntry) -> Result<IndexEntry> {
+/// The index entries git2 read, as [`index::parse`] would have read them.
+fn from_libgit2(index: &git2::Index) -> Result<Index> {
     const INTENT_TO_ADD: u16 = 1 << 13;
-    Ok(IndexEntry {
-        path: e.path.clone(),
-        mode: e.mode,
-        stage: ((e.flags >> 12) & 3) as u8,
-        id: e
-            .id
-            .as_bytes()
-            .try_into()
-            .map_err(|_| Error::new("the index names objects that are not SHA-1"))?,
-        intent_to_add: e.flags_extended & INTENT_TO_ADD != 0,
-    })
+    let mut out = Index::default();
+    for e in index.iter() {
+        let id =
+            e.id.as_bytes()
+                .try_into()
+                .map_err(|_| Error::new("the index names objects that are not SHA-1"))?;
+        out.push(
+            &e.path,
+            e.mode,
+            ((e.flags >> 12) & 3) as u8,
+            id,
+            e.flags_extended & INTENT_TO_ADD != 0,
+        );
+    }
+    Ok(out)
 }
 
 impl Repo {
     pub fn index_has_conflicts(&self) -> Result<bool> {
-        Ok(self.index_entries()?.iter().any(|e| e.stage != 0))
+        Ok(self.index_entries()?.entries().iter().any(|e| e.stage != 0))
     }
 
     /// The index through libgit2 (for what [`index`] does not read).
@@ -54,7 +58,7 @@ impl Repo {
 
     /// The index entries, sorted as git sorts them: read directly (see
     /// [`index`]), or through libgit2 for the kinds of index only it reads.
-    pub(super) fn index_entries(&self) -> Result<Rc<Vec<IndexEntry>>> {
+    pub(super) fn index_entries(&self) -> Result<Rc<Index>> {
         if let Some(cached) = self.staged.borrow().as_ref() {
             return Ok(cached.clone());
         }
@@ -71,7 +75,7 @@ impl Repo {
             match std::fs::read(&path) {
                 Ok(data) => index::parse(&data)
                     .map_err(|why| Error::new(format!("{}: {why}", path.display())))?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Index::default()),
                 Err(e) => {
                     return Err(Error::context(format!("cannot read {}", path.display()), e));
                 }
@@ -79,11 +83,7 @@ impl Repo {
         };
         let entries = match parsed {
             Some(e) => e,
-            None => self
-                .libgit2_index()?
-                .iter()
-                .map(|e| from_libgit2(&e))
-                .collect::<Result<_>>()?,
+            None => from_libgit2(&self.libgit2_index()?)?,
         };
         let entries = Rc::new(entries);
         *self.staged.borrow_mut() = Some(entries.clone());
@@ -93,10 +93,11 @@ impl Repo {
     /// The staged entry at `path`.
     pub(super) fn index_entry(&self, path: &str) -> Result<Option<Entry>> {
         let ents = self.index_entries()?;
-        let i = index::lower_bound(&ents, path.as_bytes());
+        let i = ents.lower_bound(path.as_bytes());
         Ok(ents
+            .entries()
             .get(i)
-            .filter(|e| e.path == path.as_bytes() && e.stage == 0 && !e.intent_to_add)
+            .filter(|e| ents.path(e) == path.as_bytes() && e.stage == 0 && !e.intent_to_add)
             .and_then(index_entry))
     }
 
@@ -104,19 +105,21 @@ impl Repo {
     pub(super) fn index_has_dir(&self, path: &str) -> Result<bool> {
         let prefix = format!("{path}/");
         let ents = self.index_entries()?;
-        let i = index::lower_bound(&ents, prefix.as_bytes());
+        let i = ents.lower_bound(prefix.as_bytes());
         Ok(ents
+            .entries()
             .get(i)
-            .is_some_and(|e| e.path.starts_with(prefix.as_bytes())))
+            .is_some_and(|e| ents.path(e).starts_with(prefix.as_bytes())))
     }
 
     /// Every staged file (paths outside UTF-8 shown lossily: a listing).
     pub(super) fn index_files(&self) -> Result<Vec<String>> {
-        Ok(self
-            .index_entries()?
+        let ents = self.index_entries()?;
+        Ok(ents
+            .entries()
             .iter()
             .filter(|e| e.stage == 0 && !e.intent_to_add)
-            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .map(|e| String::from_utf8_lossy(ents.path(e)).into_owned())
             .collect())
     }
 
@@ -142,19 +145,18 @@ impl Repo {
         for root in roots {
             // The index side.
             let range: &[IndexEntry] = if root.is_empty() {
-                &ents
+                ents.entries()
             } else {
-                let i = index::lower_bound(&ents, root.as_bytes());
-                &ents[i..]
+                &ents.entries()[ents.lower_bound(root.as_bytes())..]
             };
             let mut seen = 0;
             for e in range {
+                let path = ents.path(e);
                 let under = root.is_empty()
-                    || e.path == root.as_bytes()
-                    || (e.path.starts_with(root.as_bytes())
-                        && e.path.get(root.len()) == Some(&b'/'));
+                    || path == root.as_bytes()
+                    || (path.starts_with(root.as_bytes()) && path.get(root.len()) == Some(&b'/'));
                 if !under {
-                    if e.path.starts_with(root.as_bytes()) {
+                    if path.starts_with(root.as_bytes()) {
                         continue; // "root-x" sorts between "root" and "root/"
                     }
                     break;
@@ -166,7 +168,7 @@ impl Repo {
                     && !e.intent_to_add
                     && let Some(k) = kind(e.mode)
                 {
-                    after.push((e.path.clone(), (e.id, k)));
+                    after.push((path.to_vec(), (e.id, k)));
                 }
             }
             crate::work::add(crate::work::Counter::TreeEntries, seen);
