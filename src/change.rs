@@ -150,37 +150,62 @@ pub fn line_count(data: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', data).count() + usize::from(data.last().is_some_and(|&b| b != b'\n'))
 }
 
-/// Where the lines of one blob end, found once: many ranges of its lines are
-/// then cut without rescanning it from the start (a file touched by many
-/// zones, each with many hunks, made that quadratic).
+/// Where the lines of one blob end, found once and only as far as asked:
+/// many ranges of its lines are then cut without rescanning it from the
+/// start (a file touched by many zones, each with many hunks, made that
+/// quadratic), and a hunk near the top of a large file does not scan the
+/// rest of it.
 pub struct Lines {
-    newlines: Vec<usize>,
+    newlines: std::cell::RefCell<Vec<usize>>,
+    /// How far the blob has been scanned for newlines, and how much more
+    /// each time more is needed.
+    scanned: std::cell::Cell<usize>,
+    chunk: usize,
     len: usize,
 }
 
 impl Lines {
     pub fn of(data: &[u8]) -> Lines {
+        Lines::in_chunks(data, 16 * 1024)
+    }
+
+    fn in_chunks(data: &[u8], chunk: usize) -> Lines {
         Lines {
-            newlines: memchr::memchr_iter(b'\n', data).collect(),
+            newlines: std::cell::RefCell::new(Vec::new()),
+            scanned: std::cell::Cell::new(0),
+            chunk: chunk.max(1),
             len: data.len(),
         }
     }
 
+    /// The offset of the `k`th newline (0-based) of `data`, if it has one.
+    fn newline(&self, data: &[u8], k: usize) -> Option<usize> {
+        let mut found = self.newlines.borrow_mut();
+        while found.len() <= k && self.scanned.get() < self.len {
+            let from = self.scanned.get();
+            let to = (from + self.chunk).min(self.len);
+            found.extend(memchr::memchr_iter(b'\n', &data[from..to]).map(|i| from + i));
+            self.scanned.set(to);
+        }
+        found.get(k).copied()
+    }
+
     /// Where line `n` (1-based) starts, as [`line_start`] finds it.
-    fn start(&self, n: u64) -> usize {
+    fn start(&self, data: &[u8], n: u64) -> usize {
         match n {
             0 | 1 => 0,
-            k => self
-                .newlines
-                .get((k - 2) as usize)
+            k => usize::try_from(k - 2)
+                .ok()
+                .and_then(|k| self.newline(data, k))
                 .map_or(self.len, |p| p + 1),
         }
     }
 
     /// Where line `n` (1-based) ends, its newline included.
-    fn end(&self, n: u64) -> usize {
+    fn end(&self, data: &[u8], n: u64) -> usize {
         n.checked_sub(1)
-            .and_then(|k| self.newlines.get(k as usize))
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| self.newline(data, k))
             .map_or(self.len, |p| p + 1)
     }
 
@@ -189,7 +214,7 @@ impl Lines {
         if end < start || start == 0 {
             return &[];
         }
-        &data[self.start(start.into())..self.end(end.into())]
+        &data[self.start(data, start.into())..self.end(data, end.into())]
     }
 
     /// [`line_text`] of `data`, the blob these are the lines of.
@@ -200,7 +225,7 @@ impl Lines {
         }
         let first = u64::from(start.max(1));
         let last = first + count - 1;
-        data[self.start(first)..self.end(last)]
+        data[self.start(data, first)..self.end(data, last)]
             .split_inclusive(|&b| b == b'\n')
             .map(shown_line)
             .collect()
@@ -245,20 +270,22 @@ mod tests {
         #[test]
         fn an_index_of_lines_cuts_what_a_scan_cuts(
             text in "[ab\r\n]{0,60}",
-            start in 0u32..25,
-            len in 0u32..25,
-            back in 0u32..3,
+            chunk in 1usize..20,
+            ranges in proptest::collection::vec((0u32..25, 0u32..25, 0u32..3), 1..4),
         ) {
-            // `end` may fall before `start`: both then give nothing.
-            let end = (start + len).saturating_sub(back);
             let data = text.as_bytes();
-            let lines = super::Lines::of(data);
-            prop_assert_eq!(lines.bytes(data, start, end), super::line_bytes(data, start, end));
-            prop_assert_eq!(lines.text(data, start, end), line_text(data, start, end));
-            prop_assert_eq!(
-                super::line_count(lines.bytes(data, start, end)),
-                if start == 0 { 0 } else { line_text(data, start, end).len() }
-            );
+            // Scanned a few bytes at a time, ranges asked in any order.
+            let lines = super::Lines::in_chunks(data, chunk);
+            for (start, len, back) in ranges {
+                // `end` may fall before `start`: both then give nothing.
+                let end = (start + len).saturating_sub(back);
+                prop_assert_eq!(lines.bytes(data, start, end), super::line_bytes(data, start, end));
+                prop_assert_eq!(lines.text(data, start, end), line_text(data, start, end));
+                prop_assert_eq!(
+                    super::line_count(lines.bytes(data, start, end)),
+                    if start == 0 { 0 } else { line_text(data, start, end).len() }
+                );
+            }
         }
 
         #[test]
