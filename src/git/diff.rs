@@ -9,7 +9,8 @@ use super::{Repo, Side, oid, path_of};
 use crate::change::Hunk;
 use crate::error::{Error, Result};
 
-/// indent heuristic (as `git diff -U0`), text always.
+/// guard's diff: no context, Myers with git's indent heuristic (as `git
+/// diff -U0`), text always.
 pub fn diff_options() -> DiffOptions {
     let mut opts = DiffOptions::new();
     opts.context_lines(0)
@@ -60,7 +61,7 @@ fn hunks_of(patch: &git2::Patch<'_>) -> Result<Vec<Hunk>> {
 /// the common tail in whole blocks of 1,024 bytes (never all of the shorter
 /// file), less what lies up to and including the first newline of what
 /// those blocks cover, so the cut falls just after a line's end.
-pub fn common_tail_cut(a: &[u8], b: &[u8]) -> usize {
+fn common_tail_cut(a: &[u8], b: &[u8]) -> usize {
     const BLOCK: usize = 1024;
     let smaller = a.len().min(b.len());
     let mut trimmed = 0;

@@ -20,7 +20,9 @@
 //! its class written with spaces and form feeds (no indent). Equal lines
 //! get equal tokens and different lines different ones, the counts are
 //! kept, and so are the indents: xdiff finds the same hunks, line for line
-//! (`tests/diff_oracle.rs` holds both to git's own diff).
+//! (`tests/diff_oracle.rs` holds both to git's own diff). Should a later
+//! libgit2's xdiff read more of a line, `tokens_diff_as_the_lines_do` below
+//! (tokens against the lines themselves) is the test that says so.
 
 use std::collections::HashMap;
 
