@@ -241,3 +241,44 @@ fn the_staged_blob_is_judged_never_a_different_work_tree_file() {
     assert_code(&run, 1);
     assert!(run.stdout.contains("+ edited 7"), "{run:?}");
 }
+
+/// An entry whose extended flags hold a bit git does not know (only
+/// intent-to-add and skip-worktree are defined): git refuses the index
+/// ("unknown index entry format") in `ls-files`, `write-tree` and `commit`;
+/// guard refuses it too, rather than judge a change git cannot commit.
+#[test]
+fn an_index_entry_with_extended_flags_git_does_not_know_is_refused() {
+    let r = three_files();
+    r.write("d.txt", "d\n");
+    // One intent-to-add entry: an extended entry, in an index of version 3.
+    r.git(&["add", "-N", "d.txt"]);
+    let mut data = index_bytes(&r);
+    assert_eq!(u32::from_be_bytes(data[4..8].try_into().unwrap()), 3);
+    let count = u32::from_be_bytes(data[8..12].try_into().unwrap()) as usize;
+    let mut at = 12;
+    let mut flags2 = None;
+    for _ in 0..count {
+        let flags = u16::from_be_bytes([data[at + 60], data[at + 61]]);
+        let len = usize::from(flags & 0xfff);
+        let fixed = if flags & 0x4000 != 0 { 64 } else { 62 };
+        if fixed == 64 {
+            flags2 = Some(at + 62);
+        }
+        at += (fixed + len + 8) & !7;
+    }
+    let flags2 = flags2.expect("an extended entry");
+    for bit in [0x8000u16, 0x1000, 0x0001] {
+        let mut forged = data.clone();
+        let old = u16::from_be_bytes([forged[flags2], forged[flags2 + 1]]);
+        forged[flags2..flags2 + 2].copy_from_slice(&(old | bit).to_be_bytes());
+        write_index(&r, &forged);
+        let git = r.git_run(&["ls-files"]);
+        assert_ne!(git.code, 0, "git reads it: {git:?}");
+        assert!(git.stderr.contains("unknown index entry format"), "{git:?}");
+        assert_refused(&r, "index entry d.txt has extended flags git does not know");
+    }
+    // The flags git knows are read.
+    data[flags2..flags2 + 2].copy_from_slice(&0x2000u16.to_be_bytes());
+    write_index(&r, &data);
+    assert_code(&r.guard(&["check"]), 0);
+}

@@ -56,6 +56,10 @@ impl Index {
     }
 }
 
+/// The extended flags git defines (read-cache.c, `CE_EXTENDED_FLAGS`).
+const INTENT_TO_ADD: u16 = 0x2000;
+const SKIP_WORKTREE: u16 = 0x4000;
+
 /// Why an index cannot be read as git reads it.
 pub type Refusal = String;
 
@@ -165,12 +169,20 @@ pub fn parse(data: &[u8]) -> Result<Option<Index>, Refusal> {
             // Entries are padded with 1-8 NULs to a multiple of 8 bytes.
             start + ((fixed + nul + 8) & !7)
         };
+        // git knows two extended flags (intent-to-add, skip-worktree) and
+        // refuses an index with any other ("unknown index entry format").
+        if extended & !(INTENT_TO_ADD | SKIP_WORKTREE) != 0 {
+            return Err(format!(
+                "index entry {} has extended flags git does not know ({extended:#06x})",
+                String::from_utf8_lossy(&names[name.0..name.1])
+            ));
+        }
         let entry = IndexEntry {
             name,
             mode,
             stage: ((flags >> 12) & 3) as u8,
             id,
-            intent_to_add: extended & 0x2000 != 0,
+            intent_to_add: extended & INTENT_TO_ADD != 0,
         };
         // git refuses an index whose entries are out of order, or that holds
         // a merged entry twice (read-cache.c, check_ce_order). Decided after
