@@ -47,7 +47,7 @@ fn indent(line: &[u8]) -> Option<usize> {
 
 const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
 
-/// The token of `line`, of class `class`: at most 66 bytes (25 tabs, 7
+/// The token of `line`, of class `class`: at most 65 bytes (25 tabs, 7
 /// spaces, 11 digits and a newline; or 64 bits of whitespace and a newline).
 fn token(line: &[u8], class: u64) -> ([u8; 72], usize) {
     let mut buf = [0u8; 72];
