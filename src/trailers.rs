@@ -15,16 +15,15 @@ const COMMENT: &str = "#";
 
 /// Offsets of the starts of every line of `buf[..len]`.
 fn line_starts(buf: &str) -> Vec<usize> {
+    if buf.is_empty() {
+        return Vec::new();
+    }
     let mut starts = vec![0];
     starts.extend(
-        buf.bytes()
-            .enumerate()
-            .filter(|&(i, b)| b == b'\n' && i + 1 < buf.len())
-            .map(|(i, _)| i + 1),
+        memchr::memchr_iter(b'\n', buf.as_bytes())
+            .filter(|&i| i + 1 < buf.len())
+            .map(|i| i + 1),
     );
-    if buf.is_empty() {
-        starts.clear();
-    }
     starts
 }
 
@@ -250,6 +249,15 @@ pub fn cleanup(message: &str, comment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_start_where_git_starts_them() {
+        assert_eq!(line_starts(""), Vec::<usize>::new());
+        assert_eq!(line_starts("a"), vec![0]);
+        // A final newline starts no line.
+        assert_eq!(line_starts("a\nbc\n"), vec![0, 2]);
+        assert_eq!(line_starts("\n\nx"), vec![0, 1, 2]);
+    }
 
     fn kv(msg: &str) -> Vec<(String, String)> {
         parse(msg).into_iter().map(|t| (t.key, t.value)).collect()
