@@ -20,6 +20,13 @@ pub struct IndexEntry {
     pub intent_to_add: bool,
 }
 
+impl IndexEntry {
+    /// This entry's name in `names`, the buffer of its index's names.
+    fn name_in<'a>(&self, names: &'a [u8]) -> &'a [u8] {
+        &names[self.name.0..self.name.1]
+    }
+}
+
 /// The entries of an index, in its order, and their names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
@@ -34,7 +41,7 @@ impl Index {
 
     /// The path of `e`, one of this index's entries.
     pub fn path(&self, e: &IndexEntry) -> &[u8] {
-        &self.names[e.name.0..e.name.1]
+        e.name_in(&self.names)
     }
 
     /// Add an entry (for an index read by another reader).
@@ -57,7 +64,7 @@ impl Index {
 }
 
 /// The extended flags git defines (read-cache.c, `CE_EXTENDED_FLAGS`).
-const INTENT_TO_ADD: u16 = 0x2000;
+pub(super) const INTENT_TO_ADD: u16 = 0x2000;
 const SKIP_WORKTREE: u16 = 0x4000;
 
 /// Why an index cannot be read as git reads it.
@@ -174,7 +181,7 @@ pub fn parse(data: &[u8]) -> Result<Option<Index>, Refusal> {
         if extended & !(INTENT_TO_ADD | SKIP_WORKTREE) != 0 {
             return Err(format!(
                 "index entry {} has extended flags git does not know ({extended:#06x})",
-                String::from_utf8_lossy(&names[name.0..name.1])
+                String::from_utf8_lossy(&names[name_at..])
             ));
         }
         let entry = IndexEntry {
@@ -189,13 +196,13 @@ pub fn parse(data: &[u8]) -> Result<Option<Index>, Refusal> {
         // the extensions: in a split index ("link") the entries here are only
         // replacements of the shared index's, nameless and unordered.
         if problem.is_none() {
-            let path = &names[name.0..name.1];
+            let path = entry.name_in(&names);
             problem = match entries.last() {
                 _ if path.is_empty() => Some("an index entry without a name".to_string()),
-                Some(last) => match names[last.name.0..last.name.1].cmp(path) {
+                Some(last) => match last.name_in(&names).cmp(path) {
                     std::cmp::Ordering::Greater => Some(format!(
                         "index entries out of order ({} before {})",
-                        String::from_utf8_lossy(&names[last.name.0..last.name.1]),
+                        String::from_utf8_lossy(last.name_in(&names)),
                         String::from_utf8_lossy(path)
                     )),
                     std::cmp::Ordering::Equal if last.stage == 0 || last.stage >= entry.stage => {

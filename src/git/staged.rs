@@ -19,7 +19,6 @@ fn index_entry(e: &IndexEntry) -> Option<Entry> {
 
 /// The index entries git2 read, as [`index::parse`] would have read them.
 fn from_libgit2(index: &git2::Index) -> Result<Index> {
-    const INTENT_TO_ADD: u16 = 1 << 13;
     let mut out = Index::default();
     for e in index.iter() {
         let id =
@@ -31,7 +30,7 @@ fn from_libgit2(index: &git2::Index) -> Result<Index> {
             e.mode,
             ((e.flags >> 12) & 3) as u8,
             id,
-            e.flags_extended & INTENT_TO_ADD != 0,
+            e.flags_extended & index::INTENT_TO_ADD != 0,
         );
     }
     Ok(out)
