@@ -7,6 +7,13 @@ use crate::git::index;
 use crate::{manifest, trailers};
 
 pub fn manifest(text: &str) {
+    // The quick reader reads nothing otherwise than toml (differential).
+    if let Some(quick) = manifest::quick::read(text) {
+        match toml::from_str::<manifest::raw::RawManifest>(text) {
+            Ok(m) => assert_eq!(format!("{quick:?}"), format!("{m:?}")),
+            Err(e) => panic!("the quick reader read what toml refuses: {e}"),
+        }
+    }
     match manifest::parse(text, "fuzz.toml") {
         Ok(m) => {
             for z in m.zones.iter() {

@@ -20,6 +20,7 @@ mod index;
 mod layout;
 mod listing_oracle;
 mod manifest;
+mod manifest_quick;
 mod merges;
 mod objects;
 mod precommit_framework;

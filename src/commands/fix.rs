@@ -1,7 +1,7 @@
 //! `guard fix`: rewrite moved zones in the manifest for the staged change, so
 //! nobody does line arithmetic by hand.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::Outcome;
 use crate::cli::ManifestArg;

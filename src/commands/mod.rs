@@ -9,7 +9,7 @@ pub mod server;
 pub mod sign;
 pub mod status;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::report;
 

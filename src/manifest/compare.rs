@@ -3,7 +3,7 @@
 //! weakening, which needs sign-offs. A zone left where its code no longer is
 //! is stale, which no sign-off waives.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::Serialize;
 
@@ -450,9 +450,8 @@ pub fn compare(
     super::freeze::compare(base, after, &mut out);
     // Invariants: what they enforce is their identity (looked up in sets: a
     // branch may add thousands).
-    let after_keys: std::collections::HashSet<_> =
-        after.invariants.iter().map(|i| i.key()).collect();
-    let base_keys: std::collections::HashSet<_> = base.invariants.iter().map(|i| i.key()).collect();
+    let after_keys: foldhash::HashSet<_> = after.invariants.iter().map(|i| i.key()).collect();
+    let base_keys: foldhash::HashSet<_> = base.invariants.iter().map(|i| i.key()).collect();
     for inv in &base.invariants {
         if !after_keys.contains(&inv.key()) {
             out.weakenings.push(weak(
@@ -524,15 +523,15 @@ must_contain = "x"
         let m = crate::manifest::parse(text, "t").unwrap();
         let range = |a, b| LineRange::new(a, b);
         let cases: Vec<HashMap<String, Expected>> = vec![
-            HashMap::new(),
-            HashMap::from([(
+            HashMap::default(),
+            HashMap::from_iter([(
                 "a".to_string(),
                 Expected::At {
                     path: "a.txt".into(),
                     lines: range(7, 12),
                 },
             )]),
-            HashMap::from([
+            HashMap::from_iter([
                 (
                     "a".to_string(),
                     Expected::At {

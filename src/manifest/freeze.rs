@@ -2,7 +2,7 @@
 //! `also_change`): their validation, and which changes of them weaken the
 //! manifest (lifting a freeze, dropping a co-change).
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use toml::Spanned;
 

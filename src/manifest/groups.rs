@@ -4,7 +4,7 @@
 //! impossible, or tempt a team to make it optional); and which changes of
 //! them weaken the manifest.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use toml::Spanned;
 

@@ -10,7 +10,9 @@ pub mod edit;
 mod freeze;
 pub mod groups;
 pub mod pattern;
+pub mod quick;
 pub mod raw;
+mod source;
 pub mod validate;
 
 use globset::GlobMatcher;
@@ -290,7 +292,7 @@ impl Manifest {
 
     /// Zones by id, for lookups over every zone (a linear [`Manifest::zone`]
     /// each time made a 1,000-zone manifest quadratic).
-    pub fn zones_by_id(&self) -> std::collections::HashMap<&str, &Zone> {
+    pub fn zones_by_id(&self) -> foldhash::HashMap<&str, &Zone> {
         self.zones.iter().map(|z| (z.id.as_str(), z)).collect()
     }
 
@@ -300,7 +302,10 @@ impl Manifest {
 
     /// Paths under which a change can matter to this manifest: zones, invariants.
     pub fn roots(&self) -> Vec<&str> {
-        let mut roots: Vec<&str> = self
+        let mut roots: Vec<&str> = Vec::new();
+        // Zones of one file are mostly written together: repeats next to
+        // each other are dropped before the sort.
+        for root in self
             .zones
             .iter()
             .map(|z| z.path.root())
@@ -312,7 +317,11 @@ impl Manifest {
                     .filter(|a| self.zone(a).is_none())
                     .map(String::as_str),
             )
-            .collect();
+        {
+            if roots.last() != Some(&root) {
+                roots.push(root);
+            }
+        }
         roots.sort_unstable();
         roots.dedup();
         roots

@@ -1,114 +1,14 @@
 //! Raw manifest → typed [`Manifest`], collecting every problem at once.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::ops::Range;
 
 use globset::GlobBuilder;
 use toml::Spanned;
 
 use super::raw::{RawInstance, RawInvariant, RawManifest, RawZone};
-use super::{Instance, Invariant, LineRange, Manifest, PathSpec, Policy, Pos, Zone};
-
-/// One problem in a manifest, at a position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub pos: Pos,
-    pub message: String,
-    /// The manifest line the problem is on, for the caret display.
-    pub source_line: String,
-}
-
-/// A manifest guard cannot use: exit 2, every problem listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// How the manifest is named in messages: a path, or "REV:path".
-    pub label: String,
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.label, p.pos.line, p.pos.col, p.message
-            )?;
-            if !p.source_line.is_empty() {
-                let width = p.pos.line.to_string().len();
-                write!(
-                    f,
-                    "\n{:width$} |\n{} | {}\n{:width$} | {:>col$}",
-                    "",
-                    p.pos.line,
-                    p.source_line,
-                    "",
-                    "^",
-                    col = p.pos.col
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Maps byte offsets of the manifest text to line and column.
-pub struct Source<'a> {
-    text: &'a str,
-    /// Where each line starts: a position is a binary search, not a scan
-    /// from the top (which made validation quadratic in the zones).
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Source<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
-            .collect();
-        Source { text, line_starts }
-    }
-
-    pub fn pos(&self, offset: usize) -> Pos {
-        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
-        // The last line start at or before `offset`.
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let line_start = self.line_starts[line.saturating_sub(1)];
-        Pos {
-            line,
-            col: self.text[line_start..offset].chars().count() + 1,
-        }
-    }
-
-    pub fn problem(&self, span: Range<usize>, message: impl Into<String>) -> Problem {
-        let pos = self.pos(span.start);
-        self.problem_at(pos, message)
-    }
-
-    pub fn problem_at(&self, pos: Pos, message: impl Into<String>) -> Problem {
-        let source_line = self
-            .text
-            .lines()
-            .nth(pos.line.saturating_sub(1))
-            .unwrap_or("")
-            .to_string();
-        Problem {
-            pos,
-            message: message.into(),
-            source_line,
-        }
-    }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
+pub use super::source::{ConfigError, Problem, Source};
+use super::{Instance, Invariant, LineRange, Manifest, PathSpec, Policy, Zone};
 
 /// Parse and validate manifest text. File-dependent checks (ranges past the end of
 /// their file) are [`check_files`]'s, since they need a tree to look at.
@@ -146,7 +46,9 @@ fn parse_uncached(text: &str, label: &str) -> Result<Manifest, ConfigError> {
         label: label.to_string(),
         problems,
     };
-    let raw: RawManifest = match toml::from_str(text) {
+    // The quick reader takes the plain manifests; toml everything else,
+    // and every error.
+    let raw: RawManifest = match super::quick::read(text).map_or_else(|| toml::from_str(text), Ok) {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
@@ -363,13 +265,7 @@ impl Validator<'_> {
 
     pub(super) fn path(&mut self, p: &Spanned<String>, what: &str) -> Option<PathSpec> {
         let text = p.get_ref();
-        let bad = text.is_empty()
-            || text.starts_with('/')
-            || text.starts_with('\\')
-            || (text.len() > 1 && text.as_bytes()[1] == b':')
-            || text.split(['/', '\\']).any(|c| c == "..")
-            || text.split('/').any(|c| c == "." || c.is_empty())
-            || text.contains('\0');
+        let (bad, glob) = path_shape(text);
         if bad {
             self.err(
                 p.span(),
@@ -379,7 +275,7 @@ impl Validator<'_> {
             );
             return None;
         }
-        if text.contains(['*', '?', '[', '{']) {
+        if glob {
             match GlobBuilder::new(text).literal_separator(true).build() {
                 Ok(g) => Some(PathSpec::Glob {
                     pattern: text.clone(),
@@ -403,8 +299,11 @@ impl Validator<'_> {
     ) -> Vec<Zone> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        // The zone ids `also_change` may name (none to gather when no zone has it).
+        let named = raw.iter().any(|z| z.get_ref().also_change.is_some());
         let zone_ids: HashSet<String> = raw
             .iter()
+            .filter(|_| named)
             .filter_map(|z| z.get_ref().id.as_ref().map(|i| i.get_ref().clone()))
             .collect();
         for item in raw {
@@ -511,6 +410,31 @@ impl Validator<'_> {
     }
 }
 
+/// Whether a manifest path is refused (empty, absolute, a drive, a NUL, a
+/// `..` component between `/` or `\\`, a `.` or empty component between
+/// `/`), and whether it is a glob; one pass over its bytes.
+fn path_shape(text: &str) -> (bool, bool) {
+    let b = text.as_bytes();
+    let mut bad = b.is_empty() || b[0] == b'/' || b[0] == b'\\' || b.get(1) == Some(&b':');
+    let mut glob = false;
+    let mut start = 0;
+    for i in 0..=b.len() {
+        match b.get(i) {
+            Some(0) => bad = true,
+            Some(b'*' | b'?' | b'[' | b'{') => glob = true,
+            Some(b'/') | None => {
+                let c = &b[start..i];
+                if c.is_empty() || c == b"." || c.split(|&x| x == b'\\').any(|p| p == b"..") {
+                    bad = true;
+                }
+                start = i + 1;
+            }
+            Some(_) => {}
+        }
+    }
+    (bad, glob)
+}
+
 /// `"A-B"` with `1 <= A <= B` (spaces around the numbers allowed).
 pub fn parse_range(s: &str) -> Option<LineRange> {
     let (a, b) = s.split_once('-')?;
@@ -536,7 +460,8 @@ pub fn check_files(
     label: &str,
     mut file: impl FnMut(&str) -> crate::Result<FileState>,
 ) -> crate::Result<Result<(), ConfigError>> {
-    let src = Source::new(text);
+    // The line index is built only for a problem to place.
+    let mut src = None;
     let mut problems = Vec::new();
     // Each file is looked at once, however many zones it holds.
     let mut states: HashMap<&str, FileState> = HashMap::new();
@@ -561,6 +486,7 @@ pub fn check_files(
             FileState::Missing => format!("zone {:?}: {path} does not exist", z.id),
             FileState::NotAFile => format!("zone {:?}: {path} is not a file", z.id),
         };
+        let src = src.get_or_insert_with(|| Source::new(text));
         problems.push(src.problem_at(z.pos, msg));
     }
     Ok(if problems.is_empty() {
@@ -574,20 +500,23 @@ pub fn check_files(
 }
 
 #[cfg(test)]
-mod source_tests {
+mod path_tests {
     use super::*;
     use proptest::prelude::*;
 
     proptest! {
-        /// Positions from the line index are those of a scan from the top.
+        /// The one-pass path check is the checks written one by one.
         #[test]
-        fn positions_match_a_scan_from_the_top(text in "[aé\n]{0,40}", offset in 0usize..60) {
-            let src = Source::new(&text);
-            let offset = offset.min(text.len());
-            let before = &text[..floor_char_boundary(&text, offset)];
-            let line = before.matches('\n').count() + 1;
-            let start = before.rfind('\n').map_or(0, |i| i + 1);
-            prop_assert_eq!(src.pos(offset), Pos { line, col: before[start..].chars().count() + 1 });
+        fn path_shape_is_the_plain_checks(text in "[a./\\\\:*?\\[{\0]{0,12}") {
+            let bad = text.is_empty()
+                || text.starts_with('/')
+                || text.starts_with('\\')
+                || (text.len() > 1 && text.as_bytes()[1] == b':')
+                || text.split(['/', '\\']).any(|c| c == "..")
+                || text.split('/').any(|c| c == "." || c.is_empty())
+                || text.contains('\0');
+            let glob = text.contains(['*', '?', '[', '{']);
+            prop_assert_eq!(path_shape(&text), (bad, glob), "{:?}", text);
         }
     }
 }

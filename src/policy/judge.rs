@@ -236,7 +236,7 @@ fn break_glass(
 /// change left alone: no sign-off waives either.
 fn freeze_and_co_change(
     manifest: &Manifest,
-    zones: &std::collections::HashMap<&str, &crate::manifest::Zone>,
+    zones: &foldhash::HashMap<&str, &crate::manifest::Zone>,
     touched: &[Touch],
     frozen_touches: &[String],
     changed: &[String],

@@ -2,7 +2,7 @@
 //! side brings consent to what they changed in a zone, and what is the merge's
 //! own change.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::sides::{BroughtCommit, SideParent};
 use super::{Change, Evaluator};

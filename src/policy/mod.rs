@@ -5,8 +5,8 @@
 //! manifest's own change and the invariants say: `touch`, `rules`, `merge`),
 //! then [`judge::judge`], pure, which counts sign-offs against them.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use crate::change::{self, FileChange, Hunk, Kind};
 use crate::error::{Error, Result};
@@ -52,7 +52,7 @@ pub struct Change {
 pub struct Evaluator<'r> {
     pub store: &'r dyn Store,
     pub manifest_path: String,
-    line_counts: RefCell<HashMap<String, usize>>,
+    line_counts: RefCell<std::collections::HashMap<String, usize>>,
     /// Line counts computed in this run, to remember for the next one.
     new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
@@ -80,7 +80,7 @@ impl<'r> Evaluator<'r> {
         Evaluator {
             store,
             manifest_path,
-            line_counts: RefCell::new(HashMap::new()),
+            line_counts: RefCell::new(std::collections::HashMap::new()),
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),

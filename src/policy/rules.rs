@@ -1,7 +1,7 @@
 //! The rules on what a change leaves behind: where zones are after it (stale
 //! zones), the manifest's own change (weakenings need sign-offs), invariants.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::touch::mode_code;
 use super::{Change, Evaluator, Facts, Touch, Violation};
@@ -256,8 +256,7 @@ impl Evaluator<'_> {
         };
         // Every line zone of the manifest after the change must fit its file.
         let base_zones = base.zones_by_id();
-        let stale: std::collections::HashSet<&str> =
-            cmp.stale.iter().map(|s| s.zone.as_str()).collect();
+        let stale: foldhash::HashSet<&str> = cmp.stale.iter().map(|s| s.zone.as_str()).collect();
         let mut more_stale = Vec::new();
         for z in after.zones.iter() {
             let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {

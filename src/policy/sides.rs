@@ -2,8 +2,8 @@
 //! parent, the commits it brings, which of them changed a path, and how
 //! their own manifests judged them (remembered across a range).
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -302,8 +302,7 @@ impl Evaluator<'_> {
             return Ok(bit(&had.bits));
         }
         let theirs = self.manifest_judged_by(&history.commits[i].before)?;
-        let ids: std::collections::HashSet<&str> =
-            theirs.zones.iter().map(|z| z.id.as_str()).collect();
+        let ids: foldhash::HashSet<&str> = theirs.zones.iter().map(|z| z.id.as_str()).collect();
         let mut bits = vec![0u64; first.zones.len().div_ceil(64)];
         for (k, z) in first.zones.iter().enumerate() {
             if ids.contains(z.id.as_str()) {

@@ -1,7 +1,7 @@
 //! Which zones a file change touches, and how: the lines, with their text
 //! for the report and their bytes for the digest.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::rc::Rc;
 
 use super::{Change, Evaluator, Touch, TouchedLines};
