@@ -230,6 +230,41 @@ fn a_zone_past_the_new_end_of_its_file_is_stale() {
     assert!(run.stdout.contains("stale-zone"), "{run:?}");
 }
 
+/// Each file is looked at once for the zones it holds, and each zone is
+/// told its own file's length, not another's.
+#[test]
+fn each_zone_past_its_end_is_measured_against_its_own_file() {
+    let r = Repo::new();
+    r.write("a.txt", &lines(20));
+    r.write("b.txt", &lines(10));
+    r.write(
+        "guard.toml",
+        &manifest(
+            "\n[[zone]]\nid = \"za\"\npath = \"a.txt\"\nlines = \"1-5\"\n\n[[zone]]\nid = \"za2\"\npath = \"a.txt\"\nlines = \"7-8\"\n\n[[zone]]\nid = \"zb\"\npath = \"b.txt\"\nlines = \"1-5\"\n",
+        ),
+    );
+    r.commit("init");
+    // Widening zb past b.txt's end tightens the manifest, but the zone no
+    // longer fits its file; a.txt changes outside its zones.
+    r.write(
+        "guard.toml",
+        &r.read("guard.toml").replace(
+            "id = \"zb\"\npath = \"b.txt\"\nlines = \"1-5\"",
+            "id = \"zb\"\npath = \"b.txt\"\nlines = \"1-15\"",
+        ),
+    );
+    edit(&r, "a.txt", 15);
+    r.git(&["add", "-A"]);
+    let run = r.guard(&["check"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout
+            .contains("b.txt has 10 lines after the change: the range runs past its end"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("zone za"), "{run:?}");
+}
+
 #[test]
 fn deleting_the_manifest_needs_signoffs() {
     let r = setup();

@@ -359,13 +359,20 @@ impl<'a> Reader<'a> {
                 }
                 self.i += 1;
             }
-            value.push_str(&self.text[run..self.i]);
+            let piece = &self.text[run..self.i];
             match self.peek()? {
                 b if b == quote => {
+                    // Most strings have no escape: one allocation of their size.
+                    if value.is_empty() {
+                        value = piece.to_owned();
+                    } else {
+                        value.push_str(piece);
+                    }
                     self.i += 1;
                     return Some(Spanned::new(start..self.i, value));
                 }
                 b'\\' if escapes => {
+                    value.push_str(piece);
                     value.push(match self.s.get(self.i + 1)? {
                         b'\\' => '\\',
                         b'"' => '"',

@@ -327,9 +327,11 @@ impl Validator<'_> {
                 }
                 Some(p) => self.path(p, "zone"),
             };
-            let mut pos = self.src.pos(span.start);
+            // Where the zone is: its `lines`, or else its table.
+            let pos = self
+                .src
+                .pos(r.lines.as_ref().map_or(span.start, |l| l.span().start));
             let lines = r.lines.as_ref().and_then(|l| {
-                pos = self.src.pos(l.span().start);
                 let range = parse_range(l.get_ref());
                 if range.is_none() {
                     self.err(

@@ -57,7 +57,8 @@ pub struct Evaluator<'r> {
     new_counts: RefCell<Vec<(String, usize)>>,
     parsed: RefCell<HashMap<String, Manifest>>,
     /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
-    quicks: RefCell<HashMap<(String, String), Option<zones::Quick>>>,
+    /// By old blob, then new blob: looked up without building a key.
+    quicks: RefCell<HashMap<String, HashMap<String, Option<zones::Quick>>>>,
     /// The line index of the blobs last cut into touched lines (an old and
     /// a new side: every zone of a file cuts the same two).
     line_index: RefCell<Vec<(String, std::rc::Rc<crate::change::Lines>)>>,
@@ -125,8 +126,7 @@ impl<'r> Evaluator<'r> {
 
     /// [`zones::quick`] for a pair of blobs, computed once.
     pub(super) fn quick(&self, old: &str, new: &str) -> Result<Option<zones::Quick>> {
-        let key = (old.to_string(), new.to_string());
-        if let Some(q) = self.quicks.borrow().get(&key) {
+        if let Some(q) = self.quicks.borrow().get(old).and_then(|m| m.get(new)) {
             return Ok(*q);
         }
         let (o, n) = (self.store.blob(old)?, self.store.blob(new)?);
@@ -135,7 +135,10 @@ impl<'r> Evaluator<'r> {
         if cache.len() > 256 {
             cache.clear();
         }
-        cache.insert(key, q);
+        cache
+            .entry(old.to_string())
+            .or_default()
+            .insert(new.to_string(), q);
         Ok(q)
     }
 

@@ -258,6 +258,8 @@ impl Evaluator<'_> {
         let base_zones = base.zones_by_id();
         let stale: foldhash::HashSet<&str> = cmp.stale.iter().map(|s| s.zone.as_str()).collect();
         let mut more_stale = Vec::new();
+        // Each file is looked at once, however many zones it holds.
+        let mut states: HashMap<&str, FileState> = HashMap::new();
         for z in after.zones.iter() {
             let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {
                 continue;
@@ -272,7 +274,15 @@ impl Evaluator<'_> {
             if !file_changed && same_zone {
                 continue;
             }
-            let detail = match self.file_state(&change.new, p)? {
+            let state = match states.get(p.as_str()) {
+                Some(s) => *s,
+                None => {
+                    let s = self.file_state(&change.new, p)?;
+                    states.insert(p, s);
+                    s
+                }
+            };
+            let detail = match state {
                 FileState::Lines(n) if r.end as usize <= n => continue,
                 FileState::Lines(n) => {
                     format!("{p} has {n} lines after the change: the range runs past its end")
