@@ -200,12 +200,6 @@ impl Validator<'_> {
         what: &str,
         seen: &mut HashSet<String>,
     ) -> String {
-        if let Some(i) = &id
-            && valid_id(i.get_ref())
-            && !seen.insert(i.get_ref().clone())
-        {
-            self.err(i.span(), format!("duplicate {what} id {:?}", i.get_ref()));
-        }
         match id {
             None => {
                 self.err(table, format!("{what} is missing required key `id`"));
@@ -217,6 +211,8 @@ impl Validator<'_> {
                         id.span(),
                         format!("{what} id {:?} must match [a-z0-9._-]+", id.get_ref()),
                     );
+                } else if !seen.insert(id.get_ref().clone()) {
+                    self.err(id.span(), format!("duplicate {what} id {:?}", id.get_ref()));
                 }
                 id.into_inner()
             }
@@ -507,6 +503,17 @@ mod path_tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Spaces around the numbers are allowed; past `u32::MAX` is no range.
+        #[test]
+        fn ranges_read_as_parse_reads_them(a in "[0-9]{1,11}", b in "[0-9]{1,11}", pad in "[ ]{0,2}") {
+            let text = format!("{pad}{a}{pad}-{pad}{b}");
+            let expected = match (a.parse::<u32>(), b.parse::<u32>()) {
+                (Ok(x), Ok(y)) => LineRange::new(x, y),
+                _ => None,
+            };
+            prop_assert_eq!(parse_range(&text), expected);
+        }
+
         /// The one-pass path check is the checks written one by one.
         #[test]
         fn path_shape_is_the_plain_checks(text in "[a./\\\\:*?\\[{\0]{0,12}") {
