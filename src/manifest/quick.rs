@@ -244,9 +244,9 @@ impl<'a> Reader<'a> {
     }
 
     fn value(&mut self, m: &mut RawManifest, table: Table, key: &str) -> Option<()> {
-        match (table, key) {
-            (Table::Root, _) => m.version = Some(self.integer()?),
-            (Table::Policy, _) => {
+        match table {
+            Table::Root => m.version = Some(self.integer()?),
+            Table::Policy => {
                 let p = m.policy.as_mut()?;
                 match key {
                     "signoffs" => p.signoffs = Some(self.integer()?),
@@ -263,7 +263,7 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 }
             }
-            (Table::Instance, _) => {
+            Table::Instance => {
                 let i = m.instances.last_mut()?.get_mut();
                 match key {
                     "id" => i.id = Some(self.string()?),
@@ -272,7 +272,7 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 }
             }
-            (Table::Zone, _) => {
+            Table::Zone => {
                 let z = m.zones.last_mut()?.get_mut();
                 match key {
                     "id" => z.id = Some(self.string()?),
@@ -285,7 +285,7 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 }
             }
-            (Table::Invariant, _) => {
+            Table::Invariant => {
                 let v = m.invariants.last_mut()?.get_mut();
                 match key {
                     "path" => v.path = Some(self.string()?),
@@ -295,7 +295,7 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 }
             }
-            (Table::Group, _) => {
+            Table::Group => {
                 let g = m.groups.last_mut()?.get_mut();
                 match key {
                     "id" => g.id = Some(self.string()?),
