@@ -132,7 +132,8 @@ impl<'r> Evaluator<'r> {
         let (o, n) = (self.store.blob(old)?, self.store.blob(new)?);
         let q = zones::quick(&o, &n);
         let mut cache = self.quicks.borrow_mut();
-        if cache.len() > 256 {
+        // At most 256 pairs kept, however they share their old blobs.
+        if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
             cache.clear();
         }
         cache
