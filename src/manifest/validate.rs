@@ -295,13 +295,14 @@ impl Validator<'_> {
     ) -> Vec<Zone> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        // The zone ids `also_change` may name (none to gather when no zone has it).
-        let named = raw.iter().any(|z| z.get_ref().also_change.is_some());
-        let zone_ids: HashSet<String> = raw
-            .iter()
-            .filter(|_| named)
-            .filter_map(|z| z.get_ref().id.as_ref().map(|i| i.get_ref().clone()))
-            .collect();
+        // The zone ids `also_change` may name: none to gather when no zone has it.
+        let zone_ids: HashSet<String> = if raw.iter().any(|z| z.get_ref().also_change.is_some()) {
+            raw.iter()
+                .filter_map(|z| z.get_ref().id.as_ref().map(|i| i.get_ref().clone()))
+                .collect()
+        } else {
+            HashSet::new()
+        };
         for item in raw {
             let span = item.span();
             let r = item.into_inner();
