@@ -29,14 +29,7 @@ pub fn read(text: &str) -> Option<RawManifest> {
         text,
         i: 0,
     };
-    let mut m = RawManifest {
-        version: None,
-        policy: None,
-        instances: Vec::new(),
-        zones: Vec::new(),
-        invariants: Vec::new(),
-        groups: Vec::new(),
-    };
+    let mut m = RawManifest::default();
     let mut table = Table::Root;
     // The keys already set in the current table, one bit each.
     let mut seen: u16 = 0;
@@ -105,6 +98,12 @@ fn key_bit(table: Table, key: &str) -> Option<u32> {
     keys.iter().position(|k| *k == key).map(|p| p as u32)
 }
 
+/// A byte TOML allows in a comment or a string: tab, printable ASCII, and
+/// any byte of a non-ASCII character (no other control byte, no DEL).
+fn allowed(b: u8) -> bool {
+    b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+}
+
 struct Reader<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -131,13 +130,8 @@ impl<'a> Reader<'a> {
         self.skip_ws();
         if self.peek() == Some(b'#') {
             self.i += 1;
-            // tab, printable ASCII, and any byte of a non-ASCII character.
-            while let Some(b) = self.peek() {
-                if b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80 {
-                    self.i += 1;
-                } else {
-                    break;
-                }
+            while self.peek().is_some_and(allowed) {
+                self.i += 1;
             }
         }
         self.newline()
@@ -167,14 +161,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
             self.i += b"[policy]".len();
-            m.policy = Some(RawPolicy {
-                signoffs: None,
-                trailers: None,
-                author_counts: None,
-                audit_trailers: None,
-                override_: None,
-                freeze: None,
-            });
+            m.policy = Some(RawPolicy::default());
             return Some(Table::Policy);
         }
         let name_end = rest.iter().position(|&b| b == b']')?;
@@ -191,43 +178,12 @@ impl<'a> Reader<'a> {
         self.i += name_end + 2;
         let span = start..self.i;
         match table {
-            Table::Instance => m.instances.push(Spanned::new(
-                span,
-                RawInstance {
-                    id: None,
-                    emails: Vec::new(),
-                    key: None,
-                },
-            )),
-            Table::Zone => m.zones.push(Spanned::new(
-                span,
-                RawZone {
-                    id: None,
-                    path: None,
-                    lines: None,
-                    reason: None,
-                    signoffs: None,
-                    approvers: None,
-                    require: None,
-                    also_change: None,
-                },
-            )),
-            Table::Invariant => m.invariants.push(Spanned::new(
-                span,
-                RawInvariant {
-                    path: None,
-                    must_contain: None,
-                    must_not_contain: None,
-                    reason: None,
-                },
-            )),
-            Table::Group => m.groups.push(Spanned::new(
-                span,
-                RawGroup {
-                    id: None,
-                    members: Vec::new(),
-                },
-            )),
+            Table::Instance => m.instances.push(Spanned::new(span, RawInstance::default())),
+            Table::Zone => m.zones.push(Spanned::new(span, RawZone::default())),
+            Table::Invariant => m
+                .invariants
+                .push(Spanned::new(span, RawInvariant::default())),
+            Table::Group => m.groups.push(Spanned::new(span, RawGroup::default())),
             Table::Root | Table::Policy => return None,
         }
         Some(table)
@@ -353,8 +309,7 @@ impl<'a> Reader<'a> {
             // escape; a control byte stops the run and is given up on below.
             let run = self.i;
             while let Some(&b) = self.s.get(self.i) {
-                let plain = b == b'\t' || (b >= 0x20 && b != 0x7f);
-                if !plain || b == quote || (escapes && b == b'\\') {
+                if !allowed(b) || b == quote || (escapes && b == b'\\') {
                     break;
                 }
                 self.i += 1;

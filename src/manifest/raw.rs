@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
     pub version: Option<Spanned<i64>>,
@@ -21,7 +21,7 @@ pub struct RawManifest {
     pub groups: Vec<Spanned<RawGroup>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
     pub id: Option<Spanned<String>>,
@@ -38,7 +38,7 @@ pub struct RawQuota {
     pub signoffs: Option<Spanned<i64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     pub signoffs: Option<Spanned<i64>>,
@@ -50,7 +50,7 @@ pub struct RawPolicy {
     pub freeze: Option<Spanned<RawFreeze>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawInstance {
     pub id: Option<Spanned<String>>,
@@ -59,7 +59,7 @@ pub struct RawInstance {
     pub key: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawZone {
     pub id: Option<Spanned<String>>,
@@ -89,7 +89,7 @@ pub struct RawFreezeTable {
     pub zones: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawInvariant {
     pub path: Option<Spanned<String>>,
