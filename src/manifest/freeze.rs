@@ -22,7 +22,7 @@ impl Validator<'_> {
         raw.into_iter()
             .flatten()
             .filter_map(|a| {
-                let text = a.get_ref().clone();
+                let text = a.get_ref();
                 // A zone id of this manifest, or else a path (checked as one).
                 if text == id {
                     self.err(
@@ -31,13 +31,14 @@ impl Validator<'_> {
                     );
                     return None;
                 }
-                if zone_ids.contains(&text) {
-                    return Some(text);
+                if zone_ids.contains(text) {
+                    return Some(a.into_inner());
                 }
-                match self.path(&a, "`also_change`")? {
+                let span = a.span();
+                match self.path(a, "`also_change`")? {
                     PathSpec::Literal(p) => Some(p),
                     PathSpec::Glob { .. } => {
-                        self.err(a.span(), "`also_change` names files or zones, not globs");
+                        self.err(span, "`also_change` names files or zones, not globs");
                         None
                     }
                 }

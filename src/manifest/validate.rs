@@ -16,9 +16,11 @@ pub fn parse(text: &str, label: &str) -> Result<Manifest, ConfigError> {
     // One command reads the same manifest text several times (the base, the
     // staged one, each evaluator): parsed once per text (a manifest does not
     // depend on its label; only errors name it, and errors are not kept).
+    // The last few are never dropped: a thread ends (the process, for
+    // the main one) without freeing manifests of thousands of zones.
     thread_local! {
-        static PARSED: std::cell::RefCell<Vec<(String, Manifest)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
+        static PARSED: std::cell::RefCell<std::mem::ManuallyDrop<Vec<(String, Manifest)>>> =
+            const { std::cell::RefCell::new(std::mem::ManuallyDrop::new(Vec::new())) };
     }
     if let Some(m) = PARSED.with(|p| {
         p.borrow()
@@ -200,6 +202,20 @@ impl Validator<'_> {
         what: &str,
         seen: &mut HashSet<String>,
     ) -> String {
+        let duplicate = id
+            .as_ref()
+            .is_some_and(|i| valid_id(i.get_ref()) && !seen.insert(i.get_ref().clone()));
+        self.id_known(id, table, what, duplicate)
+    }
+
+    /// An id whose repetition is already known (valid ids only count).
+    fn id_known(
+        &mut self,
+        id: Option<Spanned<String>>,
+        table: Range<usize>,
+        what: &str,
+        duplicate: bool,
+    ) -> String {
         match id {
             None => {
                 self.err(table, format!("{what} is missing required key `id`"));
@@ -211,7 +227,7 @@ impl Validator<'_> {
                         id.span(),
                         format!("{what} id {:?} must match [a-z0-9._-]+", id.get_ref()),
                     );
-                } else if !seen.insert(id.get_ref().clone()) {
+                } else if duplicate {
                     self.err(id.span(), format!("duplicate {what} id {:?}", id.get_ref()));
                 }
                 id.into_inner()
@@ -259,31 +275,37 @@ impl Validator<'_> {
         out
     }
 
-    pub(super) fn path(&mut self, p: &Spanned<String>, what: &str) -> Option<PathSpec> {
-        let text = p.get_ref();
-        let (bad, glob) = path_shape(text);
+    pub(super) fn path(&mut self, p: Spanned<String>, what: &str) -> Option<PathSpec> {
+        let (bad, glob) = path_shape(p.get_ref());
         if bad {
             self.err(
                 p.span(),
                 format!(
-                    "{what} path {text:?} must be relative to the repository root, without `..`, `.` or empty components"
+                    "{what} path {:?} must be relative to the repository root, without `..`, `.` or empty components",
+                    p.get_ref()
                 ),
             );
             return None;
         }
         if glob {
-            match GlobBuilder::new(text).literal_separator(true).build() {
+            match GlobBuilder::new(p.get_ref())
+                .literal_separator(true)
+                .build()
+            {
                 Ok(g) => Some(PathSpec::Glob {
-                    pattern: text.clone(),
                     matcher: g.compile_matcher(),
+                    pattern: p.into_inner(),
                 }),
                 Err(e) => {
-                    self.err(p.span(), format!("invalid glob {text:?}: {}", e.kind()));
+                    self.err(
+                        p.span(),
+                        format!("invalid glob {:?}: {}", p.get_ref(), e.kind()),
+                    );
                     None
                 }
             }
         } else {
-            Some(PathSpec::Literal(text.clone()))
+            Some(PathSpec::Literal(p.into_inner()))
         }
     }
 
@@ -293,8 +315,19 @@ impl Validator<'_> {
         known: &HashSet<String>,
         groups: &HashSet<String>,
     ) -> Vec<Zone> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        // Which zones repeat an earlier zone's (valid) id, found before the
+        // ids are moved into the zones.
+        let duplicate: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(raw.len());
+            raw.iter()
+                .map(|z| {
+                    z.get_ref().id.as_ref().is_some_and(|i| {
+                        valid_id(i.get_ref()) && !seen.insert(i.get_ref().as_str())
+                    })
+                })
+                .collect()
+        };
+        let mut out = Vec::with_capacity(raw.len());
         // The zone ids `also_change` may name: none to gather when no zone has it.
         let zone_ids: HashSet<String> = if raw.iter().any(|z| z.get_ref().also_change.is_some()) {
             raw.iter()
@@ -303,18 +336,18 @@ impl Validator<'_> {
         } else {
             HashSet::new()
         };
-        for item in raw {
+        for (item, duplicate) in raw.into_iter().zip(duplicate) {
             let span = item.span();
             let r = item.into_inner();
             let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
-            let id = self.id(r.id, span.clone(), "zone", &mut seen);
+            let id = self.id_known(r.id, span.clone(), "zone", duplicate);
             if id == super::MANIFEST_ZONE {
                 self.err(
                     id_span,
                     "zone id \"manifest\" is reserved for the manifest itself",
                 );
             }
-            let path = match &r.path {
+            let path = match r.path {
                 None => {
                     self.err(
                         span.clone(),
@@ -368,7 +401,7 @@ impl Validator<'_> {
     fn invariant(&mut self, item: Spanned<RawInvariant>) -> Option<Invariant> {
         let span = item.span();
         let r = item.into_inner();
-        let path = match &r.path {
+        let path = match r.path {
             None => {
                 self.err(span.clone(), "invariant is missing required key `path`");
                 None
@@ -436,12 +469,32 @@ fn path_shape(text: &str) -> (bool, bool) {
 
 /// `"A-B"` with `1 <= A <= B` (spaces around the numbers allowed).
 pub fn parse_range(s: &str) -> Option<LineRange> {
+    // Nearly every range is digits, a dash, digits: read in one pass.
+    if let Some(r) = plain_range(s.as_bytes()) {
+        return r;
+    }
     let (a, b) = s.split_once('-')?;
     let (a, b) = (a.trim(), b.trim());
     if a.is_empty() || b.is_empty() || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) {
         return None;
     }
     LineRange::new(a.parse().ok()?, b.parse().ok()?)
+}
+
+/// "A-B" of 1 to 9 digits each (no overflow to check): the range it names,
+/// if any; `None` for anything else, which [`parse_range`] reads the long way.
+fn plain_range(s: &[u8]) -> Option<Option<LineRange>> {
+    let dash = memchr::memchr(b'-', s)?;
+    let number = |d: &[u8]| -> Option<u32> {
+        if d.is_empty() || d.len() > 9 {
+            return None;
+        }
+        d.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (a, b) = (number(&s[..dash])?, number(&s[dash + 1..])?);
+    Some(LineRange::new(a, b))
 }
 
 /// What a zone's file is in the tree the manifest is judged against.
@@ -513,6 +566,20 @@ mod path_tests {
                 _ => None,
             };
             prop_assert_eq!(parse_range(&text), expected);
+        }
+
+        /// The one-pass reading of plain ranges is the long way's.
+        #[test]
+        fn plain_ranges_read_as_the_long_way(text in "[0-9 +-]{0,12}|[0-9]{1,10}-[0-9]{1,10}") {
+            let long = |s: &str| {
+                let (a, b) = s.split_once('-')?;
+                let (a, b) = (a.trim(), b.trim());
+                if a.is_empty() || b.is_empty() || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                LineRange::new(a.parse().ok()?, b.parse().ok()?)
+            };
+            prop_assert_eq!(parse_range(&text), long(&text), "{:?}", text);
         }
 
         /// The one-pass path check is the checks written one by one.

@@ -166,7 +166,9 @@ impl Evaluator<'_> {
         cache: &mut HashMap<String, Vec<Hunk>>,
     ) -> Result<Option<Touch>> {
         let whole = zone.lines.is_none();
-        let mut touch = Touch {
+        // The record of a touch, built only once the zone is known touched
+        // (most zones of a changed file are not).
+        let new_touch = || Touch {
             zone: zone.id.clone(),
             reason: zone.reason.clone(),
             file: c.path.clone(),
@@ -194,7 +196,7 @@ impl Evaluator<'_> {
             own: None,
         };
         let merge = !change.others.is_empty();
-        let threshold = touch.threshold;
+        let threshold = zone.threshold(&manifest.policy);
         let first = zone.lines.map_or(1, |r| r.start);
         // A whole-file touch of a merge is its own unless a side carries it.
         let file_level = |touch: &mut Touch| -> Result<bool> {
@@ -207,7 +209,9 @@ impl Evaluator<'_> {
             Ok(true)
         };
         // Touches judged on the whole file bind both contents.
+        let mut touch;
         let (kind, how) = if c.is_deleted() {
+            touch = new_touch();
             let old = c.old.as_ref();
             match self
                 .store
@@ -256,6 +260,7 @@ impl Evaluator<'_> {
             if !whole {
                 return Ok(None);
             }
+            touch = new_touch();
             if let Some(n) = &c.new
                 && let Some(h) = self.whole_hunk(n, None, false)?
             {
@@ -263,15 +268,18 @@ impl Evaluator<'_> {
             }
             ("added", "file added".to_string())
         } else if c.type_changed() {
+            touch = new_touch();
             ("type-changed", "file type changed".to_string())
         } else if c.new.as_ref().is_some_and(|n| n.kind == Kind::Submodule) && c.content_changed() {
             // A gitlink names a commit of another repository: never read it
             // as a blob here.
+            touch = new_touch();
             ("submodule", "submodule changed".to_string())
         } else if !c.content_changed() {
             if !whole {
                 return Ok(None);
             }
+            touch = new_touch();
             ("mode-changed", "file mode changed".to_string())
         } else {
             let (Some(o), Some(n)) = (&c.old, &c.new) else {
@@ -297,6 +305,7 @@ impl Evaluator<'_> {
             };
             if binary {
                 // A binary change touches every zone of the file, as a whole.
+                touch = new_touch();
                 ("binary", "binary content changed".to_string())
             } else {
                 let hunks = self.cached_hunks(c, cache)?;
@@ -304,15 +313,18 @@ impl Evaluator<'_> {
                     Some(r) => zones::touching(&hunks, r),
                     None => hunks,
                 };
+                let mut own_why = None;
                 if merge && !touching.is_empty() {
                     let own =
                         self.merge_own_hunks(manifest, &zone.id, threshold, c, touching, change)?;
-                    touch.own = own.first().map(|(_, why)| why.clone());
+                    own_why = own.first().map(|(_, why)| why.clone());
                     touching = own.into_iter().map(|(h, _)| h).collect();
                 }
                 if touching.is_empty() {
                     return Ok(None);
                 }
+                let mut touch = new_touch();
+                touch.own = own_why;
                 let (shown, bytes) = self.texts(c, &touching, first)?;
                 touch.hunks = shown;
                 touch.how = "lines changed".to_string();
