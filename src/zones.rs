@@ -132,6 +132,11 @@ pub struct Quick {
 }
 
 impl Quick {
+    /// Whether a zone ends within the lines both files begin with.
+    pub fn leading(&self, range: LineRange) -> bool {
+        range.end as usize <= self.p
+    }
+
     pub fn outside(&self, range: LineRange) -> Option<i64> {
         let (a, b) = (range.start as usize, range.end as usize);
         if b <= self.p {
@@ -211,6 +216,90 @@ pub fn quick(old: &[u8], new: &[u8]) -> Option<Quick> {
         below,
         shift,
     })
+}
+
+/// A zone's lines `r` decided without a diff: untouched, moving by the
+/// shift given, when `quick` says so, or, for a zone within the lines both
+/// files begin with, when the lines no hunk can reach ([`settled`], asked
+/// for only then) cover it. `None`: run the diff.
+pub fn without_diff<E>(
+    quick: Option<Quick>,
+    r: LineRange,
+    settled: impl FnOnce() -> Result<usize, E>,
+) -> Result<Option<i64>, E> {
+    if let Some(shift) = quick.and_then(|q| q.outside(r)) {
+        return Ok(Some(shift));
+    }
+    if quick.is_none_or(|q| q.leading(r)) && settled()? >= r.end as usize {
+        return Ok(Some(0));
+    }
+    Ok(None)
+}
+
+/// How many of the lines a zone-free change search tries (see [`settled`]).
+const SETTLE_TRIES: usize = 8;
+
+/// The number `m` of leading lines that no hunk of xdiff's diff of exactly
+/// `old` and `new` can change or move: the largest `m` (among the last few
+/// lines the two share at their start) whose line `m` occurs in neither
+/// buffer after line `m`, or 0.
+///
+/// Why no hunk reaches line `m`: lines 1..=`m` are the same in both buffers,
+/// so xdiff marks no line there changed before compacting (it trims the
+/// common leading lines first). Compaction only ever changes a line above a
+/// group by sliding the group up one line, which needs the line above it to
+/// equal the group's last line. The first slide that would change line `m`
+/// needs line `m` to equal a line below it, and it equals none. So every
+/// changed line lies below line `m` in both buffers, the first `m` lines
+/// stay paired with each other, and a zone within them is neither touched
+/// nor moved (an insertion just after its last line does not touch it).
+///
+/// The search for line `m` below it is for "\n" followed by its text: any
+/// line that starts with it counts, which can only say "occurs" more often.
+pub fn settled(old: &[u8], new: &[u8]) -> usize {
+    let k = common_prefix(old, new);
+    // The common leading lines, whole (their newline included).
+    let Some(last_newline) = memchr::memrchr(b'\n', &old[..k]) else {
+        return 0;
+    };
+    let mut m = newlines(&old[..=last_newline]);
+    let mut end = last_newline; // the newline that ends line m
+    // A line equal to one found below it occurs below, at that line: a run
+    // of equal lines is passed without a search, and without counting.
+    let mut rejected: &[u8] = &[];
+    let mut tries = 0;
+    while tries < SETTLE_TRIES {
+        let start = memchr::memrchr(b'\n', &old[..end]).map_or(0, |i| i + 1);
+        let needle = &old[start.saturating_sub(1)..end];
+        if start > 0 && needle == rejected {
+            m -= 1;
+            end = start - 1;
+            continue;
+        }
+        tries += 1;
+        // Line 1 has no newline before it: search for its text after one.
+        let found_below = |data: &[u8]| {
+            let below = &data[end..];
+            if start == 0 {
+                let mut with_newline = Vec::with_capacity(end + 1);
+                with_newline.push(b'\n');
+                with_newline.extend_from_slice(&old[..end]);
+                memchr::memmem::find(below, &with_newline).is_some()
+            } else {
+                memchr::memmem::find(below, needle).is_some()
+            }
+        };
+        if !found_below(old) && !found_below(new) {
+            return m;
+        }
+        if start == 0 {
+            return 0;
+        }
+        rejected = needle;
+        m -= 1;
+        end = start - 1;
+    }
+    0
 }
 
 #[cfg(test)]

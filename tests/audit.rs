@@ -209,3 +209,136 @@ fn what_if_audit_lists_merges_that_bring_zone_changes_as_git_log_first_parent_da
     assert_eq!(git(true), [merge.clone(), direct.clone()]);
     assert_eq!(git(false), [side, direct]);
 }
+
+/// A history of `n` commits (made with fast-import) to one file whose every
+/// tenth line is "}", the zone at lines 80-120: most commits insert a "}"
+/// after a "}" below the zone (the line bordering such a change repeats in
+/// it, so only the lines no hunk can reach answer the zone without a diff),
+/// some insert a copy of the zone's last line below it, and every tenth
+/// edits the zone or above it. Returns the base commit and how many commits
+/// edit the zone or above it.
+fn braces_history(r: &Repo, n: usize) -> (String, usize) {
+    let mut text: Vec<String> = (1..=200)
+        .map(|i| {
+            if i % 10 == 0 {
+                "}".to_string()
+            } else {
+                format!("line {i}")
+            }
+        })
+        .collect();
+    r.write("f.txt", &(text.join("\n") + "\n"));
+    let base = r.commit("base");
+    let (mut zone_start, mut zone_end) = (80usize, 120usize);
+    let mut stream = Vec::new();
+    let mut edits_above_or_in = 0;
+    for i in 0..n {
+        if i % 10 == 9 {
+            // Into the zone, or above it.
+            if i % 20 == 9 {
+                text.insert(zone_start + 1, format!("inside {i}"));
+                zone_end += 1;
+            } else {
+                text.insert(3, format!("above {i}"));
+                zone_start += 1;
+                zone_end += 1;
+            }
+            edits_above_or_in += 1;
+        } else if i % 10 == 4 {
+            // A copy of the zone's last line, well below it.
+            let copy = text[zone_end - 1].clone();
+            text.insert(zone_end + 15, copy);
+        } else {
+            // A "}" after a "}" below the zone.
+            let at = (zone_end + 5..text.len())
+                .find(|&k| text[k] == "}")
+                .expect("a brace below the zone");
+            text.insert(at + 1, "}".to_string());
+        }
+        let data = text.join("\n") + "\n";
+        let from = if i == 0 {
+            format!("from {base}\n")
+        } else {
+            String::new()
+        };
+        stream.extend_from_slice(
+            format!(
+                "commit refs/heads/main\ncommitter A <a@example.com> 1700000000 +0000\ndata 6\nedit \n{from}M 100644 inline f.txt\ndata {}\n{data}\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+    }
+    r.fast_import(&stream);
+    r.git(&["reset", "-q", "--hard", "main"]);
+    (base, edits_above_or_in)
+}
+
+/// Long enough for the second thread (200 commits or more): one thread or
+/// two, the what-if audit lists what `git log -L` lists, and the commits
+/// that change lines only below the zone are answered without a diff.
+#[test]
+fn a_long_what_if_audit_agrees_with_git_log_dash_l_and_diffs_only_what_it_must() {
+    let r = Repo::new();
+    let (base, edits) = braces_history(&r, 260);
+    let what_if = r.file("what-if.toml");
+    std::fs::write(
+        &what_if,
+        manifest("\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"80-120\"\n"),
+    )
+    .unwrap();
+    let audit = |threads: &str| {
+        let out = r
+            .cmd(guard_bin())
+            .args(["audit", &format!("{base}..HEAD"), "--manifest"])
+            .arg(&what_if)
+            .args(["--format", "json"])
+            .env("GUARD_THREADS", threads)
+            .env("GUARD_TRACE_WORK", "1")
+            .output()
+            .unwrap();
+        let run = run_of(out);
+        assert!(run.code == 0 || run.code == 1, "{run:?}");
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let diffed: u64 = run
+            .stderr
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("diffed="))
+            .expect("the work line")
+            .parse()
+            .unwrap();
+        (v, diffed)
+    };
+    let (one, diffed) = audit("1");
+    let (two, _) = audit("2");
+    assert_eq!(one, two);
+    let ours: Vec<String> = one["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["commit"].as_str().unwrap().to_string())
+        .collect();
+    let end = one["zones_at_end"][0]["lines"]
+        .as_str()
+        .unwrap()
+        .replace('-', ",");
+    let mut theirs: Vec<String> = r
+        .git(&[
+            "log",
+            "--first-parent",
+            "-L",
+            &format!("{end}:f.txt"),
+            "--format=%H",
+            "-s",
+            &format!("{base}..HEAD"),
+        ])
+        .lines()
+        .map(String::from)
+        .collect();
+    theirs.reverse();
+    assert_eq!(ours.len(), edits / 2);
+    assert_eq!(ours, theirs);
+    // Only the commits that edit the zone or above it are diffed (each
+    // file version is under 3,000 bytes, two per diff).
+    assert!(diffed <= edits as u64 * 2 * 3_000, "diffed {diffed} bytes");
+}

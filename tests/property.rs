@@ -212,3 +212,64 @@ proptest! {
         }
     }
 }
+
+/// Lines of a small alphabet ("}", blank, "a") mixed with lines that occur
+/// once (`u{i}`), and insertions that copy an earlier line: the lines
+/// bordering a change often repeat in it or below it.
+fn mixed_text(lines: &[u16]) -> Vec<u8> {
+    lines
+        .iter()
+        .flat_map(|&l| match l % 8 {
+            0 | 1 => b"}\n".to_vec(),
+            2 => b"\n".to_vec(),
+            3 => b"a\n".to_vec(),
+            _ => format!("u{}\n", l / 8).into_bytes(),
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The lines no hunk can reach ([`guard::git::settled_lines`]): guard's
+    /// own diff changes none of them and moves none, whatever the edits
+    /// below them (several, copies of earlier lines among them), with or
+    /// without a common tail git's diff cuts, with or without a last newline.
+    #[test]
+    fn no_hunk_reaches_the_settled_lines(
+        old in proptest::collection::vec(0..400u16, 1..40),
+        edits in proptest::collection::vec((0..40usize, 0..3usize, proptest::collection::vec(0..400u16, 0..3), any::<bool>()), 1..4),
+        tail in prop_oneof![Just(0usize), 600..900usize],
+        cut in (any::<bool>(), any::<bool>()),
+    ) {
+        let mut new = old.clone();
+        for (at, del, ins, copy) in edits {
+            let at = at % (new.len() + 1);
+            let end = (at + del).min(new.len());
+            // Sometimes the inserted lines are copies of the line above.
+            let ins: Vec<u16> = if copy && at > 0 { vec![new[at - 1]; ins.len().max(1)] } else { ins };
+            new.splice(at..end, ins);
+        }
+        let (mut old, mut new) = (old, new);
+        old.extend(std::iter::repeat_n(0, tail));
+        new.extend(std::iter::repeat_n(0, tail));
+        let (mut o, mut n) = (mixed_text(&old), mixed_text(&new));
+        if cut.0 { o.pop(); }
+        if cut.1 { n.pop(); }
+        prop_assume!(o != n);
+        let m = guard::git::settled_lines(&o, &n) as u32;
+        let hunks = xdiff_hunks(&o, &n);
+        for h in &hunks {
+            // A hunk's lines, or for an insertion (deletion) the line it
+            // follows, lie below line m on both sides.
+            let old_first = if h.old_lines == 0 { h.old_start + 1 } else { h.old_start };
+            let new_first = if h.new_lines == 0 { h.new_start + 1 } else { h.new_start };
+            prop_assert!(old_first > m && new_first > m, "line {} settled, yet {:?}", m, hunks);
+        }
+        if m > 0 {
+            let r = LineRange::new(1, m).unwrap();
+            prop_assert!(!hunks.iter().any(|h| hunk_touches(h, r)));
+            prop_assert_eq!(map_range(&hunks, r), Some(r));
+        }
+    }
+}

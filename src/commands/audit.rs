@@ -111,7 +111,8 @@ fn what_if(
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
     let walk =
         |found: &mut dyn FnMut(&crate::git::Step)| repo.first_parent_range_with(&from, &to, found);
-    crate::git::prefetch::with_worker(repo, &roots, walk, |steps, progress| -> Result<()> {
+    let hint = line_zones(&manifest);
+    crate::git::prefetch::with_worker(repo, &roots, hint, walk, |steps, progress| -> Result<()> {
         for (i, step) in steps.iter().enumerate() {
             progress.store(i, std::sync::atomic::Ordering::Relaxed);
             if let Some(pos) = step.pos {
@@ -176,10 +177,36 @@ fn what_if(
                 }
             }
             manifest.zones = std::sync::Arc::new(kept);
+            if !expected.is_empty() {
+                repo.hint_zones(line_zones(&manifest));
+            }
         }
         Ok(())
     })?;
     let zones = std::sync::Arc::try_unwrap(manifest.zones).unwrap_or_else(|a| (*a).clone());
     report.what_if = Some((label, to, zones));
     Ok(crate::report::audit::outcome(&report, format))
+}
+
+/// The zone lines of each file whose zones all have lines (a hint for the
+/// prefetching worker: a file with a whole-file zone, or under a glob, is
+/// not listed, and is always diffed).
+fn line_zones(
+    manifest: &crate::manifest::Manifest,
+) -> std::collections::HashMap<String, Vec<crate::manifest::LineRange>> {
+    let mut out: std::collections::HashMap<String, Vec<_>> = Default::default();
+    let mut whole = std::collections::HashSet::new();
+    for z in manifest.zones.iter() {
+        match (&z.path, z.lines) {
+            (crate::manifest::PathSpec::Literal(p), Some(r)) => {
+                out.entry(p.clone()).or_default().push(r)
+            }
+            (crate::manifest::PathSpec::Literal(p), None) => {
+                whole.insert(p.clone());
+            }
+            (crate::manifest::PathSpec::Glob { .. }, _) => return Default::default(),
+        }
+    }
+    out.retain(|p, _| !whole.contains(p));
+    out
 }

@@ -37,6 +37,13 @@ pub fn buffer_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
     libgit2_hunks(&old, &new)
 }
 
+/// How many leading lines no hunk [`buffer_hunks`] finds can change or move:
+/// [`crate::zones::settled`] of the buffers as the diff is given them (cut).
+pub fn settled_lines(old: &[u8], new: &[u8]) -> usize {
+    let cut = common_tail_cut(old, new);
+    crate::zones::settled(&old[..old.len() - cut], &new[..new.len() - cut])
+}
+
 /// libgit2's zero-context hunks between two buffers, as they are.
 pub(super) fn libgit2_hunks(old: &[u8], new: &[u8]) -> Result<Vec<Hunk>> {
     let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;

@@ -44,7 +44,7 @@ pub mod tree_check;
 mod trees;
 mod walk;
 
-pub use diff::{buffer_hunks, diff_options};
+pub use diff::{buffer_hunks, diff_options, settled_lines};
 pub use store::Store;
 
 impl From<git2::Error> for Error {
@@ -172,9 +172,10 @@ fn hex(id: Oid) -> ObjectId {
 /// `format!`: a listing of a wide tree formats hundreds of thousands).
 fn hex_of(bytes: &[u8]) -> ObjectId {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    let mut out = vec![0; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
     String::from_utf8(out).unwrap_or_default()
 }

@@ -15,9 +15,10 @@ use crate::Result;
 use crate::change::{FileChange, Kind};
 use crate::git::graph::BloomKey;
 use crate::git::{Repo, Step};
+use crate::manifest::LineRange;
 
 /// A changed file's hunks, and whether either version is binary.
-pub use super::store::Diffed;
+pub use super::store::{Diffed, Undiffed};
 
 /// What the worker found, keyed by (old tree, new tree) and (old blob, new blob).
 pub struct Shared {
@@ -25,6 +26,16 @@ pub struct Shared {
     pub roots: Vec<String>,
     pub changes: Mutex<HashMap<(String, String), Vec<FileChange>>>,
     pub hunks: Mutex<HashMap<(String, String), Diffed>>,
+    /// The zone lines per file the main thread last judged by (a hint: it
+    /// moves on as zones move). A changed file listed here is diffed only
+    /// when a zone's answer needs the diff ([`crate::zones::without_diff`]);
+    /// one not listed (a whole-file or glob zone's) always is. Wrong or
+    /// stale, the hint only moves work between the threads: what the worker
+    /// did not diff, the main thread diffs.
+    pub zones: Mutex<HashMap<String, Vec<LineRange>>>,
+    /// What was found of the text pairs not diffed, so that the main thread
+    /// need not read them to answer their zones the same way.
+    pub undiffed: Mutex<HashMap<(String, String), Undiffed>>,
 }
 
 /// Fewer commits than this are not worth a thread.
@@ -46,6 +57,7 @@ struct Feed {
 pub fn with_worker<T>(
     repo: &Repo,
     roots: &[&str],
+    zones: HashMap<String, Vec<LineRange>>,
     walk: impl FnOnce(&mut dyn FnMut(&Step)) -> Result<Vec<Step>>,
     body: impl FnOnce(&[Step], &AtomicUsize) -> Result<T>,
 ) -> Result<T> {
@@ -61,6 +73,8 @@ pub fn with_worker<T>(
         roots: sorted,
         changes: Mutex::new(HashMap::new()),
         hunks: Mutex::new(HashMap::new()),
+        zones: Mutex::new(zones),
+        undiffed: Mutex::new(HashMap::new()),
     });
     let feed = Feed {
         steps: Mutex::new(Vec::new()),
@@ -172,6 +186,11 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
                 let binary = crate::change::is_binary(&old) || crate::change::is_binary(&new);
                 let hunks = if binary {
                     Vec::new()
+                } else if let Some(found) = without_diff(shared, &c.path, &old, &new) {
+                    if let Ok(mut map) = shared.undiffed.lock() {
+                        map.insert((o.id.clone(), n.id.clone()), found);
+                    }
+                    continue;
                 } else {
                     match repo.hunks(&o.id, &n.id) {
                         Ok(h) => h,
@@ -187,6 +206,43 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
             && let Ok(mut map) = shared.changes.lock()
         {
             map.insert((o.clone(), n.clone()), changes);
+        }
+    }
+}
+
+/// What the zones of `path` (by the main thread's hint) need of the change
+/// of `old` to `new`, when no diff: `None` when one needs it (as does a path
+/// not in the hint).
+fn without_diff(shared: &Shared, path: &str, old: &[u8], new: &[u8]) -> Option<Undiffed> {
+    let ranges = shared.zones.lock().ok()?.get(path)?.clone();
+    let quick = crate::zones::quick(old, new);
+    let mut settled = None;
+    let all = ranges.iter().all(|&r| {
+        let answer = crate::zones::without_diff(quick, r, || {
+            Ok::<_, std::convert::Infallible>(
+                *settled.get_or_insert_with(|| super::settled_lines(old, new)),
+            )
+        });
+        matches!(answer, Ok(Some(_)))
+    });
+    all.then_some((quick, settled))
+}
+
+impl Repo {
+    /// What a prefetching thread found of two text blobs it did not diff.
+    pub fn undiffed(&self, old: &str, new: &str) -> Option<Undiffed> {
+        let shared = self.shared.borrow();
+        let map = shared.as_ref()?.undiffed.lock().ok()?;
+        map.get(&(old.to_string(), new.to_string())).copied()
+    }
+
+    /// Tell a prefetching worker, if any, the zone lines of each file that
+    /// has only line zones (see [`Shared::zones`]).
+    pub fn hint_zones(&self, zones: HashMap<String, Vec<LineRange>>) {
+        if let Some(shared) = self.shared.borrow().as_ref()
+            && let Ok(mut z) = shared.zones.lock()
+        {
+            *z = zones;
         }
     }
 }

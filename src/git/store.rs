@@ -13,6 +13,11 @@ use crate::error::{Error, Result};
 /// A changed file's hunks, and whether either version is binary.
 pub type Diffed = (Vec<Hunk>, bool);
 
+/// What a prefetching thread found of a pair of text blobs it did not diff:
+/// the quick answer ([`crate::zones::quick`]) and, when it needed them, the
+/// lines no hunk can reach ([`crate::zones::settled`]).
+pub type Undiffed = (Option<crate::zones::Quick>, Option<usize>);
+
 pub trait Store {
     /// A blob's bytes.
     fn blob(&self, id: &str) -> Result<Rc<[u8]>>;
@@ -31,6 +36,10 @@ pub trait Store {
     /// The hunks between two blobs and whether either is binary, when they
     /// were computed ahead (by a prefetching thread).
     fn prefetched(&self, _old: &str, _new: &str) -> Option<Diffed> {
+        None
+    }
+    /// What a prefetching thread found of two text blobs it did not diff.
+    fn undiffed(&self, _old: &str, _new: &str) -> Option<Undiffed> {
         None
     }
     fn commit(&self, id: &str) -> Result<CommitInfo>;
@@ -118,6 +127,9 @@ impl Store for super::Repo {
     }
     fn prefetched(&self, old: &str, new: &str) -> Option<Diffed> {
         super::Repo::prefetched(self, old, new)
+    }
+    fn undiffed(&self, old: &str, new: &str) -> Option<Undiffed> {
+        super::Repo::undiffed(self, old, new)
     }
     fn commit(&self, id: &str) -> Result<CommitInfo> {
         super::Repo::commit(self, id)

@@ -217,11 +217,14 @@ impl Repo {
         // chain, reading each commit once, or only its commit-graph entry.
         let stop = oid(from)?;
         let graph = self.graph();
-        let mut chain: Vec<(Oid, Oid, Option<u32>)> = Vec::new(); // (commit, tree, position)
+        // The commit last visited (commit, tree, position), whose step is made
+        // once its parent is known: the steps newest first.
+        let mut last: Option<(Oid, Oid, Option<u32>)> = None;
+        let mut made: Vec<Step> = Vec::new();
         let mut at = Some(oid(to)?);
         let mut at_pos = graph.and_then(|g| g.position(oid(to).ok()?.as_bytes()));
         while let Some(id) = at {
-            if self.shallow.contains(&hex(id)) {
+            if !self.shallow.is_empty() && self.shallow.contains(&hex(id)) {
                 break;
             }
             let (tree, parent, parent_pos) = match (graph, at_pos) {
@@ -237,30 +240,21 @@ impl Repo {
                     (tree, parent, pos)
                 }
             };
-            if let Some(&(commit, newer, pos)) = chain.last() {
-                found(&Step {
+            if let Some((commit, newer, pos)) = last {
+                let step = Step {
                     id: hex(commit),
                     tree: Side::Tree(hex(newer)),
                     base: Side::Tree(hex(tree)),
                     pos,
-                });
+                };
+                found(&step);
+                made.push(step);
             }
             if id == stop {
-                let mut out = Vec::with_capacity(chain.len());
-                let mut base = Side::Tree(hex(tree));
-                for (commit, tree, pos) in chain.into_iter().rev() {
-                    let t = Side::Tree(hex(tree));
-                    out.push(Step {
-                        id: hex(commit),
-                        tree: t.clone(),
-                        base,
-                        pos,
-                    });
-                    base = t;
-                }
-                return Ok(out);
+                made.reverse();
+                return Ok(made);
             }
-            chain.push((id, tree, at_pos.filter(|_| graph.is_some())));
+            last = Some((id, tree, at_pos.filter(|_| graph.is_some())));
             at = parent;
             at_pos = parent_pos;
         }

@@ -59,6 +59,9 @@ pub struct Evaluator<'r> {
     /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
     /// By old blob, then new blob: looked up without building a key.
     quicks: RefCell<HashMap<String, HashMap<String, Option<zones::Quick>>>>,
+    /// The leading lines no hunk can reach, per pair of (text) blobs (see
+    /// [`zones::settled`]), kept as the quick answers are.
+    settled: RefCell<HashMap<String, HashMap<String, usize>>>,
     /// The line index of the blobs last cut into touched lines (an old and
     /// a new side: every zone of a file cuts the same two).
     line_index: RefCell<Vec<(String, std::rc::Rc<crate::change::Lines>)>>,
@@ -85,6 +88,7 @@ impl<'r> Evaluator<'r> {
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),
+            settled: RefCell::new(HashMap::new()),
             line_index: RefCell::new(Vec::new()),
             quiet: std::cell::Cell::new(false),
             merges: sides::Cache::default(),
@@ -120,6 +124,9 @@ impl<'r> Evaluator<'r> {
         if let Some((_, binary)) = self.store.prefetched(old, new) {
             return Ok(binary);
         }
+        if self.store.undiffed(old, new).is_some() {
+            return Ok(false);
+        }
         Ok(crate::change::is_binary(&self.store.blob(old)?)
             || crate::change::is_binary(&self.store.blob(new)?))
     }
@@ -129,8 +136,10 @@ impl<'r> Evaluator<'r> {
         if let Some(q) = self.quicks.borrow().get(old).and_then(|m| m.get(new)) {
             return Ok(*q);
         }
-        let (o, n) = (self.store.blob(old)?, self.store.blob(new)?);
-        let q = zones::quick(&o, &n);
+        let q = match self.store.undiffed(old, new) {
+            Some((q, _)) => q,
+            None => zones::quick(&self.store.blob(old)?, &self.store.blob(new)?),
+        };
         let mut cache = self.quicks.borrow_mut();
         // At most 256 pairs kept, however they share their old blobs.
         if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
@@ -141,6 +150,44 @@ impl<'r> Evaluator<'r> {
             .or_default()
             .insert(new.to_string(), q);
         Ok(q)
+    }
+
+    /// Whether a change of blob `old` to `new` leaves the zone lines `r`
+    /// untouched, and by how many lines they move, found without a diff:
+    /// [`zones::quick`], then for a zone within the lines both blobs begin
+    /// with, the lines no hunk can reach ([`zones::settled`]; text only: a
+    /// binary file is never diffed).
+    pub(super) fn outside(
+        &self,
+        old: &str,
+        new: &str,
+        r: crate::manifest::LineRange,
+    ) -> Result<Option<i64>> {
+        zones::without_diff(self.quick(old, new)?, r, || {
+            if self.binary(old, new)? {
+                return Ok(0);
+            }
+            self.settled_lines(old, new)
+        })
+    }
+
+    fn settled_lines(&self, old: &str, new: &str) -> Result<usize> {
+        if let Some(&m) = self.settled.borrow().get(old).and_then(|m| m.get(new)) {
+            return Ok(m);
+        }
+        let m = match self.store.undiffed(old, new) {
+            Some((_, Some(m))) => m,
+            _ => crate::git::settled_lines(&self.store.blob(old)?, &self.store.blob(new)?),
+        };
+        let mut cache = self.settled.borrow_mut();
+        if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
+            cache.clear();
+        }
+        cache
+            .entry(old.to_string())
+            .or_default()
+            .insert(new.to_string(), m);
+        Ok(m)
     }
 
     pub(super) fn file_state(&self, side: &Side, path: &str) -> Result<FileState> {

@@ -41,15 +41,12 @@ impl Evaluator<'_> {
     /// between two blobs: shifted by the lines inserted or removed before
     /// them, found without a diff ([`zones::quick`]).
     fn shifted(&self, old: &str, new: &str, r: LineRange) -> Result<Option<LineRange>> {
-        Ok(self
-            .quick(old, new)?
-            .and_then(|q| q.outside(r))
-            .and_then(|shift| {
-                LineRange::new(
-                    (i64::from(r.start) + shift) as u32,
-                    (i64::from(r.end) + shift) as u32,
-                )
-            }))
+        Ok(self.outside(old, new, r)?.and_then(|shift| {
+            LineRange::new(
+                (i64::from(r.start) + shift) as u32,
+                (i64::from(r.end) + shift) as u32,
+            )
+        }))
     }
 
     pub(super) fn expect(

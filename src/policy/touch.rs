@@ -290,13 +290,9 @@ impl Evaluator<'_> {
             let binary = match self.store.prefetched(&o.id, &n.id) {
                 Some((_, binary)) => binary,
                 None => {
-                    let (old_data, new_data) = (self.store.blob(&o.id)?, self.store.blob(&n.id)?);
-                    let binary = change::is_binary(&old_data) || change::is_binary(&new_data);
+                    let binary = self.binary(&o.id, &n.id)?;
                     if let (Some(r), false) = (zone.lines, binary)
-                        && self
-                            .quick(&o.id, &n.id)?
-                            .and_then(|q| q.outside(r))
-                            .is_some()
+                        && self.outside(&o.id, &n.id, r)?.is_some()
                     {
                         return Ok(None);
                     }
