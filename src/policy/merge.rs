@@ -109,7 +109,7 @@ impl Evaluator<'_> {
         }
         let image = if ours.id == before.id {
             Some(range)
-        } else if let Some(shift) = zones::outside_change(&o, &b, range) {
+        } else if let Some(shift) = self.outside(&ours.id, &before.id, range)? {
             LineRange::new(
                 (i64::from(range.start) + shift) as u32,
                 (i64::from(range.end) + shift) as u32,
@@ -120,7 +120,7 @@ impl Evaluator<'_> {
         let Some(image) = image else {
             return Ok(true);
         };
-        if zones::outside_change(&b, &a, image).is_some() {
+        if self.outside(&before.id, &after.id, image)?.is_some() {
             return Ok(false);
         }
         let mut touching = zones::touching(&self.store.hunks(&before.id, &after.id)?, image);
