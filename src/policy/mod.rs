@@ -62,6 +62,9 @@ pub struct Evaluator<'r> {
     /// The leading lines no hunk can reach, per pair of (text) blobs (see
     /// [`zones::settled`]), kept as the quick answers are.
     settled: RefCell<HashMap<String, HashMap<String, usize>>>,
+    /// The last pair of blobs tested for binary content, and the answer
+    /// (every zone of a changed file asks it of the same pair).
+    last_binary: RefCell<Option<(String, String, bool)>>,
     /// The line index of the blobs last cut into touched lines (an old and
     /// a new side: every zone of a file cuts the same two).
     line_index: RefCell<Vec<(String, std::rc::Rc<crate::change::Lines>)>>,
@@ -89,6 +92,7 @@ impl<'r> Evaluator<'r> {
             parsed: RefCell::new(HashMap::new()),
             quicks: RefCell::new(HashMap::new()),
             settled: RefCell::new(HashMap::new()),
+            last_binary: RefCell::new(None),
             line_index: RefCell::new(Vec::new()),
             quiet: std::cell::Cell::new(false),
             merges: sides::Cache::default(),
@@ -127,8 +131,16 @@ impl<'r> Evaluator<'r> {
         if self.store.undiffed(old, new).is_some() {
             return Ok(false);
         }
-        Ok(crate::change::is_binary(&self.store.blob(old)?)
-            || crate::change::is_binary(&self.store.blob(new)?))
+        if let Some((o, n, binary)) = &*self.last_binary.borrow()
+            && o == old
+            && n == new
+        {
+            return Ok(*binary);
+        }
+        let binary = crate::change::is_binary(&self.store.blob(old)?)
+            || crate::change::is_binary(&self.store.blob(new)?);
+        *self.last_binary.borrow_mut() = Some((old.to_string(), new.to_string(), binary));
+        Ok(binary)
     }
 
     /// [`zones::quick`] for a pair of blobs, computed once.
