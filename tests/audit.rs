@@ -100,6 +100,15 @@ fn what_if_audit_agrees_with_git_log_dash_l() {
     ]);
     assert!(run.code == 0 || run.code == 1, "{run:?}");
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let (ours, theirs) = audited_and_dash_l(&r, &v, &base);
+    assert!(!ours.is_empty());
+    assert_eq!(ours, theirs);
+}
+
+/// The commits a what-if audit's JSON report lists, and those git's own
+/// line-range history lists (`git log --first-parent -L` from the zone's
+/// range at the end, backwards), oldest first.
+fn audited_and_dash_l(r: &Repo, v: &serde_json::Value, base: &str) -> (Vec<String>, Vec<String>) {
     let ours: Vec<String> = v["commits"]
         .as_array()
         .unwrap()
@@ -110,7 +119,6 @@ fn what_if_audit_agrees_with_git_log_dash_l() {
         .as_str()
         .unwrap()
         .replace('-', ",");
-    // git's own line-range history, from the zone's range at the end, backwards.
     let git = r.git(&[
         "log",
         "--first-parent",
@@ -126,8 +134,7 @@ fn what_if_audit_agrees_with_git_log_dash_l() {
         .map(String::from)
         .collect();
     theirs.reverse();
-    assert!(!ours.is_empty());
-    assert_eq!(ours, theirs);
+    (ours, theirs)
 }
 
 #[test]
@@ -312,30 +319,7 @@ fn a_long_what_if_audit_agrees_with_git_log_dash_l_and_diffs_only_what_it_must()
     let (one, diffed) = audit("1");
     let (two, _) = audit("2");
     assert_eq!(one, two);
-    let ours: Vec<String> = one["commits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["commit"].as_str().unwrap().to_string())
-        .collect();
-    let end = one["zones_at_end"][0]["lines"]
-        .as_str()
-        .unwrap()
-        .replace('-', ",");
-    let mut theirs: Vec<String> = r
-        .git(&[
-            "log",
-            "--first-parent",
-            "-L",
-            &format!("{end}:f.txt"),
-            "--format=%H",
-            "-s",
-            &format!("{base}..HEAD"),
-        ])
-        .lines()
-        .map(String::from)
-        .collect();
-    theirs.reverse();
+    let (ours, theirs) = audited_and_dash_l(&r, &one, &base);
     assert_eq!(ours.len(), edits / 2);
     assert_eq!(ours, theirs);
     // Only the commits that edit the zone or above it are diffed (each

@@ -49,6 +49,33 @@ pub struct Change {
     pub parents: Vec<crate::change::ObjectId>,
 }
 
+/// Answers per pair of blobs, by old blob then new blob (looked up without
+/// building a key): at most 256 pairs, however they share their old blobs.
+struct PairCache<V>(RefCell<HashMap<String, HashMap<String, V>>>);
+
+impl<V> Default for PairCache<V> {
+    fn default() -> Self {
+        PairCache(RefCell::new(HashMap::new()))
+    }
+}
+
+impl<V: Copy> PairCache<V> {
+    fn get(&self, old: &str, new: &str) -> Option<V> {
+        self.0.borrow().get(old)?.get(new).copied()
+    }
+
+    fn insert(&self, old: &str, new: &str, value: V) {
+        let mut cache = self.0.borrow_mut();
+        if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
+            cache.clear();
+        }
+        cache
+            .entry(old.to_string())
+            .or_default()
+            .insert(new.to_string(), value);
+    }
+}
+
 pub struct Evaluator<'r> {
     pub store: &'r dyn Store,
     pub manifest_path: String,
@@ -58,10 +85,10 @@ pub struct Evaluator<'r> {
     parsed: RefCell<HashMap<String, Manifest>>,
     /// The quick no-diff answer per pair of blobs (see [`zones::quick`]).
     /// By old blob, then new blob: looked up without building a key.
-    quicks: RefCell<HashMap<String, HashMap<String, Option<zones::Quick>>>>,
+    quicks: PairCache<Option<zones::Quick>>,
     /// The leading lines no hunk can reach, per pair of (text) blobs (see
     /// [`zones::settled`]), kept as the quick answers are.
-    settled: RefCell<HashMap<String, HashMap<String, usize>>>,
+    settled: PairCache<usize>,
     /// The last pair of blobs tested for binary content, and the answer
     /// (every zone of a changed file asks it of the same pair).
     last_binary: RefCell<Option<(String, String, bool)>>,
@@ -90,8 +117,8 @@ impl<'r> Evaluator<'r> {
             line_counts: RefCell::new(std::collections::HashMap::new()),
             new_counts: RefCell::new(Vec::new()),
             parsed: RefCell::new(HashMap::new()),
-            quicks: RefCell::new(HashMap::new()),
-            settled: RefCell::new(HashMap::new()),
+            quicks: PairCache::default(),
+            settled: PairCache::default(),
             last_binary: RefCell::new(None),
             line_index: RefCell::new(Vec::new()),
             quiet: std::cell::Cell::new(false),
@@ -145,22 +172,14 @@ impl<'r> Evaluator<'r> {
 
     /// [`zones::quick`] for a pair of blobs, computed once.
     pub(super) fn quick(&self, old: &str, new: &str) -> Result<Option<zones::Quick>> {
-        if let Some(q) = self.quicks.borrow().get(old).and_then(|m| m.get(new)) {
-            return Ok(*q);
+        if let Some(q) = self.quicks.get(old, new) {
+            return Ok(q);
         }
         let q = match self.store.undiffed(old, new) {
             Some((q, _)) => q,
             None => zones::quick(&self.store.blob(old)?, &self.store.blob(new)?),
         };
-        let mut cache = self.quicks.borrow_mut();
-        // At most 256 pairs kept, however they share their old blobs.
-        if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
-            cache.clear();
-        }
-        cache
-            .entry(old.to_string())
-            .or_default()
-            .insert(new.to_string(), q);
+        self.quicks.insert(old, new, q);
         Ok(q)
     }
 
@@ -184,21 +203,14 @@ impl<'r> Evaluator<'r> {
     }
 
     fn settled_lines(&self, old: &str, new: &str) -> Result<usize> {
-        if let Some(&m) = self.settled.borrow().get(old).and_then(|m| m.get(new)) {
+        if let Some(m) = self.settled.get(old, new) {
             return Ok(m);
         }
         let m = match self.store.undiffed(old, new) {
             Some((_, Some(m))) => m,
             _ => crate::git::settled_lines(&self.store.blob(old)?, &self.store.blob(new)?),
         };
-        let mut cache = self.settled.borrow_mut();
-        if cache.values().map(HashMap::len).sum::<usize>() >= 256 {
-            cache.clear();
-        }
-        cache
-            .entry(old.to_string())
-            .or_default()
-            .insert(new.to_string(), m);
+        self.settled.insert(old, new, m);
         Ok(m)
     }
 
