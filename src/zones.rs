@@ -277,25 +277,20 @@ pub fn settled(old: &[u8], new: &[u8]) -> usize {
             continue;
         }
         tries += 1;
-        // Line 1 has no newline before it: search for its text after one.
-        let found_below = |data: &[u8]| {
-            let below = &data[end..];
-            if start == 0 {
-                let mut with_newline = Vec::with_capacity(end + 1);
-                with_newline.push(b'\n');
-                with_newline.extend_from_slice(&old[..end]);
-                memchr::memmem::find(below, &with_newline).is_some()
-            } else {
-                memchr::memmem::find(below, needle).is_some()
-            }
+        // Line 1 has no newline before it: its text is searched after one.
+        let needle: std::borrow::Cow<[u8]> = if start == 0 {
+            [b"\n", &old[..end]].concat().into()
+        } else {
+            needle.into()
         };
+        let found_below = |data: &[u8]| memchr::memmem::find(&data[end..], &needle).is_some();
         if !found_below(old) && !found_below(new) {
             return m;
         }
         if start == 0 {
             return 0;
         }
-        rejected = needle;
+        rejected = &old[start - 1..end];
         m -= 1;
         end = start - 1;
     }

@@ -186,7 +186,7 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
                 let binary = crate::change::is_binary(&old) || crate::change::is_binary(&new);
                 let hunks = if binary {
                     Vec::new()
-                } else if let Some(found) = without_diff(shared, &c.path, &old, &new) {
+                } else if let Some(found) = undiffed_answers(shared, &c.path, &old, &new) {
                     if let Ok(mut map) = shared.undiffed.lock() {
                         map.insert((o.id.clone(), n.id.clone()), found);
                     }
@@ -213,7 +213,7 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
 /// What the zones of `path` (by the main thread's hint) need of the change
 /// of `old` to `new`, when no diff: `None` when one needs it (as does a path
 /// not in the hint).
-fn without_diff(shared: &Shared, path: &str, old: &[u8], new: &[u8]) -> Option<Undiffed> {
+fn undiffed_answers(shared: &Shared, path: &str, old: &[u8], new: &[u8]) -> Option<Undiffed> {
     let ranges = shared.zones.lock().ok()?.get(path)?.clone();
     let quick = crate::zones::quick(old, new);
     let mut settled = None;
