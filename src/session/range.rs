@@ -68,9 +68,29 @@ const MAX_ANCESTRY: usize = 200_000;
 /// Ranges at least this long are split between two threads.
 const PARALLEL_FROM: usize = 200;
 
-/// Consecutive commits a checking thread takes at a time, at most (a range
-/// is cut in at least 8 runs).
+/// Consecutive commits a checking thread takes at a time, at most.
 const RUN: usize = 512;
+
+/// ... and at least, unless fewer are left.
+const MIN_RUN: usize = 16;
+
+/// The next run of commits a checking thread takes, from `*next` on: a
+/// quarter of what is left, between [`MIN_RUN`] and [`RUN`]. Runs shrink
+/// towards the end, so that one thread does not judge a long last run
+/// alone while the other waits (512 commits were a tenth of a range's time).
+fn next_run(next: &std::sync::Mutex<usize>, len: usize) -> Option<std::ops::Range<usize>> {
+    let mut at = next
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start = *at;
+    if start >= len {
+        return None;
+    }
+    let left = len - start;
+    let end = start + (left / 4).clamp(MIN_RUN, RUN).min(left);
+    *at = end;
+    Some(start..end)
+}
 
 /// The range's commits in memory, read by two threads when the range is long.
 fn read_ancestry(repo: &Repo, from: &str, ids: &[String]) -> Result<Ancestry> {
@@ -131,20 +151,16 @@ pub fn judge_range(
         ratify(&eval, &mut entries)?;
         return Ok(Report { entries });
     }
-    // The two threads take consecutive runs of commits in turn, so that
-    // neither waits for the other at the end; within a run, each commit's
-    // trees are its predecessor's, which the thread's caches still hold.
-    let runs: Vec<&[String]> = ids.chunks((ids.len() / 8).clamp(1, RUN)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    // The two threads take consecutive runs of commits in turn, shorter
+    // towards the end ([`next_run`]); within a run, each commit's trees are
+    // its predecessor's, which the thread's caches still hold.
+    let next = std::sync::Mutex::new(0);
     let take = |eval: &Evaluator<'_>| -> Vec<(usize, Vec<Entry>)> {
         let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(run) = runs.get(i) else {
-                return done;
-            };
-            done.push((i, judge_all(eval, run, counter)));
+        while let Some(run) = next_run(&next, ids.len()) {
+            done.push((run.start, judge_all(eval, &ids[run], counter)));
         }
+        done
     };
     let rel3 = rel.clone();
     let mut entries = std::thread::scope(|scope| -> Result<Vec<Entry>> {
@@ -188,4 +204,37 @@ pub fn ratify(eval: &Evaluator<'_>, entries: &mut [Entry]) -> Result<()> {
         })
         .collect();
     eval.ratify(&mut verdicts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runs cover the range once, in order, each within its bounds; the
+    /// last runs are short, so the threads end within a short run of each
+    /// other.
+    #[test]
+    fn runs_cover_the_range_and_shrink_towards_its_end() {
+        for len in [0, 1, 15, 16, 17, 200, 513, 2048, 10_000, 100_003] {
+            let next = std::sync::Mutex::new(0);
+            let mut runs = Vec::new();
+            while let Some(r) = next_run(&next, len) {
+                runs.push(r);
+            }
+            let mut at = 0;
+            for r in &runs {
+                assert_eq!(r.start, at, "len {len}: {runs:?}");
+                assert!(!r.is_empty() && r.len() <= RUN, "len {len}: {r:?}");
+                assert!(r.len() >= MIN_RUN || r.end == len, "len {len}: {r:?}");
+                at = r.end;
+            }
+            assert_eq!(at, len);
+            if let Some(last) = runs.last() {
+                assert!(last.len() <= MIN_RUN, "len {len}: last run {last:?}");
+            }
+            if len >= 4 * RUN {
+                assert_eq!(runs[0].len(), RUN);
+            }
+        }
+    }
 }
