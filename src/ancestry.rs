@@ -5,10 +5,11 @@
 //! forked months ago reads every first-parent commit back to the fork.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::change::ObjectId;
 use crate::error::{Error, Result};
-use crate::git::Repo;
+use crate::git::{CommitInfo, Repo};
 
 /// A parent: a commit of the range (by position), or one outside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,13 @@ pub struct Ancestry {
     ids: Vec<ObjectId>,
     trees: Vec<ObjectId>,
     parents: Vec<Vec<Parent>>,
+    /// The commits as read for their links, each until a judgment takes it
+    /// (see [`Ancestry::take_commit`]); empty when not kept.
+    commits: Vec<Mutex<Option<CommitInfo>>>,
 }
+
+/// A commit's tree and parents.
+pub type Link = (ObjectId, Vec<ObjectId>);
 
 /// What a side brings, in range positions.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,19 +50,51 @@ impl Ancestry {
     /// Read the tree and parents of every commit of `ids` (the range
     /// `hidden..tip` in topological order, oldest first).
     pub fn read(repo: &Repo, hidden: &str, ids: &[ObjectId]) -> Result<Ancestry> {
-        let mut links = Vec::with_capacity(ids.len());
-        for id in ids {
-            links.push(repo.commit_links(id)?);
+        let commits = ids
+            .iter()
+            .map(|id| Self::read_one(repo, id))
+            .collect::<Result<Vec<_>>>()?;
+        Ancestry::of_commits(hidden, ids, commits)
+    }
+
+    /// Commit `id` read in full, with its links; when it cannot be read in
+    /// full (its judgment will say why), its links alone.
+    pub fn read_one(repo: &Repo, id: &str) -> Result<(Option<CommitInfo>, Link)> {
+        match repo.commit(id) {
+            Ok(c) => {
+                let links = (c.tree.clone(), c.parents.clone());
+                Ok((Some(c), links))
+            }
+            Err(_) => Ok((None, repo.commit_links(id)?)),
         }
-        Ancestry::new(hidden, ids, links)
+    }
+
+    /// From the commits of `ids` as [`Ancestry::read_one`] reads them: each
+    /// read in full is kept for the judgment that reads it next
+    /// ([`Ancestry::take_commit`]), so that a range reads each commit once
+    /// here rather than twice.
+    pub fn of_commits(
+        hidden: &str,
+        ids: &[ObjectId],
+        read: Vec<(Option<CommitInfo>, Link)>,
+    ) -> Result<Ancestry> {
+        let (commits, links): (Vec<_>, Vec<_>) = read.into_iter().unzip();
+        let mut ancestry = Ancestry::new(hidden, ids, links)?;
+        ancestry.commits = commits.into_iter().map(Mutex::new).collect();
+        Ok(ancestry)
+    }
+
+    /// Range commit `id` as read for its links, the first time it is asked
+    /// for (the second asks the repository again).
+    pub fn take_commit(&self, id: &str) -> Option<CommitInfo> {
+        let kept = self.commits.get(self.position(id)?)?;
+        kept.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// From already-read links (tree, parents) of `ids`.
-    pub fn new(
-        hidden: &str,
-        ids: &[ObjectId],
-        links: Vec<(ObjectId, Vec<ObjectId>)>,
-    ) -> Result<Ancestry> {
+    pub fn new(hidden: &str, ids: &[ObjectId], links: Vec<Link>) -> Result<Ancestry> {
         let index: HashMap<ObjectId, usize> = ids
             .iter()
             .enumerate()
@@ -86,6 +125,7 @@ impl Ancestry {
             ids: ids.to_vec(),
             trees,
             parents,
+            commits: Vec::new(),
         })
     }
 

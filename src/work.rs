@@ -1,7 +1,7 @@
 //! Counts of the work guard does on untrusted input, so that tests can bound
 //! it without a clock: `GUARD_TRACE_WORK=1` prints them to stderr at exit as
 //! one line, `guard: work: diffed=N tree-entries=N regex=N worktree=N
-//! manifests=N peak-kib=N`.
+//! manifests=N commits=N peak-kib=N`.
 //!
 //! - `diffed`: bytes handed to the line diff (both sides);
 //! - `tree-entries`: entries read from tree objects and the index while
@@ -10,6 +10,8 @@
 //! - `worktree`: bytes of work-tree files read in place of staged blobs;
 //! - `manifests`: manifest texts parsed (a manifest blob read again is
 //!   parsed again once out of the cache);
+//! - `commits`: commit objects guard read itself (libgit2's revision walk
+//!   reads its own);
 //! - `peak-kib`: the process's peak resident memory so far, in KiB (Linux's
 //!   `VmHWM`; 0 where the system does not say).
 //!
@@ -24,9 +26,11 @@ pub enum Counter {
     Regex,
     Worktree,
     Manifests,
+    Commits,
 }
 
-static COUNTS: [AtomicU64; 5] = [
+static COUNTS: [AtomicU64; 6] = [
+    AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
@@ -48,12 +52,13 @@ pub fn trace() -> Option<String> {
     asked.then(|| {
         format!(
             "guard: work: diffed={} tree-entries={} regex={} worktree={} manifests={} \
-             peak-kib={}\n",
+             commits={} peak-kib={}\n",
             get(Counter::Diffed),
             get(Counter::TreeEntries),
             get(Counter::Regex),
             get(Counter::Worktree),
             get(Counter::Manifests),
+            get(Counter::Commits),
             peak_kib()
         )
     })

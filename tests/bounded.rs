@@ -572,3 +572,98 @@ fn a_merge_reads_each_brought_manifest_once_for_all_zones() {
         "{parsed} manifests parsed: {run:?}"
     );
 }
+
+/// A range of `n` main-line commits, every tenth a merge of a three-commit
+/// topic forked from the main line; the zone's file is changed on topics.
+fn merged_topics_repo(n: usize) -> Repo {
+    let r = Repo::new();
+    let manifest = "version = 1\n\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-3\"\n";
+    let mut s = String::new();
+    let mut mark = 0;
+    let mut commit = |s: &mut String,
+                      branch: &str,
+                      from: Option<usize>,
+                      merge: Option<usize>,
+                      files: &[(&str, String)]| {
+        mark += 1;
+        s.push_str(&format!(
+            "commit refs/heads/{branch}\nmark :{mark}\ncommitter A <a@example.com> {} +0000\ndata 4\nc{:03}\n",
+            1_767_225_600 + mark,
+            mark % 1000
+        ));
+        if let Some(f) = from {
+            s.push_str(&format!("from :{f}\n"));
+        }
+        if let Some(m) = merge {
+            s.push_str(&format!("merge :{m}\n"));
+        }
+        for (path, data) in files {
+            s.push_str(&format!(
+                "M 100644 inline {path}\ndata {}\n{data}\n",
+                data.len()
+            ));
+        }
+        mark
+    };
+    let mut main = commit(
+        &mut s,
+        "main",
+        None,
+        None,
+        &[("guard.toml", manifest.to_string()), ("f.txt", lines(20))],
+    );
+    for i in 0..n {
+        if i % 10 == 9 {
+            let mut topic = main;
+            for t in 0..3 {
+                let text = format!("{}topic {i} {t}\n", lines(20));
+                topic = commit(&mut s, "topic", Some(topic), None, &[("f.txt", text)]);
+            }
+            main = commit(&mut s, "main", Some(main), Some(topic), &[]);
+        } else {
+            main = commit(
+                &mut s,
+                "main",
+                Some(main),
+                None,
+                &[("other.txt", format!("{i}\n"))],
+            );
+        }
+    }
+    r.fast_import(s.as_bytes());
+    r
+}
+
+/// A range reads each of its commits once (for the parents that tell what
+/// a merge brings, then for the judgment that takes it), not twice: with
+/// one thread or two.
+#[test]
+fn a_range_reads_each_commit_once() {
+    let r = merged_topics_repo(300);
+    let first = r.git(&["rev-list", "--max-parents=0", "main"]);
+    let count: u64 = r
+        .git(&["rev-list", "--count", &format!("{first}..main")])
+        .parse()
+        .unwrap();
+    assert_eq!(count, 300 + 30 * 3);
+    for threads in ["1", "2"] {
+        let run = run_of(
+            r.cmd(guard_bin())
+                .args(["check", &format!("{first}..main")])
+                .env("GUARD_TRACE_WORK", "1")
+                .env("GUARD_THREADS", threads)
+                .output()
+                .unwrap(),
+        );
+        assert!(run.code == 0 || run.code == 1, "{run:?}");
+        assert!(
+            run.stdout.contains(&format!("{count} changes checked")),
+            "{run:?}"
+        );
+        let read = work(&run)["commits"];
+        assert!(
+            read >= count && read < count + count / 10,
+            "{read} commit reads for {count} commits ({threads} threads): {run:?}"
+        );
+    }
+}

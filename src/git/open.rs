@@ -276,6 +276,7 @@ impl Repo {
     }
 
     pub fn commit(&self, id: &str) -> Result<CommitInfo> {
+        crate::work::add(crate::work::Counter::Commits, 1);
         let c = self
             .repo
             .find_commit(oid(id)?)

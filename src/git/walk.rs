@@ -148,6 +148,7 @@ impl Repo {
     /// A commit's tree and first parent, read from its raw header (a walk
     /// needs nothing else; libgit2's commit objects parse the whole message).
     fn commit_header(&self, id: Oid) -> Result<(Oid, Option<Oid>)> {
+        crate::work::add(crate::work::Counter::Commits, 1);
         let odb = self.repo.odb()?;
         let obj = odb
             .read(id)
@@ -174,6 +175,7 @@ impl Repo {
 
     /// A commit's tree and parents, read from its raw header.
     pub fn commit_links(&self, id: &str) -> Result<(ObjectId, Vec<ObjectId>)> {
+        crate::work::add(crate::work::Counter::Commits, 1);
         let odb = self.repo.odb()?;
         let obj = odb
             .read(oid(id)?)

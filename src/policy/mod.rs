@@ -506,8 +506,11 @@ impl<'r> Evaluator<'r> {
     }
 
     fn judge_commit_uncached(&self, id: &str) -> Result<Verdict> {
-        let c = self.store.commit(id)?;
         let dag = self.ancestry.as_deref();
+        let c = match dag.and_then(|d| d.take_commit(id)) {
+            Some(c) => c,
+            None => self.store.commit(id)?,
+        };
         let mut trees = self
             .store
             .parent_trees_with(&c, &|p| dag.and_then(|d| d.tree_of(p)).map(str::to_string))?;

@@ -98,23 +98,26 @@ fn read_ancestry(repo: &Repo, from: &str, ids: &[String]) -> Result<Ancestry> {
         return Ancestry::read(repo, from, ids);
     }
     let (first, second) = ids.split_at(ids.len() / 2);
-    let links = std::thread::scope(|scope| -> Result<Vec<_>> {
+    let commits = std::thread::scope(|scope| -> Result<Vec<_>> {
         let helper = scope.spawn(|| -> Result<Vec<_>> {
             let own = Repo::open()?;
-            second.iter().map(|id| own.commit_links(id)).collect()
+            second
+                .iter()
+                .map(|id| Ancestry::read_one(&own, id))
+                .collect()
         });
-        let mut links: Vec<_> = first
+        let mut commits: Vec<_> = first
             .iter()
-            .map(|id| repo.commit_links(id))
+            .map(|id| Ancestry::read_one(repo, id))
             .collect::<Result<_>>()?;
-        links.extend(
+        commits.extend(
             helper
                 .join()
                 .map_err(|_| Error::new("internal error in a reading thread"))??,
         );
-        Ok(links)
+        Ok(commits)
     })?;
-    Ancestry::new(from, ids, links)
+    Ancestry::of_commits(from, ids, commits)
 }
 
 /// Evaluate a range A..B into a report: every commit, errors recorded, not fatal.
