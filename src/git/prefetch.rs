@@ -136,6 +136,8 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
     };
     let roots: Vec<&str> = shared.roots.iter().map(String::as_str).collect();
     let keys = BloomKey::for_roots(&roots);
+    // The text pairs not diffed by the hint, newest first (by step).
+    let mut skipped: Vec<(usize, String, String)> = Vec::new();
     for k in 0.. {
         let step = {
             let Ok(mut v) = feed.steps.lock() else {
@@ -163,6 +165,7 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
         // Stop where the main thread (oldest first) has come to.
         let total = feed.total.load(Ordering::Relaxed);
         if total != usize::MAX && progress.load(Ordering::Relaxed).saturating_add(k + 1) >= total {
+            diff_skipped(&repo, shared, progress, total, &skipped);
             return;
         }
         let step = &step;
@@ -190,6 +193,7 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
                     if let Ok(mut map) = shared.undiffed.lock() {
                         map.insert((o.id.clone(), n.id.clone()), found);
                     }
+                    skipped.push((k, o.id.clone(), n.id.clone()));
                     continue;
                 } else {
                     match repo.hunks(&o.id, &n.id) {
@@ -206,6 +210,37 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
             && let Ok(mut map) = shared.changes.lock()
         {
             map.insert((o.clone(), n.clone()), changes);
+        }
+    }
+}
+
+/// Once the worker has met the main thread: diff the pairs the hint let it
+/// skip, in the order the main thread will come to them (oldest first), as
+/// long as the main thread has not: the hint holds the zones where the main
+/// thread was, and zones move, so it may yet need a diff the hint spared.
+/// The worker would otherwise wait while the main thread computes them.
+fn diff_skipped(
+    repo: &Repo,
+    shared: &Shared,
+    progress: &AtomicUsize,
+    total: usize,
+    skipped: &[(usize, String, String)],
+) {
+    for (k, old, new) in skipped.iter().rev() {
+        // Step `k` (newest first) is step `total - 1 - k` of the main
+        // thread's, which may have passed it; `usize::MAX`: it has finished.
+        let at = progress.load(Ordering::Relaxed);
+        if at == usize::MAX {
+            return;
+        }
+        if at.saturating_add(*k + 1) >= total {
+            continue;
+        }
+        let Ok(hunks) = repo.hunks(old, new) else {
+            continue;
+        };
+        if let Ok(mut map) = shared.hunks.lock() {
+            map.insert((old.clone(), new.clone()), (hunks, false));
         }
     }
 }
