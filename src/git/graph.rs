@@ -8,6 +8,7 @@
 //! positions, chain) makes guard ignore the whole graph and read the objects,
 //! and a Bloom filter is only believed when it says "not changed".
 
+use super::mapped::Bytes;
 use std::path::{Path, PathBuf};
 
 const HASH: usize = 20;
@@ -16,7 +17,7 @@ const NO_PARENT: u32 = 0x7000_0000;
 
 /// One graph file.
 struct Layer {
-    data: Vec<u8>,
+    data: Bytes,
     /// Commits in the layers below this one.
     base: u32,
     count: u32,
@@ -115,7 +116,7 @@ impl BloomKey {
 }
 
 impl Layer {
-    fn parse(data: Vec<u8>, base: u32, bases_expected: usize) -> Option<Layer> {
+    fn parse(data: Bytes, base: u32, bases_expected: usize) -> Option<Layer> {
         if data.get(..4)? != b"CGPH" || *data.get(4)? != 1 || *data.get(5)? != 1 {
             return None;
         }
@@ -220,7 +221,7 @@ impl CommitGraph {
 
     fn open_one(objects: &Path) -> Option<CommitGraph> {
         let info = objects.join("info");
-        if let Ok(data) = std::fs::read(info.join("commit-graph")) {
+        if let Ok(data) = Bytes::open(&info.join("commit-graph")) {
             return Self::from_layers(vec![data]);
         }
         let dir = info.join("commit-graphs");
@@ -230,14 +231,14 @@ impl CommitGraph {
             if line.len() != 2 * HASH || !line.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return None;
             }
-            files.push(std::fs::read(dir.join(format!("graph-{line}.graph"))).ok()?);
+            files.push(Bytes::open(&dir.join(format!("graph-{line}.graph"))).ok()?);
         }
         Self::from_layers(files)
     }
 
     /// One graph file's bytes (the fuzz target's entry point).
     pub fn from_bytes(data: Vec<u8>) -> Option<CommitGraph> {
-        Self::from_layers(vec![data])
+        Self::from_layers(vec![Bytes::Read(data)])
     }
 
     /// How many commits the graph has.
@@ -249,7 +250,7 @@ impl CommitGraph {
         self.total() == 0
     }
 
-    fn from_layers(files: Vec<Vec<u8>>) -> Option<CommitGraph> {
+    fn from_layers(files: Vec<Bytes>) -> Option<CommitGraph> {
         let mut layers: Vec<Layer> = Vec::with_capacity(files.len());
         for (i, data) in files.into_iter().enumerate() {
             let base = layers
@@ -383,7 +384,9 @@ mod tests {
 
     #[test]
     fn garbage_is_no_graph() {
-        assert!(CommitGraph::from_layers(vec![b"CGPH\x01\x01\x00\x00".to_vec()]).is_none());
-        assert!(CommitGraph::from_layers(vec![Vec::new()]).is_none());
+        assert!(
+            CommitGraph::from_layers(vec![Bytes::Read(b"CGPH\x01\x01\x00\x00".to_vec())]).is_none()
+        );
+        assert!(CommitGraph::from_layers(vec![Bytes::Read(Vec::new())]).is_none());
     }
 }

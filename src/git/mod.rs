@@ -31,6 +31,7 @@ mod diff;
 pub mod graph;
 pub mod index;
 mod listing;
+mod mapped;
 pub mod memory;
 mod open;
 pub use open::for_long_walks;
