@@ -14,8 +14,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use crate::Result;
 use crate::change::{FileChange, Kind};
 use crate::git::graph::BloomKey;
+use crate::git::raw::TreeHit;
 use crate::git::{Repo, Step};
 use crate::manifest::LineRange;
+use git2::Oid;
 
 /// A changed file's hunks, and whether either version is binary.
 pub use super::store::{Diffed, Undiffed};
@@ -36,6 +38,10 @@ pub struct Shared {
     /// What was found of the text pairs not diffed, so that the main thread
     /// need not read them to answer their zones the same way.
     pub undiffed: Mutex<HashMap<(String, String), Undiffed>>,
+    /// The entry at each root in both trees of each step the worker looked
+    /// changes up in, so that the main thread, which asks some of them (the
+    /// claims in force), need not read a tree the worker read.
+    pub lookups: Mutex<HashMap<(Oid, String), Option<TreeHit>>>,
 }
 
 /// Fewer commits than this are not worth a thread.
@@ -78,6 +84,7 @@ pub fn with_worker<T>(
         hunks: Mutex::new(HashMap::new()),
         zones: Mutex::new(zones),
         undiffed: Mutex::new(HashMap::new()),
+        lookups: Mutex::new(HashMap::new()),
     });
     let feed = Feed {
         steps: Mutex::new(Vec::new()),
@@ -213,11 +220,32 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
                 }
             }
         }
-        if let (crate::git::Side::Tree(o), crate::git::Side::Tree(n)) = (&step.base, &step.tree)
-            && let Ok(mut map) = shared.changes.lock()
-        {
-            map.insert((o.clone(), n.clone()), changes);
+        if let (crate::git::Side::Tree(o), crate::git::Side::Tree(n)) = (&step.base, &step.tree) {
+            publish_lookups(&repo, shared, &[o, n]);
+            if let Ok(mut map) = shared.changes.lock() {
+                map.insert((o.clone(), n.clone()), changes);
+            }
         }
+    }
+}
+
+/// Publish the entry at each root of `trees` (read, or cached, for the
+/// step's changes: lookups in them cost the worker no tree read).
+fn publish_lookups(repo: &Repo, shared: &Shared, trees: &[&String]) {
+    let mut found = Vec::new();
+    for t in trees {
+        let Ok(tree) = super::oid(t) else {
+            return;
+        };
+        for r in &shared.roots {
+            match repo.raw_entry(tree, r) {
+                Ok(hit) => found.push(((tree, r.clone()), hit)),
+                Err(_) => return,
+            }
+        }
+    }
+    if let Ok(mut map) = shared.lookups.lock() {
+        map.extend(found);
     }
 }
 

@@ -385,12 +385,21 @@ impl Repo {
     /// The entry at `path` below `tree`, read from the raw tree objects: a
     /// range walk looks one path up in a new root tree per commit, and parsing
     /// each root tree in full (libgit2's tree objects) was most of that walk.
-    fn raw_entry(&self, tree: Oid, path: &str) -> Result<Option<(Oid, u32)>> {
+    pub(super) fn raw_entry(&self, tree: Oid, path: &str) -> Result<Option<(Oid, u32)>> {
         let key = (tree, path.to_string());
         if let Some(hit) = self.path_cache.get(&key) {
             return Ok(hit);
         }
-        let found = self.raw_entry_uncached(tree, path)?;
+        // Looked up by a prefetching thread in a tree it read.
+        let shared = self
+            .shared
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.lookups.lock().ok()?.remove(&key));
+        let found = match shared {
+            Some(hit) => hit,
+            None => self.raw_entry_uncached(tree, path)?,
+        };
         self.path_cache.insert(key, found);
         Ok(found)
     }
