@@ -38,9 +38,9 @@ pub struct Shared {
     /// What was found of the text pairs not diffed, so that the main thread
     /// need not read them to answer their zones the same way.
     pub undiffed: Mutex<HashMap<(String, String), Undiffed>>,
-    /// The entry at each root in both trees of each step the worker looked
-    /// changes up in, so that the main thread, which asks some of them (the
-    /// claims in force), need not read a tree the worker read.
+    /// The entry at each root in the base tree of each step that changes
+    /// something under the roots, so that the main thread, which asks some
+    /// of them (the claims in force), need not read a tree the worker read.
     pub lookups: Mutex<HashMap<(Oid, String), Option<TreeHit>>>,
 }
 
@@ -221,7 +221,10 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
             }
         }
         if let (crate::git::Side::Tree(o), crate::git::Side::Tree(n)) = (&step.base, &step.tree) {
-            publish_lookups(&repo, shared, &[o, n]);
+            // Only a step that changes something is judged further.
+            if !changes.is_empty() {
+                publish_lookups(&repo, shared, o);
+            }
             if let Ok(mut map) = shared.changes.lock() {
                 map.insert((o.clone(), n.clone()), changes);
             }
@@ -229,19 +232,17 @@ fn worker(feed: &Feed, shared: &Shared, progress: &AtomicUsize) {
     }
 }
 
-/// Publish the entry at each root of `trees` (read, or cached, for the
-/// step's changes: lookups in them cost the worker no tree read).
-fn publish_lookups(repo: &Repo, shared: &Shared, trees: &[&String]) {
+/// Publish the entry at each root of a step's base `tree` (read, or cached,
+/// for the step's changes: lookups in it cost the worker no tree read).
+fn publish_lookups(repo: &Repo, shared: &Shared, tree: &str) {
+    let Ok(tree) = super::oid(tree) else {
+        return;
+    };
     let mut found = Vec::new();
-    for t in trees {
-        let Ok(tree) = super::oid(t) else {
-            return;
-        };
-        for r in &shared.roots {
-            match repo.raw_entry(tree, r) {
-                Ok(hit) => found.push(((tree, r.clone()), hit)),
-                Err(_) => return,
-            }
+    for r in &shared.roots {
+        match repo.raw_entry(tree, r) {
+            Ok(hit) => found.push(((tree, r.clone()), hit)),
+            Err(_) => return,
         }
     }
     if let Ok(mut map) = shared.lookups.lock() {
