@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::change::ObjectId;
 use crate::error::{Error, Result};
@@ -34,6 +35,12 @@ pub struct Ancestry {
 /// A commit's tree and parents.
 pub type Link = (ObjectId, Vec<ObjectId>);
 
+/// Bytes of commit messages and authors a range's ancestry keeps for the
+/// judgments to take (10,000 commits of git/git hold 7 MB; a commit beyond
+/// the budget, such as one of a history of huge messages, is read again by
+/// its judgment instead).
+const KEPT_BYTES: usize = 16 << 20;
+
 /// What a side brings, in range positions.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Brought {
@@ -50,20 +57,43 @@ impl Ancestry {
     /// Read the tree and parents of every commit of `ids` (the range
     /// `hidden..tip` in topological order, oldest first).
     pub fn read(repo: &Repo, hidden: &str, ids: &[ObjectId]) -> Result<Ancestry> {
+        let budget = Ancestry::budget();
         let commits = ids
             .iter()
-            .map(|id| Self::read_one(repo, id))
+            .map(|id| Self::read_one(repo, id, &budget))
             .collect::<Result<Vec<_>>>()?;
         Ancestry::of_commits(hidden, ids, commits)
     }
 
-    /// Commit `id` read in full, with its links; when it cannot be read in
-    /// full (its judgment will say why), its links alone.
-    pub fn read_one(repo: &Repo, id: &str) -> Result<(Option<CommitInfo>, Link)> {
+    /// The bytes of commits [`Ancestry::read_one`] may keep, shared by the
+    /// threads reading one range.
+    pub fn budget() -> AtomicUsize {
+        AtomicUsize::new(KEPT_BYTES)
+    }
+
+    /// Commit `id`'s links, from its header as git wrote it, and the commit
+    /// read in full when it can be and `budget` allows (its judgment reads
+    /// it otherwise, and says why it cannot). The links are not libgit2's
+    /// reading of the commit: at a shallow clone's boundary that has no
+    /// parents, where the range must still see the parents git recorded.
+    pub fn read_one(
+        repo: &Repo,
+        id: &str,
+        budget: &AtomicUsize,
+    ) -> Result<(Option<CommitInfo>, Link)> {
+        if repo.is_shallow_boundary(id) {
+            return Ok((None, repo.commit_links(id)?));
+        }
         match repo.commit(id) {
             Ok(c) => {
                 let links = (c.tree.clone(), c.parents.clone());
-                Ok((Some(c), links))
+                let weight = c.message.len() + c.author_name.len() + c.author_email.len();
+                let kept = budget
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                        left.checked_sub(weight)
+                    })
+                    .is_ok();
+                Ok((kept.then_some(c), links))
             }
             Err(_) => Ok((None, repo.commit_links(id)?)),
         }

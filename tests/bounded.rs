@@ -667,3 +667,86 @@ fn a_range_reads_each_commit_once() {
         );
     }
 }
+
+/// A glob zone over a directory whose tree is wider than the tree cache's
+/// budget (100,000 entries, 5.3 MB), changed by each of three commits: its
+/// listings are read as checked, whether or not the cache keeps the tree
+/// (once, from about 4 MB, a range failed with "tree … was not kept").
+#[test]
+fn a_glob_zone_over_a_directory_wider_than_the_tree_budget_is_judged() {
+    let r = Repo::new();
+    let manifest = "version = 1\n\n[[zone]]\nid = \"d\"\npath = \"d/**\"\n";
+    let raw = |hex: &str| {
+        (0..20)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    let blob = |data: &str| raw(&r.git_input(&["hash-object", "-w", "--stdin"], data.as_bytes()));
+    let (x, guard_toml) = (blob("x\n"), blob(manifest));
+    let mut parent: Option<String> = None;
+    for n in 0..=3 {
+        let changed = blob(&format!("{n}\n"));
+        let mut dir = Vec::with_capacity(6 << 20);
+        for i in 0..100_000 {
+            dir.extend_from_slice(format!("100644 file-{i:020}\0").as_bytes());
+            dir.extend_from_slice(if n > 0 && i == n * 1_000 {
+                &changed
+            } else {
+                &x
+            });
+        }
+        let dir = raw(&r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &dir));
+        let mut root = b"40000 d\0".to_vec();
+        root.extend_from_slice(&dir);
+        root.extend_from_slice(b"100644 guard.toml\0");
+        root.extend_from_slice(&guard_toml);
+        let tree = r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &root);
+        let mut args = vec!["commit-tree", tree.as_str(), "-m", "c"];
+        if let Some(p) = &parent {
+            args.extend_from_slice(&["-p", p]);
+        }
+        parent = Some(r.git(&args));
+    }
+    let head = parent.unwrap();
+    let run = r.guard(&["check", &format!("{head}~3..{head}")]);
+    assert_code(&run, 1);
+    assert!(run.stdout.contains("3 changes checked"), "{run:?}");
+    assert_eq!(run.stdout.matches("BLOCKED").count(), 3, "{run:?}");
+    assert!(!run.stdout.contains("ERROR"), "{run:?}");
+}
+
+/// A range whose commits carry huge messages (24 of 6 MB, which compress
+/// to almost nothing): the commits read ahead for the judgments are kept
+/// within a budget, so memory does not grow with the messages of the whole
+/// range (all of them were kept once: 144 MB).
+#[test]
+fn a_range_of_huge_messages_stays_under_its_memory_budget() {
+    let r = Repo::new();
+    let manifest = "version = 1\n\n[[zone]]\nid = \"z\"\npath = \"zoned.txt\"\n";
+    let mut stream = Vec::new();
+    let message = "a message line that repeats\n".repeat(6_000_000 / 28);
+    for n in 0..=24 {
+        stream.extend_from_slice(
+            format!(
+                "commit refs/heads/long\ncommitter A <a@example.com> 1767225600 +0000\ndata {}\n{message}\n",
+                message.len()
+            )
+            .as_bytes(),
+        );
+        let other = format!("{n}\n");
+        if n == 0 {
+            stream.extend_from_slice(
+                format!(
+                    "M 100644 inline guard.toml\ndata {}\n{manifest}\n",
+                    manifest.len()
+                )
+                .as_bytes(),
+            );
+        }
+        stream.extend_from_slice(
+            format!("M 100644 inline other.txt\ndata {}\n{other}\n", other.len()).as_bytes(),
+        );
+    }
+    r.fast_import(&stream);
+    assert_range_under_budget(&r, "long", 24);
+}

@@ -756,6 +756,39 @@ fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
     assert!(stderr.contains("--unshallow"), "{stderr}");
 }
 
+/// The same within a range: the merge and its side's commit at the cut are
+/// both not evaluated (the range reads the side commit's parents from its
+/// header, as git wrote them, not as the shallow clone hides them: a side
+/// starting from an empty tree would be judged).
+#[test]
+fn a_range_over_a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
+    let r = branches();
+    merge(&r, &["feature"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    let dest = clone.path().join("c");
+    r.git(&["clone", "-q", "--depth", "2", &url, dest.to_str().unwrap()]);
+    let head = r.git(&["rev-parse", "HEAD"]);
+    let out = r
+        .cmd(guard_bin())
+        .current_dir(&dest)
+        .args(["check", "HEAD^..HEAD"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ERROR") && l.contains(&head)),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("commit {}", &head[..10])),
+        "{stdout}"
+    );
+}
+
 /// A branch forked when the manifest had no zone `z` edits the lines `z`
 /// covers now, unsigned: its own manifest did not ask, the first parent's
 /// does. Judged alone and within a range (where the side's commit is judged

@@ -99,7 +99,7 @@ pub struct Repo {
     /// Path lookups in raw trees: a commit's base tree is the tree the previous
     /// commit of a walk was looked up in.
     path_cache: Bounded<(Oid, String), Option<TreeHit>>,
-    /// Raw tree objects recently read (see [`Repo::raw_tree`]).
+    /// Raw tree objects recently read (see [`Repo::raw_tree_checked`]).
     raw_trees: Bounded<Oid, CheckedTree>,
     /// Trees recently checked, with their entries' offsets, to check the next
     /// similar tree against (see [`Repo::check_tree`]), by id: at most 8, and

@@ -285,10 +285,9 @@ impl Repo {
 
     /// A tree's entries (name, id and canonical mode), in git's order.
     fn tree_listing(&self, id: Oid) -> Result<Vec<(Vec<u8>, TreeHit)>> {
-        self.raw_tree(id)?;
-        let Some((data, offsets)) = self.raw_trees.get(&id) else {
-            return Err(Error::new(format!("internal: tree {id} was not kept")));
-        };
+        // The tree as read and checked (a tree over the cache's budget is
+        // not kept in the cache: it is kept only to check the next against).
+        let (data, offsets) = self.raw_tree_checked(id)?;
         let corrupt = |why: String| Error::new(format!("tree {id} is corrupt: {why}"));
         super::tree_check::entries(&data, &offsets)
             .map_err(corrupt)?
@@ -410,14 +409,10 @@ impl Repo {
         Ok(found[0])
     }
 
-    /// A tree object's raw bytes, checked as `git fsck` checks them (a wrong
-    /// type or a corrupt tree is an error), remembered for the next
-    /// commit of a walk, whose base tree is this commit's tree.
-    fn raw_tree(&self, id: Oid) -> Result<Rc<[u8]>> {
-        Ok(self.raw_tree_checked(id)?.0)
-    }
-
-    /// [`Repo::raw_tree`] with its entries' offsets.
+    /// A tree object's raw bytes and its entries' offsets, checked as `git
+    /// fsck` checks them (a wrong type or a corrupt tree is an error),
+    /// remembered for the next commit of a walk, whose base tree is this
+    /// commit's tree.
     fn raw_tree_checked(&self, id: Oid) -> Result<CheckedTree> {
         let hit = self.raw_trees.get(&id);
         if let Some(t) = hit {

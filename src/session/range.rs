@@ -98,17 +98,19 @@ fn read_ancestry(repo: &Repo, from: &str, ids: &[String]) -> Result<Ancestry> {
         return Ancestry::read(repo, from, ids);
     }
     let (first, second) = ids.split_at(ids.len() / 2);
+    let budget = Ancestry::budget();
+    let budget = &budget;
     let commits = std::thread::scope(|scope| -> Result<Vec<_>> {
         let helper = scope.spawn(|| -> Result<Vec<_>> {
             let own = Repo::open()?;
             second
                 .iter()
-                .map(|id| Ancestry::read_one(&own, id))
+                .map(|id| Ancestry::read_one(&own, id, budget))
                 .collect()
         });
         let mut commits: Vec<_> = first
             .iter()
-            .map(|id| Ancestry::read_one(repo, id))
+            .map(|id| Ancestry::read_one(repo, id, budget))
             .collect::<Result<_>>()?;
         commits.extend(
             helper
