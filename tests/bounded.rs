@@ -349,6 +349,24 @@ fn assert_range_under_budget(r: &Repo, tip: &str, changes: usize) {
     assert!(peak < 100 << 10, "peak {peak} KiB: {run:?}");
 }
 
+/// A commit on branch `long` in a `git fast-import` stream.
+fn long_commit(stream: &mut Vec<u8>, message: &str) {
+    stream.extend_from_slice(
+        format!(
+            "commit refs/heads/long\ncommitter A <a@example.com> 1767225600 +0000\ndata {}\n{message}\n",
+            message.len()
+        )
+        .as_bytes(),
+    );
+}
+
+/// A file of the commit being written in a `git fast-import` stream.
+fn inline_file(stream: &mut Vec<u8>, path: &str, data: &str) {
+    stream.extend_from_slice(format!("M 100644 inline {path}\ndata {}\n", data.len()).as_bytes());
+    stream.extend_from_slice(data.as_bytes());
+    stream.extend_from_slice(b"\n");
+}
+
 /// What guard reads is kept in caches bounded by design: a range whose 40
 /// commits each change a 4 MB zoned file reads 320 MB of blobs, and guard's
 /// caches (and libgit2's, which guard sizes) keep a bounded part of them.
@@ -368,26 +386,11 @@ fn a_range_over_large_files_stays_under_its_memory_budget() {
             lines[at] = line(at, version);
         }
         let data: String = lines.concat();
-        stream.extend_from_slice(
-            format!(
-                "commit refs/heads/long\ncommitter A <a@example.com> 1767225600 +0000\ndata 3\nc{version:02}\n",
-            )
-            .as_bytes(),
-        );
+        long_commit(&mut stream, &format!("c{version:02}"));
         if version == 0 {
-            stream.extend_from_slice(
-                format!(
-                    "M 100644 inline guard.toml\ndata {}\n{manifest}\n",
-                    manifest.len()
-                )
-                .as_bytes(),
-            );
+            inline_file(&mut stream, "guard.toml", manifest);
         }
-        stream.extend_from_slice(
-            format!("M 100644 inline big.txt\ndata {}\n", data.len()).as_bytes(),
-        );
-        stream.extend_from_slice(data.as_bytes());
-        stream.extend_from_slice(b"\n\n");
+        inline_file(&mut stream, "big.txt", &data);
     }
     r.fast_import(&stream);
     assert_range_under_budget(&r, "long", 40);
@@ -726,26 +729,11 @@ fn a_range_of_huge_messages_stays_under_its_memory_budget() {
     let mut stream = Vec::new();
     let message = "a message line that repeats\n".repeat(6_000_000 / 28);
     for n in 0..=24 {
-        stream.extend_from_slice(
-            format!(
-                "commit refs/heads/long\ncommitter A <a@example.com> 1767225600 +0000\ndata {}\n{message}\n",
-                message.len()
-            )
-            .as_bytes(),
-        );
-        let other = format!("{n}\n");
+        long_commit(&mut stream, &message);
         if n == 0 {
-            stream.extend_from_slice(
-                format!(
-                    "M 100644 inline guard.toml\ndata {}\n{manifest}\n",
-                    manifest.len()
-                )
-                .as_bytes(),
-            );
+            inline_file(&mut stream, "guard.toml", manifest);
         }
-        stream.extend_from_slice(
-            format!("M 100644 inline other.txt\ndata {}\n{other}\n", other.len()).as_bytes(),
-        );
+        inline_file(&mut stream, "other.txt", &format!("{n}\n"));
     }
     r.fast_import(&stream);
     assert_range_under_budget(&r, "long", 24);

@@ -734,10 +734,9 @@ fn a_signed_manifest_change_merged_beside_mains_own_tightening_passes() {
     assert!(run.stdout.contains("zone manifest"), "{run:?}");
 }
 
-/// In a shallow clone whose cut falls inside what a merge's side brings, the
-/// merge cannot be judged: exit 2 with the fix, never a verdict on part of it.
-#[test]
-fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
+/// guard run with `args` in a clone of depth 2 of a merge of a side branch
+/// (the repository, the clone's directory, guard's output).
+fn in_a_shallow_clone_of_a_merge(args: &[&str]) -> (Repo, tempfile::TempDir, std::process::Output) {
     let r = branches();
     merge(&r, &["feature"]);
     let clone = tempfile::tempdir().unwrap();
@@ -747,9 +746,17 @@ fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
     let out = r
         .cmd(guard_bin())
         .current_dir(&dest)
-        .args(["check", "HEAD"])
+        .args(args)
         .output()
         .unwrap();
+    (r, clone, out)
+}
+
+/// In a shallow clone whose cut falls inside what a merge's side brings, the
+/// merge cannot be judged: exit 2 with the fix, never a verdict on part of it.
+#[test]
+fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
+    let (_r, _clone, out) = in_a_shallow_clone_of_a_merge(&["check", "HEAD"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("shallow clone"), "{stderr}");
@@ -762,19 +769,8 @@ fn a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
 /// starting from an empty tree would be judged).
 #[test]
 fn a_range_over_a_merge_whose_side_reaches_a_shallow_cut_is_not_evaluated() {
-    let r = branches();
-    merge(&r, &["feature"]);
-    let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", r.path().display());
-    let dest = clone.path().join("c");
-    r.git(&["clone", "-q", "--depth", "2", &url, dest.to_str().unwrap()]);
+    let (r, _clone, out) = in_a_shallow_clone_of_a_merge(&["check", "HEAD^..HEAD"]);
     let head = r.git(&["rev-parse", "HEAD"]);
-    let out = r
-        .cmd(guard_bin())
-        .current_dir(&dest)
-        .args(["check", "HEAD^..HEAD"])
-        .output()
-        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(
