@@ -124,7 +124,7 @@ impl Ancestry {
     }
 
     /// From already-read links (tree, parents) of `ids`.
-    pub fn new(hidden: &str, ids: &[ObjectId], links: Vec<Link>) -> Result<Ancestry> {
+    fn new(hidden: &str, ids: &[ObjectId], links: Vec<Link>) -> Result<Ancestry> {
         let index: HashMap<ObjectId, usize> = ids
             .iter()
             .enumerate()

@@ -367,6 +367,29 @@ fn inline_file(stream: &mut Vec<u8>, path: &str, data: &str) {
     stream.extend_from_slice(b"\n");
 }
 
+/// An object id's 20 bytes, as a raw tree entry holds them.
+fn raw_id(hex: &str) -> Vec<u8> {
+    (0..20)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `data` written as a blob, by its raw id.
+fn raw_blob(r: &Repo, data: &str) -> Vec<u8> {
+    raw_id(&r.git_input(&["hash-object", "-w", "--stdin"], data.as_bytes()))
+}
+
+/// A commit of the raw tree `tree` (written whole: `git fast-import` and
+/// `git mktree` take minutes over a very wide directory) on `parent`.
+fn commit_raw_tree(r: &Repo, tree: &[u8], parent: Option<&str>) -> String {
+    let tree = r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], tree);
+    let mut args = vec!["commit-tree", tree.as_str(), "-m", "c"];
+    if let Some(p) = parent {
+        args.extend_from_slice(&["-p", p]);
+    }
+    r.git(&args)
+}
+
 /// What guard reads is kept in caches bounded by design: a range whose 40
 /// commits each change a 4 MB zoned file reads 320 MB of blobs, and guard's
 /// caches (and libgit2's, which guard sizes) keep a bounded part of them.
@@ -445,12 +468,7 @@ fn a_range_under_a_large_manifest_does_not_copy_it_per_commit() {
 fn a_range_over_a_very_wide_tree_stays_under_its_memory_budget() {
     let r = Repo::new();
     let manifest = "version = 1\n\n[[zone]]\nid = \"z\"\npath = \"zoned.txt\"\nlines = \"1-1\"\n";
-    let blob = |data: &str| {
-        let hex = r.git_input(&["hash-object", "-w", "--stdin"], data.as_bytes());
-        (0..20)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-            .collect::<Vec<u8>>()
-    };
+    let blob = |data: &str| raw_blob(&r, data);
     let (x, guard_toml, zoned) = (blob("x\n"), blob(manifest), blob("z\n"));
     let mut parent: Option<String> = None;
     for n in 0..=9 {
@@ -464,12 +482,7 @@ fn a_range_over_a_very_wide_tree_stays_under_its_memory_budget() {
             tree.extend_from_slice(format!("100644 {name}\0").as_bytes());
             tree.extend_from_slice(id);
         }
-        let tree = r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &tree);
-        let mut args = vec!["commit-tree", tree.as_str(), "-m", "c"];
-        if let Some(p) = &parent {
-            args.extend_from_slice(&["-p", p]);
-        }
-        parent = Some(r.git(&args));
+        parent = Some(commit_raw_tree(&r, &tree, parent.as_deref()));
     }
     let head = parent.unwrap();
     assert_range_under_budget(&r, &head, 9);
@@ -679,12 +692,7 @@ fn a_range_reads_each_commit_once() {
 fn a_glob_zone_over_a_directory_wider_than_the_tree_budget_is_judged() {
     let r = Repo::new();
     let manifest = "version = 1\n\n[[zone]]\nid = \"d\"\npath = \"d/**\"\n";
-    let raw = |hex: &str| {
-        (0..20)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-            .collect::<Vec<u8>>()
-    };
-    let blob = |data: &str| raw(&r.git_input(&["hash-object", "-w", "--stdin"], data.as_bytes()));
+    let blob = |data: &str| raw_blob(&r, data);
     let (x, guard_toml) = (blob("x\n"), blob(manifest));
     let mut parent: Option<String> = None;
     for n in 0..=3 {
@@ -698,17 +706,12 @@ fn a_glob_zone_over_a_directory_wider_than_the_tree_budget_is_judged() {
                 &x
             });
         }
-        let dir = raw(&r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &dir));
+        let dir = raw_id(&r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &dir));
         let mut root = b"40000 d\0".to_vec();
         root.extend_from_slice(&dir);
         root.extend_from_slice(b"100644 guard.toml\0");
         root.extend_from_slice(&guard_toml);
-        let tree = r.git_input(&["hash-object", "-w", "-t", "tree", "--stdin"], &root);
-        let mut args = vec!["commit-tree", tree.as_str(), "-m", "c"];
-        if let Some(p) = &parent {
-            args.extend_from_slice(&["-p", p]);
-        }
-        parent = Some(r.git(&args));
+        parent = Some(commit_raw_tree(&r, &root, parent.as_deref()));
     }
     let head = parent.unwrap();
     let run = r.guard(&["check", &format!("{head}~3..{head}")]);
