@@ -27,7 +27,7 @@ struct Files<'r> {
     repo: &'r Repo,
     side: Option<Side>,
     /// What was read of each path: zones share their files.
-    read: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<[u8]>>>>,
+    read: std::cell::RefCell<HashMap<String, Option<std::sync::Arc<[u8]>>>>,
 }
 
 impl<'r> Files<'r> {
@@ -39,7 +39,7 @@ impl<'r> Files<'r> {
         }
     }
 
-    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>> {
+    fn read(&self, path: &str) -> Result<Option<std::sync::Arc<[u8]>>> {
         if let Some(found) = self.read.borrow().get(path) {
             return Ok(found.clone());
         }
@@ -50,7 +50,7 @@ impl<'r> Files<'r> {
         Ok(found)
     }
 
-    fn read_uncached(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>> {
+    fn read_uncached(&self, path: &str) -> Result<Option<std::sync::Arc<[u8]>>> {
         match &self.side {
             Some(side) => match self.repo.entry(side, path)? {
                 Some(e) => Ok(Some(self.repo.blob(&e.id)?)),

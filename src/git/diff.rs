@@ -1,6 +1,6 @@
 //! Blobs and the diff between them: guard's diff options, hunks, renames.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use git2::{Delta, DiffOptions, Tree};
 
@@ -108,7 +108,7 @@ impl Repo {
         *self.shared.borrow_mut() = shared;
     }
 
-    pub fn blob(&self, id: &str) -> Result<Rc<[u8]>> {
+    pub fn blob(&self, id: &str) -> Result<Arc<[u8]>> {
         if let Some(b) = self.blobs.get(id) {
             return Ok(b);
         }
@@ -116,6 +116,16 @@ impl Repo {
             return Ok(self.remember_blob(id, &data));
         }
         let object = oid(id)?;
+        match self.packed(object) {
+            Some((git2::ObjectType::Blob, data)) => return Ok(self.keep_blob(id, data)),
+            Some((kind, _)) => {
+                return Err(Error::new(format!(
+                    "object {id} is named as a file's content but is a {}",
+                    kind.str()
+                )));
+            }
+            None => {}
+        }
         let blob = self.repo.find_blob(object).map_err(|e| {
             // A tree entry naming another kind of object (git fsck refuses
             // such a tree): say so, rather than libgit2's bare message.
@@ -168,11 +178,14 @@ impl Repo {
             .insert(id.to_string(), path.to_string());
     }
 
-    fn remember_blob(&self, id: &str, content: &[u8]) -> Rc<[u8]> {
+    fn remember_blob(&self, id: &str, content: &[u8]) -> Arc<[u8]> {
         if let Some(b) = self.blobs.get(id) {
             return b;
         }
-        let data: Rc<[u8]> = Rc::from(content);
+        self.keep_blob(id, Arc::from(content))
+    }
+
+    fn keep_blob(&self, id: &str, data: Arc<[u8]>) -> Arc<[u8]> {
         self.blobs.insert(id.to_string(), data.clone());
         data
     }

@@ -45,7 +45,7 @@ pub struct Map {
 #[allow(unsafe_code)]
 impl Map {
     /// `None`: an empty file or a failed mapping (read it instead).
-    fn open(path: &Path) -> std::io::Result<Option<Map>> {
+    pub(super) fn open(path: &Path) -> std::io::Result<Option<Map>> {
         use std::os::fd::AsRawFd;
         let file = std::fs::File::open(path)?;
         let Ok(len) = usize::try_from(file.metadata()?.len()) else {
@@ -55,8 +55,8 @@ impl Map {
             return Ok(None);
         }
         // SAFETY: a new private read-only mapping of an open file, which the
-        // descriptor need not outlive. git replaces a commit-graph by
-        // renaming a new file over it, never by rewriting it in place, so
+        // descriptor need not outlive. git replaces a commit-graph or a pack
+        // by renaming a new file over it, never by rewriting it in place, so
         // the mapped bytes do not change under the reader.
         let ptr = unsafe {
             libc::mmap(
@@ -77,6 +77,30 @@ impl Map {
         }))
     }
 }
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+impl Map {
+    /// Give the mapping's pages back to the system: they stay in its file
+    /// cache, and a later read maps them again (the bytes are the file's,
+    /// never written through this mapping).
+    pub fn forget(&self) {
+        // SAFETY: `ptr` maps `len` bytes of a private read-only mapping of a
+        // file; dropping its pages loses nothing, whatever thread reads it.
+        unsafe {
+            libc::madvise(self.ptr as *mut libc::c_void, self.len, libc::MADV_DONTNEED);
+        }
+    }
+}
+
+// SAFETY: the mapping is read-only and lives until `drop`: its bytes can be
+// read from any thread.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+unsafe impl Send for Map {}
+#[cfg(unix)]
+#[allow(unsafe_code)]
+unsafe impl Sync for Map {}
 
 #[cfg(unix)]
 #[allow(unsafe_code)]

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::listing::{self, Listed};
 use super::{CommitInfo, Side, Store, buffer_hunks};
@@ -16,7 +16,7 @@ pub type Files = BTreeMap<String, Entry>;
 
 #[derive(Default)]
 pub struct Memory {
-    blobs: HashMap<ObjectId, Rc<[u8]>>,
+    blobs: HashMap<ObjectId, Arc<[u8]>>,
     trees: HashMap<ObjectId, Files>,
     commits: HashMap<ObjectId, CommitInfo>,
     /// Commits in the order they were made (parents first).
@@ -51,7 +51,7 @@ impl Memory {
         let id = id_of("blob", &[data]);
         self.blobs
             .entry(id.clone())
-            .or_insert_with(|| Rc::from(data));
+            .or_insert_with(|| Arc::from(data));
         id
     }
 
@@ -166,7 +166,7 @@ impl Memory {
 }
 
 impl Store for Memory {
-    fn blob(&self, id: &str) -> Result<Rc<[u8]>> {
+    fn blob(&self, id: &str) -> Result<Arc<[u8]>> {
         self.blobs
             .get(id)
             .cloned()

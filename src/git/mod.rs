@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use git2::{Oid, Repository};
 
@@ -27,6 +28,7 @@ use raw::TreeHit;
 use tree_check::canon_mode;
 
 mod cache;
+mod delta;
 mod diff;
 pub mod graph;
 pub mod index;
@@ -34,6 +36,8 @@ mod listing;
 mod mapped;
 pub mod memory;
 mod open;
+#[cfg(unix)]
+mod pack;
 pub use open::for_long_walks;
 pub mod oracle;
 pub mod prefetch;
@@ -44,6 +48,7 @@ mod tokens;
 pub mod tree_check;
 mod trees;
 mod walk;
+mod zlib;
 
 pub use diff::{buffer_hunks, diff_options, settled_lines};
 pub use store::Store;
@@ -93,7 +98,7 @@ pub struct Repo {
     repo: Repository,
     shallow: HashSet<String>,
     /// Blobs read recently: a change's blobs are read for several purposes.
-    blobs: Bounded<String, Rc<[u8]>>,
+    blobs: Bounded<String, Arc<[u8]>>,
     /// The index, once read.
     staged: RefCell<Option<Rc<Index>>>,
     /// Path lookups in raw trees: a commit's base tree is the tree the previous
@@ -120,10 +125,13 @@ pub struct Repo {
     /// Work-tree files that may hold a staged blob, by the blob's id (see
     /// [`Repo::blob`]).
     worktree: RefCell<std::collections::HashMap<ObjectId, String>>,
+    /// guard's own reader of the repository's packs, for long walks.
+    #[cfg(unix)]
+    packs: std::cell::OnceCell<Option<std::sync::Arc<pack::Packs>>>,
 }
 
 /// A tree's raw bytes and its entries' offsets, checked.
-type CheckedTree = (Rc<[u8]>, Rc<crate::git::tree_check::Offsets>);
+type CheckedTree = (Arc<[u8]>, Rc<crate::git::tree_check::Offsets>);
 
 /// One commit of a first-parent walk: its tree, its first parent's tree, and
 /// its position in the commit-graph when the walk read it from there.

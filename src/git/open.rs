@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Once;
 
-use git2::{ObjectType, Repository};
+use git2::{ObjectType, Oid, Repository};
 
 use super::cache::Bounded;
 use super::{BLOB_CACHE_BYTES, CommitInfo, Repo, Side, TREE_CACHE_BYTES, hex, oid};
@@ -139,12 +139,16 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
 #[allow(unsafe_code)]
 pub fn for_long_walks() {
     tune();
+    LONG_WALKS.store(true, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: called from the one thread that uses libgit2 at that moment
     // (see above); the option only changes what later reads keep.
     unsafe {
         let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 0);
     }
 }
+
+/// Set by [`for_long_walks`]: trees and blobs are read from packs by guard's own reader.
+static LONG_WALKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// libgit2's global options, set once before any repository is opened.
 fn tune() {
@@ -213,7 +217,23 @@ impl Repo {
             entries_cache: Bounded::entries(64),
             shared: RefCell::new(None),
             prefetched: Bounded::entries(256),
+            #[cfg(unix)]
+            packs: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Object `id` read by guard's own pack reader, in long walks (see
+    /// [`super::pack`]); `None`: read it with libgit2.
+    pub(super) fn packed(&self, id: Oid) -> Option<(ObjectType, std::sync::Arc<[u8]>)> {
+        #[cfg(unix)]
+        if LONG_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
+            let packs = self
+                .packs
+                .get_or_init(|| super::pack::Packs::of(&self.repo.commondir().join("objects")));
+            return packs.as_ref()?.read(id);
+        }
+        let _ = id;
+        None
     }
 
     pub fn workdir(&self) -> Result<&Path> {

@@ -4,7 +4,7 @@
 //! so that the rules can be tested without a repository.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{CommitInfo, Side};
 use crate::change::{Entry, FileChange, Hunk, ObjectId};
@@ -20,7 +20,7 @@ pub type Undiffed = (Option<crate::zones::Quick>, Option<usize>);
 
 pub trait Store {
     /// A blob's bytes.
-    fn blob(&self, id: &str) -> Result<Rc<[u8]>>;
+    fn blob(&self, id: &str) -> Result<Arc<[u8]>>;
     /// The file entry at `path` in `side` (a directory is no entry).
     fn entry(&self, side: &Side, path: &str) -> Result<Option<Entry>>;
     /// Is there a directory at `path` in `side`?
@@ -107,7 +107,7 @@ pub trait Store {
 }
 
 impl Store for super::Repo {
-    fn blob(&self, id: &str) -> Result<Rc<[u8]>> {
+    fn blob(&self, id: &str) -> Result<Arc<[u8]>> {
         super::Repo::blob(self, id)
     }
     fn entry(&self, side: &Side, path: &str) -> Result<Option<Entry>> {

@@ -2,6 +2,7 @@
 //! the raw tree objects (checked as `git fsck` checks them).
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid};
 
@@ -431,17 +432,22 @@ impl Repo {
             self.used_tree(id, &t);
             return Ok(t);
         }
-        let odb = self.repo.odb()?;
-        let obj = odb
-            .read(id)
-            .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))?;
-        if obj.kind() != ObjectType::Tree {
+        let (kind, data): (ObjectType, Arc<[u8]>) = match self.packed(id) {
+            Some(found) => found,
+            None => {
+                let odb = self.repo.odb()?;
+                let obj = odb
+                    .read(id)
+                    .map_err(|e| Error::new(format!("cannot read tree {id}: {}", e.message())))?;
+                (obj.kind(), Arc::from(obj.data()))
+            }
+        };
+        if kind != ObjectType::Tree {
             return Err(Error::new(format!(
                 "{id} is named as a tree but is a {}",
-                obj.kind().str()
+                kind.str()
             )));
         }
-        let data: Rc<[u8]> = Rc::from(obj.data());
         let offsets = self.check_tree(id, &data)?;
         let checked = (data, Rc::new(offsets));
         self.used_tree(id, &checked);
@@ -475,7 +481,7 @@ impl Repo {
     /// Check a tree as `git fsck` would ([`super::tree_check`]), against the
     /// most recently used tree that starts the same way (the same directory of
     /// the parent commit, usually), re-reading only the entries that differ.
-    fn check_tree(&self, id: Oid, data: &Rc<[u8]>) -> Result<super::tree_check::Offsets> {
+    fn check_tree(&self, id: Oid, data: &Arc<[u8]>) -> Result<super::tree_check::Offsets> {
         let recent = self.checked_trees.borrow();
         let head = &data[..data.len().min(64)];
         let near = recent.iter().rev().map(|(_, t)| t).find(|(t, _)| {

@@ -3,6 +3,7 @@
 
 use foldhash::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Change, Evaluator, Touch, TouchedLines};
 use crate::change::{self, FileChange, Hunk, Kind};
@@ -86,9 +87,9 @@ impl Evaluator<'_> {
 
     /// One side of a file (empty when absent) with its line index, kept for
     /// the next zone of the same file.
-    fn indexed(&self, e: Option<&change::Entry>) -> Result<(Rc<[u8]>, Rc<change::Lines>)> {
+    fn indexed(&self, e: Option<&change::Entry>) -> Result<(Arc<[u8]>, Rc<change::Lines>)> {
         let Some(e) = e else {
-            return Ok((Rc::from(&b""[..]), Rc::new(change::Lines::of(b""))));
+            return Ok((Arc::from(&b""[..]), Rc::new(change::Lines::of(b""))));
         };
         let data = self.store.blob(&e.id)?;
         let mut known = self.line_index.borrow_mut();

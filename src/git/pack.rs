@@ -1,0 +1,462 @@
+//! Objects read from the repository's pack files by guard itself, for long
+//! walks (a range of commits): libgit2 keeps 16 MiB of delta bases per pack
+//! and clears them all when full (a compile-time constant), which was a
+//! quarter of a 10,000-commit range's peak memory, and its copies of each
+//! object were a tenth of its instructions. Here the delta bases and the
+//! objects read share one cache of a stated size, kept by recent use.
+//!
+//! This reader only ever adds a reading libgit2 would make: whatever it
+//! cannot read exactly (an object not in a pack, a pack or index that fails a
+//! check, a corrupt entry, a stream or delta that does not give exactly the
+//! size named) is left to libgit2, which reads it or reports the error.
+//! What it reads is what git's `unpack_entry` reads: the entry's zlib stream
+//! must end after exactly the size the entry names, and a delta must apply
+//! exactly (see [`super::delta`]).
+//!
+//! Memory: an index is read with `pread` (its fan-out kept, a window of names
+//! read per lookup), never mapped; a pack is mapped and its pages given back
+//! to the system after every [`RESIDENT_BYTES`] read from it.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use git2::{ObjectType, Oid};
+
+use super::cache::Bounded;
+use super::mapped::Map;
+use super::zlib::Inflater;
+
+/// Bytes of delta bases and objects kept, for all threads.
+pub const CACHE_BYTES: usize = 8 << 20;
+/// Objects larger than this are not kept (libgit2's rule too).
+const CACHE_LARGEST: usize = 1 << 20;
+/// Bytes read from packs (counted by the page mapped around each read)
+/// after which their pages are given back.
+const RESIDENT_BYTES: usize = 32 << 20;
+/// Larger objects, and longer delta chains, are left to libgit2.
+const LARGEST: usize = 256 << 20;
+const DEEPEST: usize = 10_000;
+/// What the system maps around each read of a mapped file (its fault-around).
+const AROUND: usize = 64 << 10;
+
+type Kept = Bounded<(u32, u64), (ObjectType, Arc<[u8]>)>;
+
+/// The packs of an object directory and its alternates.
+pub struct Packs {
+    packs: Vec<Pack>,
+    kept: Mutex<Kept>,
+    read_since: AtomicUsize,
+}
+
+struct Pack {
+    idx: std::fs::File,
+    fanout: [u32; 256],
+    count: usize,
+    large: usize,
+    data: Map,
+}
+
+thread_local! {
+    static INFLATER: RefCell<Option<Inflater>> = const { RefCell::new(None) };
+}
+
+/// Packs already open, by object directory: a range's threads share them.
+static OPEN: Mutex<Vec<(PathBuf, Weak<Packs>)>> = Mutex::new(Vec::new());
+
+impl Packs {
+    /// The packs of `objects` (a repository's object directory), shared with
+    /// every other handle on the same directory. `None` when the environment
+    /// names other object directories (libgit2 alone reads those).
+    pub fn of(objects: &Path) -> Option<Arc<Packs>> {
+        if std::env::var_os("GIT_OBJECT_DIRECTORY").is_some()
+            || std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES").is_some()
+        {
+            return None;
+        }
+        let mut open = OPEN.lock().ok()?;
+        open.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(p) = open
+            .iter()
+            .find(|(d, _)| d == objects)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Some(p);
+        }
+        let mut packs = Vec::new();
+        let mut dirs = vec![(objects.to_path_buf(), 0)];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((dir, depth)) = dirs.pop() {
+            if !seen.insert(std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone())) {
+                continue;
+            }
+            packs.extend(Pack::all_in(&dir.join("pack")));
+            if depth < 5 {
+                let mut more = alternates(&dir, depth);
+                more.reverse();
+                dirs.extend(more.into_iter().map(|d| (d, depth + 1)));
+            }
+        }
+        let packs = Arc::new(Packs {
+            packs,
+            kept: Mutex::new(Bounded::weighed(CACHE_BYTES, |(_, d)| d.len())),
+            read_since: AtomicUsize::new(0),
+        });
+        open.push((objects.to_path_buf(), Arc::downgrade(&packs)));
+        Some(packs)
+    }
+
+    /// Object `id`, when a pack holds it and it reads exactly.
+    pub fn read(&self, id: Oid) -> Option<(ObjectType, Arc<[u8]>)> {
+        let name: &[u8; 20] = id.as_bytes().try_into().ok()?;
+        for (n, pack) in self.packs.iter().enumerate() {
+            if let Some(offset) = pack.find(name) {
+                return self.unpack(n, offset);
+            }
+        }
+        None
+    }
+
+    fn kept(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
+        self.kept.lock().ok()?.get(&(n as u32, offset))
+    }
+
+    fn keep(&self, n: usize, offset: u64, object: &(ObjectType, Arc<[u8]>)) {
+        if object.1.len() <= CACHE_LARGEST
+            && let Ok(kept) = self.kept.lock()
+        {
+            kept.insert((n as u32, offset), object.clone());
+        }
+    }
+
+    /// The entry at `offset` of pack `n`, its delta chain resolved.
+    fn unpack(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
+        let pack = &self.packs[n];
+        // Deltas to apply, the last first: (their offset, their entry).
+        let mut chain: Vec<(u64, Entry)> = Vec::new();
+        let mut at = offset;
+        let mut base = loop {
+            if let Some(found) = self.kept(n, at) {
+                break found;
+            }
+            let entry = pack.entry(at)?;
+            match entry.kind {
+                Kind::Whole(kind) => {
+                    let data: Arc<[u8]> = self.inflate(pack, &entry)?.into();
+                    let object = (kind, data);
+                    self.keep(n, at, &object);
+                    break object;
+                }
+                Kind::Delta(base) => {
+                    if chain.len() >= DEEPEST {
+                        return None;
+                    }
+                    chain.push((at, entry));
+                    at = base;
+                }
+            }
+        };
+        while let Some((at, entry)) = chain.pop() {
+            let delta = self.inflate(pack, &entry)?;
+            let data: Arc<[u8]> = super::delta::apply(&base.1, &delta, LARGEST)?.into();
+            base = (base.0, data);
+            self.keep(n, at, &base);
+        }
+        Some(base)
+    }
+
+    fn inflate(&self, pack: &Pack, entry: &Entry) -> Option<Vec<u8>> {
+        if entry.size > LARGEST {
+            return None;
+        }
+        let input = pack.data.get(entry.data..pack.data.len() - 20)?;
+        let (out, taken) = INFLATER.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                *cell = Inflater::new();
+            }
+            cell.as_mut()?.exact(input, entry.size)
+        })?;
+        self.was_read(taken);
+        Some(out)
+    }
+
+    /// Give the packs' pages back after every [`RESIDENT_BYTES`] read (they
+    /// stay in the system's file cache: a later read maps them again).
+    fn was_read(&self, bytes: usize) {
+        let weight = bytes.max(AROUND);
+        let before = self.read_since.fetch_add(weight, Ordering::Relaxed);
+        if before < RESIDENT_BYTES && before + weight >= RESIDENT_BYTES {
+            for p in &self.packs {
+                p.data.forget();
+            }
+            self.read_since.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The object directories `objects/info/alternates` names, as libgit2 reads
+/// the file: one a line, `#` lines and empty lines skipped, a path starting
+/// with `.` relative to `objects` in the repository's own file only.
+fn alternates(objects: &Path, depth: usize) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(objects.join("info/alternates")) else {
+        return Vec::new();
+    };
+    text.split(['\r', '\n'])
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            if l.starts_with('.') && depth == 0 {
+                Some(objects.join(l))
+            } else {
+                Some(PathBuf::from(l)).filter(|p| p.is_absolute())
+            }
+        })
+        .collect()
+}
+
+enum Kind {
+    Whole(ObjectType),
+    /// A delta on the entry at this offset.
+    Delta(u64),
+}
+
+struct Entry {
+    kind: Kind,
+    /// The size of what the entry's zlib stream inflates to.
+    size: usize,
+    /// Where that stream starts.
+    data: usize,
+}
+
+impl Pack {
+    /// The packs of a `pack` directory with an index that reads, newest first (git's order).
+    fn all_in(dir: &Path) -> Vec<Pack> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(std::time::SystemTime, Pack)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let stem = name.strip_prefix("pack-")?.strip_suffix(".idx")?;
+                let pack = dir.join(format!("pack-{stem}.pack"));
+                let mtime = std::fs::metadata(&pack).and_then(|m| m.modified()).ok()?;
+                Some((mtime, Pack::open(&e.path(), &pack)?))
+            })
+            .collect();
+        found.sort_by_key(|p| std::cmp::Reverse(p.0));
+        found.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// A pack and its index (version 2), when both pass git's checks: the
+    /// index's size for its count of objects, its fan-out and names in
+    /// order, the pack's header naming the same count, and the pack's
+    /// checksum the one the index records.
+    fn open(idx_path: &Path, pack_path: &Path) -> Option<Pack> {
+        use std::os::unix::fs::FileExt;
+        let idx = std::fs::File::open(idx_path).ok()?;
+        let len = usize::try_from(idx.metadata().ok()?.len()).ok()?;
+        let mut head = [0u8; 8 + 1024];
+        idx.read_exact_at(&mut head, 0).ok()?;
+        if head[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+            return None;
+        }
+        let mut fanout = [0u32; 256];
+        for (i, f) in fanout.iter_mut().enumerate() {
+            *f = u32::from_be_bytes(head[8 + 4 * i..12 + 4 * i].try_into().ok()?);
+        }
+        if fanout.windows(2).any(|w| w[0] > w[1]) {
+            return None;
+        }
+        let count = fanout[255] as usize;
+        let fixed = (8 + 1024 + 40usize).checked_add(count.checked_mul(28)?)?;
+        if len < fixed || (len - fixed) % 8 != 0 {
+            return None;
+        }
+        let large = (len - fixed) / 8;
+        if !names_in_order(&idx, &fanout, count) {
+            return None;
+        }
+        let mut checksum = [0u8; 20];
+        idx.read_exact_at(&mut checksum, (len - 40) as u64).ok()?;
+        let data = Map::open(pack_path).ok()??;
+        if data.len() < 32
+            || data[..4] != *b"PACK"
+            || !matches!(data[4..8], [0, 0, 0, 2] | [0, 0, 0, 3])
+            || u32::from_be_bytes(data[8..12].try_into().ok()?) as usize != count
+            || data[data.len() - 20..] != checksum
+        {
+            return None;
+        }
+        Some(Pack {
+            idx,
+            fanout,
+            count,
+            large,
+            data,
+        })
+    }
+
+    /// The offset of object `name` in the pack.
+    fn find(&self, name: &[u8; 20]) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        let first = usize::from(name[0]);
+        let mut lo = if first == 0 {
+            0
+        } else {
+            self.fanout[first - 1] as usize
+        };
+        let mut hi = self.fanout[first] as usize;
+        const WINDOW: usize = 64;
+        let mut names = [0u8; 20 * WINDOW];
+        let mut guess = true;
+        while lo < hi {
+            // Names are uniform: the first window is where the name would
+            // be, the next ones halve what is left.
+            let span = hi - lo;
+            let start = if span <= WINDOW {
+                lo
+            } else if guess {
+                let key = u64::from(u32::from_be_bytes(name[1..5].try_into().ok()?));
+                let at = lo + ((key * span as u64) >> 32) as usize;
+                at.saturating_sub(WINDOW / 2).clamp(lo, hi - WINDOW)
+            } else {
+                lo + (span - WINDOW) / 2
+            };
+            guess = false;
+            let n = span.min(WINDOW);
+            let buf = &mut names[..20 * n];
+            self.idx
+                .read_exact_at(buf, (8 + 1024 + 20 * start) as u64)
+                .ok()?;
+            let window: Vec<&[u8]> = buf.chunks_exact(20).collect();
+            match window.binary_search(&&name[..]) {
+                Ok(i) => return self.offset(start + i),
+                Err(0) => hi = start,
+                Err(i) if i == n => lo = start + n,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// The pack offset of the index's `i`th object.
+    fn offset(&self, i: usize) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut word = [0u8; 4];
+        let table = 8 + 1024 + 24 * self.count;
+        self.idx
+            .read_exact_at(&mut word, (table + 4 * i) as u64)
+            .ok()?;
+        let small = u32::from_be_bytes(word);
+        if small & 0x8000_0000 == 0 {
+            return Some(u64::from(small));
+        }
+        let k = (small & 0x7fff_ffff) as usize;
+        if k >= self.large {
+            return None;
+        }
+        let mut big = [0u8; 8];
+        let at = table + 4 * self.count + 8 * k;
+        self.idx.read_exact_at(&mut big, at as u64).ok()?;
+        Some(u64::from_be_bytes(big))
+    }
+
+    /// The entry at `offset`: its kind, size, and where its stream starts.
+    fn entry(&self, offset: u64) -> Option<Entry> {
+        let end = self.data.len() - 20;
+        let start = usize::try_from(offset).ok()?;
+        if start < 12 || start >= end {
+            return None;
+        }
+        let bytes = &self.data[..end];
+        let mut at = start;
+        let mut byte = *bytes.get(at)?;
+        at += 1;
+        let kind = (byte >> 4) & 7;
+        let mut size = u64::from(byte & 15);
+        let mut shift = 4;
+        while byte & 0x80 != 0 {
+            byte = *bytes.get(at)?;
+            at += 1;
+            if shift > 57 {
+                return None;
+            }
+            size |= u64::from(byte & 0x7f) << shift;
+            shift += 7;
+        }
+        let size = usize::try_from(size).ok()?;
+        let kind = match kind {
+            1 => Kind::Whole(ObjectType::Commit),
+            2 => Kind::Whole(ObjectType::Tree),
+            3 => Kind::Whole(ObjectType::Blob),
+            4 => Kind::Whole(ObjectType::Tag),
+            6 => {
+                // git's offset encoding: each further byte adds one before shifting.
+                let mut byte = *bytes.get(at)?;
+                at += 1;
+                let mut back = u64::from(byte & 0x7f);
+                while byte & 0x80 != 0 {
+                    byte = *bytes.get(at)?;
+                    at += 1;
+                    back = back.checked_add(1)?.checked_mul(128)? | u64::from(byte & 0x7f);
+                }
+                if back == 0 || back > offset {
+                    return None;
+                }
+                Kind::Delta(offset - back)
+            }
+            7 => {
+                let base: &[u8; 20] = bytes.get(at..at + 20)?.try_into().ok()?;
+                at += 20;
+                // git looks for a REF_DELTA's base in the same pack only.
+                Kind::Delta(self.find(base)?)
+            }
+            _ => return None,
+        };
+        Some(Entry {
+            kind,
+            size,
+            data: at,
+        })
+    }
+}
+
+/// The index's names strictly in order, each in its fan-out bucket (a
+/// lookup trusts both).
+fn names_in_order(idx: &std::fs::File, fanout: &[u32; 256], count: usize) -> bool {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 20 * 4096;
+    let mut buf = vec![0u8; CHUNK];
+    let mut last = [0u8; 20];
+    let mut seen = 0usize;
+    let mut counts = [0u32; 256];
+    while seen < count {
+        let n = (count - seen).min(CHUNK / 20);
+        let part = &mut buf[..20 * n];
+        if idx
+            .read_exact_at(part, (8 + 1024 + 20 * seen) as u64)
+            .is_err()
+        {
+            return false;
+        }
+        for name in part.chunks_exact(20) {
+            if seen > 0 && name <= &last[..] {
+                return false;
+            }
+            last.copy_from_slice(name);
+            counts[usize::from(name[0])] += 1;
+            seen += 1;
+        }
+    }
+    let mut total = 0;
+    counts.iter().zip(fanout).all(|(c, f)| {
+        total += c;
+        total == *f
+    })
+}
+
+#[cfg(test)]
+#[path = "pack_tests.rs"]
+mod tests;
