@@ -27,9 +27,14 @@ pub enum Counter {
     Worktree,
     Manifests,
     Commits,
+    /// Objects read by guard's own pack reader, and pack entries it inflated.
+    Packed,
+    Inflated,
 }
 
-static COUNTS: [AtomicU64; 6] = [
+static COUNTS: [AtomicU64; 8] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
     AtomicU64::new(0),
@@ -52,13 +57,15 @@ pub fn trace() -> Option<String> {
     asked.then(|| {
         format!(
             "guard: work: diffed={} tree-entries={} regex={} worktree={} manifests={} \
-             commits={} peak-kib={}\n",
+             commits={} packed={} inflated={} peak-kib={}\n",
             get(Counter::Diffed),
             get(Counter::TreeEntries),
             get(Counter::Regex),
             get(Counter::Worktree),
             get(Counter::Manifests),
             get(Counter::Commits),
+            get(Counter::Packed),
+            get(Counter::Inflated),
             peak_kib()
         )
     })

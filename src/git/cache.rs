@@ -16,7 +16,7 @@ pub struct Bounded<K, V> {
     map: RefCell<HashMap<K, (V, u64)>>,
     used: Cell<usize>,
     clock: Cell<u64>,
-    budget: usize,
+    budget: Cell<usize>,
     /// What one value costs against the budget.
     cost: fn(&V) -> usize,
 }
@@ -37,7 +37,7 @@ impl<K: Hash + Eq, V: Clone> Bounded<K, V> {
             map: RefCell::new(HashMap::new()),
             used: Cell::new(0),
             clock: Cell::new(0),
-            budget,
+            budget: Cell::new(budget),
             cost,
         }
     }
@@ -66,11 +66,9 @@ impl<K: Hash + Eq, V: Clone> Bounded<K, V> {
         if let Some((old, _)) = map.remove(&key) {
             self.used.set(self.used.get() - (self.cost)(&old));
         }
-        if self.used.get() + cost > self.budget {
-            self.evict(
-                &mut map,
-                (self.budget - self.budget / 4).saturating_sub(cost),
-            );
+        let budget = self.budget.get();
+        if self.used.get() + cost > budget {
+            self.evict(&mut map, (budget - budget / 4).saturating_sub(cost));
         }
         map.insert(key, (value, t));
         self.used.set(self.used.get() + cost);
@@ -95,6 +93,14 @@ impl<K: Hash + Eq, V: Clone> Bounded<K, V> {
             map.retain(|_, (_, t)| *t > last);
         }
         self.used.set(used);
+    }
+
+    /// A new budget, down to which the least recently used go at once.
+    pub fn set_budget(&self, budget: usize) {
+        self.budget.set(budget);
+        if self.used.get() > budget {
+            self.evict(&mut self.map.borrow_mut(), budget);
+        }
     }
 
     pub fn clear(&self) {
@@ -127,6 +133,26 @@ mod tests {
     /// Against a model that keeps every entry in order of use: the cache
     /// holds exactly the most recently used entries that the eviction kept,
     /// and what it holds is what was last inserted under each key.
+    #[test]
+    fn a_smaller_budget_keeps_the_most_recently_used() {
+        let c: Bounded<u32, Vec<u8>> = Bounded::weighed(100, Vec::len);
+        for i in 0..10 {
+            c.insert(i, vec![0; 10]);
+        }
+        // 3 was used last: it stays with the two inserted last.
+        assert!(c.get(&3).is_some());
+        c.set_budget(30);
+        assert_eq!(c.used.get(), 30);
+        let mut kept: Vec<u32> = c.map.borrow().keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![3, 8, 9]);
+        // Later insertions stay within the new budget.
+        for i in 10..20 {
+            c.insert(i, vec![0; 10]);
+            assert!(c.used.get() <= 30);
+        }
+    }
+
     #[test]
     fn keeps_the_most_recently_used() {
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;

@@ -4,6 +4,9 @@
 //! the size the delta names and the delta must be used up. Anything else is
 //! refused, never read some other way.
 
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
 /// A size in the delta's header: 7 bits a byte, least significant first.
 fn size(delta: &[u8], at: &mut usize) -> Option<usize> {
     let mut value: u64 = 0;
@@ -33,7 +36,9 @@ pub fn result_size(delta: &[u8]) -> Option<usize> {
 
 /// `delta` applied to `base`; `None` if the delta does not apply exactly.
 /// `limit` bounds the result's size (the delta names it before any work).
-pub fn apply(base: &[u8], delta: &[u8], limit: usize) -> Option<Vec<u8>> {
+/// The result is written once, into memory of its own size.
+#[allow(unsafe_code)]
+pub fn apply(base: &[u8], delta: &[u8], limit: usize) -> Option<Arc<[u8]>> {
     let mut at = 0;
     if size(delta, &mut at)? != base.len() {
         return None;
@@ -42,12 +47,13 @@ pub fn apply(base: &[u8], delta: &[u8], limit: usize) -> Option<Vec<u8>> {
     if want > limit {
         return None;
     }
-    let mut out: Vec<u8> = Vec::new();
-    out.try_reserve_exact(want).ok()?;
+    let mut result: Arc<[MaybeUninit<u8>]> = Arc::new_uninit_slice(want);
+    let out = Arc::get_mut(&mut result)?;
+    let mut done = 0;
     while at < delta.len() {
         let cmd = delta[at];
         at += 1;
-        if cmd & 0x80 != 0 {
+        let bytes = if cmd & 0x80 != 0 {
             let mut offset = 0usize;
             let mut len = 0usize;
             for (bit, shift) in [(0x01, 0), (0x02, 8), (0x04, 16), (0x08, 24)] {
@@ -65,25 +71,26 @@ pub fn apply(base: &[u8], delta: &[u8], limit: usize) -> Option<Vec<u8>> {
             if len == 0 {
                 len = 0x10000;
             }
-            let end = offset.checked_add(len)?;
-            if end > base.len() || len > want - out.len() {
-                return None;
-            }
-            out.extend_from_slice(&base[offset..end]);
+            base.get(offset..offset.checked_add(len)?)?
         } else if cmd != 0 {
             let len = usize::from(cmd);
             let bytes = delta.get(at..at + len)?;
-            if len > want - out.len() {
-                return None;
-            }
-            out.extend_from_slice(bytes);
             at += len;
+            bytes
         } else {
             // Reserved by git: refused.
             return None;
-        }
+        };
+        out.get_mut(done..done + bytes.len())?
+            .write_copy_of_slice(bytes);
+        done += bytes.len();
     }
-    (out.len() == want).then_some(out)
+    if done != want {
+        return None;
+    }
+    // SAFETY: the copies and inserts wrote `done == want` bytes, each one
+    // once and in order from the start: every byte of `result` is written.
+    Some(unsafe { result.assume_init() })
 }
 
 #[cfg(test)]
@@ -168,7 +175,8 @@ mod tests {
             }
             let (delta, total) = encode(base.len(), &ops);
             prop_assert_eq!(result_size(&delta), Some(total));
-            prop_assert_eq!(apply(&base, &delta, usize::MAX), Some(model));
+            let applied = apply(&base, &delta, usize::MAX);
+            prop_assert_eq!(applied.as_deref(), Some(&model[..]));
             // Any truncation is refused (never a shorter result).
             for cut in 0..delta.len() {
                 prop_assert_eq!(apply(&base, &delta[..cut], usize::MAX), None);
@@ -191,7 +199,7 @@ mod tests {
     fn refuses_what_git_refuses() {
         let base = b"0123456789".to_vec();
         let (good, _) = encode(10, &[Ok((2, 3)), Err(b"xy".to_vec())]);
-        assert_eq!(apply(&base, &good, 100).unwrap(), b"234xy");
+        assert_eq!(&apply(&base, &good, 100).unwrap()[..], b"234xy");
         // The wrong base size.
         assert_eq!(apply(b"012345678", &good, 100), None);
         // A copy beyond the base.
@@ -221,6 +229,6 @@ mod tests {
         // A copy of 0 bytes means 0x10000.
         let big: Vec<u8> = (0..0x10000u32).map(|i| i as u8).collect();
         let (whole, _) = encode(big.len(), &[Ok((0, 0x10000))]);
-        assert_eq!(apply(&big, &whole, usize::MAX).unwrap(), big);
+        assert_eq!(&apply(&big, &whole, usize::MAX).unwrap()[..], &big[..]);
     }
 }

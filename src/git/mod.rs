@@ -152,6 +152,11 @@ const BLOB_CACHE_BYTES: usize = 8 << 20;
 /// range of git/git than 8 MiB cleared whole when full did.
 const TREE_CACHE_BYTES: usize = 4 << 20;
 
+/// The same budgets where guard reads the packs itself (long walks): what is
+/// read is kept in the packs' shared cache ([`pack::BLOB_BYTES`]).
+const PACKED_BLOB_CACHE_BYTES: usize = 1 << 20;
+const PACKED_TREE_CACHE_BYTES: usize = 512 << 10;
+
 /// What a checked tree weighs in a cache: its bytes and its entries' offsets.
 fn tree_weight((data, offsets): &CheckedTree) -> usize {
     data.len() + 4 * offsets.len()

@@ -129,11 +129,10 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
     Ok(())
 }
 
-/// For long walks (a range of commits): libgit2 keeps no blobs. Each of
-/// the range's threads keeps its own bounded blob cache
-/// ([`super::BLOB_CACHE_BYTES`]), which serves every re-read a commit
-/// makes; libgit2's copy of the same blobs was 20 MiB of a 10,000-commit
-/// range's peak memory and saved no time.
+/// For long walks (a range of commits): trees and blobs are read by guard's
+/// own pack reader (see [`super::pack`]), libgit2 keeps no blobs and maps at
+/// most 8 MiB of packs (it reads commits only: its 32 MiB of windows were a
+/// tenth of a 10,000-commit range's peak memory).
 ///
 /// Call it before starting any thread: libgit2's options are globals.
 #[allow(unsafe_code)]
@@ -144,6 +143,7 @@ pub fn for_long_walks() {
     // (see above); the option only changes what later reads keep.
     unsafe {
         let _ = git2::opts::set_cache_object_limit(ObjectType::Blob, 0);
+        let _ = git2::opts::set_mwindow_mapped_limit(8 << 20);
     }
 }
 
@@ -227,9 +227,16 @@ impl Repo {
     pub(super) fn packed(&self, id: Oid) -> Option<(ObjectType, std::sync::Arc<[u8]>)> {
         #[cfg(unix)]
         if LONG_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
-            let packs = self
-                .packs
-                .get_or_init(|| super::pack::Packs::of(&self.repo.commondir().join("objects")));
+            let packs = self.packs.get_or_init(|| {
+                let packs = super::pack::Packs::of(&self.repo.commondir().join("objects"));
+                if packs.is_some() {
+                    // What is read is kept in the packs' cache, shared by the
+                    // threads: each thread keeps a little for itself.
+                    self.blobs.set_budget(super::PACKED_BLOB_CACHE_BYTES);
+                    self.raw_trees.set_budget(super::PACKED_TREE_CACHE_BYTES);
+                }
+                packs
+            });
             return packs.as_ref()?.read(id);
         }
         let _ = id;

@@ -15,7 +15,7 @@
 //!
 //! Memory: an index is read with `pread` (its fan-out kept, a window of names
 //! read per lookup), never mapped; a pack is mapped and its pages given back
-//! to the system after every [`RESIDENT_BYTES`] read from it.
+//! to the system after every [`RESIDENT_BYTES`] read from the packs.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -28,25 +28,32 @@ use super::cache::Bounded;
 use super::mapped::Map;
 use super::zlib::Inflater;
 
-/// Bytes of delta bases and objects kept, for all threads.
-pub const CACHE_BYTES: usize = 8 << 20;
+/// Bytes of delta bases and objects kept, for all threads: blobs apart from
+/// trees and commits, so that a walk's flow of trees (a new root tree for
+/// every commit) does not push out the blobs its next commits read again.
+pub const BLOB_BYTES: usize = 8 << 20;
+pub const TREE_BYTES: usize = 4 << 20;
 /// Objects larger than this are not kept (libgit2's rule too).
 const CACHE_LARGEST: usize = 1 << 20;
 /// Bytes read from packs (counted by the page mapped around each read)
 /// after which their pages are given back.
-const RESIDENT_BYTES: usize = 32 << 20;
+const RESIDENT_BYTES: usize = 8 << 20;
 /// Larger objects, and longer delta chains, are left to libgit2.
 const LARGEST: usize = 256 << 20;
 const DEEPEST: usize = 10_000;
 /// What the system maps around each read of a mapped file (its fault-around).
 const AROUND: usize = 64 << 10;
 
+/// One of [`Inflater`]'s ways to inflate an entry.
+type InflateWith<T> = fn(&mut Inflater, &[u8], usize) -> Option<(T, usize)>;
+
 type Kept = Bounded<(u32, u64), (ObjectType, Arc<[u8]>)>;
 
 /// The packs of an object directory and its alternates.
 pub struct Packs {
     packs: Vec<Pack>,
-    kept: Mutex<Kept>,
+    /// Blobs, and other objects (see [`BLOB_BYTES`]).
+    kept: Mutex<(Kept, Kept)>,
     read_since: AtomicUsize,
 }
 
@@ -100,7 +107,10 @@ impl Packs {
         }
         let packs = Arc::new(Packs {
             packs,
-            kept: Mutex::new(Bounded::weighed(CACHE_BYTES, |(_, d)| d.len())),
+            kept: Mutex::new((
+                Bounded::weighed(BLOB_BYTES, |(_, d)| d.len()),
+                Bounded::weighed(TREE_BYTES, |(_, d)| d.len()),
+            )),
             read_since: AtomicUsize::new(0),
         });
         open.push((objects.to_path_buf(), Arc::downgrade(&packs)));
@@ -109,6 +119,7 @@ impl Packs {
 
     /// Object `id`, when a pack holds it and it reads exactly.
     pub fn read(&self, id: Oid) -> Option<(ObjectType, Arc<[u8]>)> {
+        crate::work::add(crate::work::Counter::Packed, 1);
         let name: &[u8; 20] = id.as_bytes().try_into().ok()?;
         for (n, pack) in self.packs.iter().enumerate() {
             if let Some(offset) = pack.find(name) {
@@ -119,14 +130,21 @@ impl Packs {
     }
 
     fn kept(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
-        self.kept.lock().ok()?.get(&(n as u32, offset))
+        let kept = self.kept.lock().ok()?;
+        let key = (n as u32, offset);
+        kept.0.get(&key).or_else(|| kept.1.get(&key))
     }
 
     fn keep(&self, n: usize, offset: u64, object: &(ObjectType, Arc<[u8]>)) {
         if object.1.len() <= CACHE_LARGEST
             && let Ok(kept) = self.kept.lock()
         {
-            kept.insert((n as u32, offset), object.clone());
+            let part = if object.0 == ObjectType::Blob {
+                &kept.0
+            } else {
+                &kept.1
+            };
+            part.insert((n as u32, offset), object.clone());
         }
     }
 
@@ -143,8 +161,7 @@ impl Packs {
             let entry = pack.entry(at)?;
             match entry.kind {
                 Kind::Whole(kind) => {
-                    let data: Arc<[u8]> = self.inflate(pack, &entry)?.into();
-                    let object = (kind, data);
+                    let object = (kind, self.inflate_shared(pack, &entry)?);
                     self.keep(n, at, &object);
                     break object;
                 }
@@ -159,24 +176,35 @@ impl Packs {
         };
         while let Some((at, entry)) = chain.pop() {
             let delta = self.inflate(pack, &entry)?;
-            let data: Arc<[u8]> = super::delta::apply(&base.1, &delta, LARGEST)?.into();
+            let data = super::delta::apply(&base.1, &delta, LARGEST)?;
             base = (base.0, data);
             self.keep(n, at, &base);
         }
         Some(base)
     }
 
+    /// A delta's entry, inflated.
     fn inflate(&self, pack: &Pack, entry: &Entry) -> Option<Vec<u8>> {
+        self.inflate_with(pack, entry, Inflater::exact)
+    }
+
+    /// A whole object's entry, inflated into memory it can be shared from.
+    fn inflate_shared(&self, pack: &Pack, entry: &Entry) -> Option<Arc<[u8]>> {
+        self.inflate_with(pack, entry, Inflater::exact_shared)
+    }
+
+    fn inflate_with<T>(&self, pack: &Pack, entry: &Entry, how: InflateWith<T>) -> Option<T> {
         if entry.size > LARGEST {
             return None;
         }
+        crate::work::add(crate::work::Counter::Inflated, 1);
         let input = pack.data.get(entry.data..pack.data.len() - 20)?;
         let (out, taken) = INFLATER.with(|cell| {
             let mut cell = cell.borrow_mut();
             if cell.is_none() {
                 *cell = Inflater::new();
             }
-            cell.as_mut()?.exact(input, entry.size)
+            how(cell.as_mut()?, input, entry.size)
         })?;
         self.was_read(taken);
         Some(out)

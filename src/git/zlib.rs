@@ -2,6 +2,9 @@
 //! (through libz-sys), so a stream is accepted or refused as libgit2 and git
 //! accept or refuse it (the checksum at its end included).
 
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
 use libz_sys as z;
 
 /// An inflate stream, reset for each object (its state and window are
@@ -64,38 +67,63 @@ impl Inflater {
     /// entry); with the count of input bytes it took. `None` for anything
     /// else: a corrupt stream, a wrong checksum, more or fewer bytes.
     pub fn exact(&mut self, input: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(size).ok()?;
+        let taken = self.into(input, &mut out.spare_capacity_mut()[..size])?;
+        // SAFETY: `into` wrote all `size` bytes.
+        unsafe { out.set_len(size) };
+        Some((out, taken))
+    }
+
+    /// The same, inflated into shared memory of its own size (no copy).
+    pub fn exact_shared(&mut self, input: &[u8], size: usize) -> Option<(Arc<[u8]>, usize)> {
+        let mut out: Arc<[MaybeUninit<u8>]> = Arc::new_uninit_slice(size);
+        let taken = self.into(input, Arc::get_mut(&mut out)?)?;
+        // SAFETY: `into` wrote all `size` bytes.
+        Some((unsafe { out.assume_init() }, taken))
+    }
+
+    /// Inflate the stream at the start of `input` into all of `out`, and
+    /// check that it ends there: the count of input bytes taken, or `None`.
+    fn into(&mut self, input: &[u8], out: &mut [MaybeUninit<u8>]) -> Option<usize> {
         // SAFETY: the stream was initialised in `new`.
         if unsafe { z::inflateReset(&mut *self.strm) } != z::Z_OK {
             return None;
         }
-        // One byte more than expected: a stream that would give more ends short of its end.
-        let room = size.checked_add(1)?;
-        let avail_out = z::uInt::try_from(room).ok()?;
-        let mut out: Vec<u8> = Vec::new();
-        out.try_reserve_exact(room).ok()?;
         let input = &input[..input.len().min(z::uInt::MAX as usize)];
         self.strm.next_in = input.as_ptr() as *mut u8;
         self.strm.avail_in = input.len() as z::uInt;
-        self.strm.next_out = out.as_mut_ptr();
-        self.strm.avail_out = avail_out;
+        self.strm.next_out = out.as_mut_ptr().cast();
+        self.strm.avail_out = z::uInt::try_from(out.len()).ok()?;
+        // Then one byte more: a stream that would give more does not end.
+        let mut spare = [0u8; 1];
+        let mut spare_given = false;
         let ret = loop {
             // SAFETY: next_in/avail_in describe `input`, next_out/avail_out
-            // the spare capacity of `out`; both outlive the call.
+            // the part of `out` (or `spare`) not yet written; all outlive the call.
             let ret = unsafe { z::inflate(&mut *self.strm, z::Z_FINISH) };
+            if ret == z::Z_STREAM_END {
+                break ret;
+            }
+            if self.strm.avail_out == 0 && !spare_given {
+                spare_given = true;
+                self.strm.next_out = spare.as_mut_ptr();
+                self.strm.avail_out = 1;
+                continue;
+            }
             if ret != z::Z_OK {
                 break ret;
             }
         };
-        let written = room - self.strm.avail_out as usize;
         let taken = input.len() - self.strm.avail_in as usize;
+        let written_all = if spare_given {
+            self.strm.avail_out == 1
+        } else {
+            self.strm.avail_out == 0
+        };
         self.strm.next_in = std::ptr::null_mut();
         self.strm.next_out = std::ptr::null_mut();
-        if ret != z::Z_STREAM_END || written != size {
-            return None;
-        }
-        // SAFETY: zlib wrote `written` bytes at the start of the capacity.
-        unsafe { out.set_len(written) };
-        Some((out, taken))
+        (ret == z::Z_STREAM_END && written_all).then_some(taken)
     }
 }
 
@@ -158,6 +186,10 @@ mod tests {
             raw.extend_from_slice(&content);
             let (out, taken) = inflater.exact(&loose, raw.len()).unwrap();
             assert_eq!((out, taken), (raw.clone(), loose.len()));
+            let (shared, taken) = inflater.exact_shared(&loose, raw.len()).unwrap();
+            assert_eq!((&shared[..], taken), (&raw[..], loose.len()));
+            assert!(inflater.exact_shared(&loose, raw.len() + 1).is_none());
+            assert!(inflater.exact_shared(&loose, raw.len() - 1).is_none());
             assert!(inflater.exact(&loose, raw.len() + 1).is_none());
             assert!(inflater.exact(&loose, raw.len() - 1).is_none());
             assert!(
