@@ -112,6 +112,8 @@ fn what_if(
     let walk =
         |found: &mut dyn FnMut(&crate::git::Step)| repo.first_parent_range_with(&from, &to, found);
     let hint = line_zones(&manifest);
+    // A walk over history: trees and blobs from guard's own pack reader.
+    crate::git::for_long_walks();
     crate::git::prefetch::with_worker(repo, &roots, hint, walk, |steps, progress| -> Result<()> {
         for (i, step) in steps.iter().enumerate() {
             progress.store(i, std::sync::atomic::Ordering::Relaxed);

@@ -19,7 +19,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use git2::{ObjectType, Oid};
@@ -60,6 +60,9 @@ pub struct Packs {
 struct Pack {
     idx: std::fs::File,
     fanout: [u32; 256],
+    /// Per fan-out bucket, once its names were checked: 1 in order, 2 not
+    /// (its objects are left to libgit2); 0 not checked yet.
+    checked: [AtomicU8; 256],
     count: usize,
     large: usize,
     data: Map,
@@ -278,9 +281,10 @@ impl Pack {
     }
 
     /// A pack and its index (version 2), when both pass git's checks: the
-    /// index's size for its count of objects, its fan-out and names in
-    /// order, the pack's header naming the same count, and the pack's
-    /// checksum the one the index records.
+    /// index's size for its count of objects, its fan-out in order, the
+    /// pack's header naming the same count, and the pack's checksum the one
+    /// the index records (the names are checked bucket by bucket, see
+    /// [`Pack::bucket_in_order`]).
     fn open(idx_path: &Path, pack_path: &Path) -> Option<Pack> {
         use std::os::unix::fs::FileExt;
         let idx = std::fs::File::open(idx_path).ok()?;
@@ -303,9 +307,6 @@ impl Pack {
             return None;
         }
         let large = (len - fixed) / 8;
-        if !names_in_order(&idx, &fanout, count) {
-            return None;
-        }
         let mut checksum = [0u8; 20];
         idx.read_exact_at(&mut checksum, (len - 40) as u64).ok()?;
         let data = Map::open(pack_path).ok()??;
@@ -320,6 +321,7 @@ impl Pack {
         Some(Pack {
             idx,
             fanout,
+            checked: [const { AtomicU8::new(0) }; 256],
             count,
             large,
             data,
@@ -336,6 +338,9 @@ impl Pack {
             self.fanout[first - 1] as usize
         };
         let mut hi = self.fanout[first] as usize;
+        if !self.bucket_in_order(first, lo, hi) {
+            return None;
+        }
         const WINDOW: usize = 64;
         let mut names = [0u8; 20 * WINDOW];
         let mut guess = true;
@@ -367,6 +372,46 @@ impl Pack {
             }
         }
         None
+    }
+
+    /// The names of fan-out bucket `first` (positions `lo..hi`) strictly in
+    /// order, each starting with the bucket's byte: a lookup trusts both.
+    /// Checked once, on the first lookup in the bucket (a short walk pays
+    /// for the buckets it uses, not for the whole index).
+    fn bucket_in_order(&self, first: usize, lo: usize, hi: usize) -> bool {
+        use std::os::unix::fs::FileExt;
+        match self.checked[first].load(Ordering::Acquire) {
+            1 => return true,
+            2 => return false,
+            _ => {}
+        }
+        const CHUNK: usize = 4096;
+        let mut buf = vec![0u8; 20 * CHUNK.min(hi - lo)];
+        let mut last: Option<[u8; 20]> = None;
+        let mut at = lo;
+        let mut good = true;
+        'read: while at < hi {
+            let n = (hi - at).min(CHUNK);
+            let part = &mut buf[..20 * n];
+            if self
+                .idx
+                .read_exact_at(part, (8 + 1024 + 20 * at) as u64)
+                .is_err()
+            {
+                good = false;
+                break;
+            }
+            for name in part.chunks_exact(20) {
+                if usize::from(name[0]) != first || last.is_some_and(|l| name <= &l[..]) {
+                    good = false;
+                    break 'read;
+                }
+                last = name.try_into().ok();
+            }
+            at += n;
+        }
+        self.checked[first].store(if good { 1 } else { 2 }, Ordering::Release);
+        good
     }
 
     /// The pack offset of the index's `i`th object.
@@ -449,40 +494,6 @@ impl Pack {
             data: at,
         })
     }
-}
-
-/// The index's names strictly in order, each in its fan-out bucket (a
-/// lookup trusts both).
-fn names_in_order(idx: &std::fs::File, fanout: &[u32; 256], count: usize) -> bool {
-    use std::os::unix::fs::FileExt;
-    const CHUNK: usize = 20 * 4096;
-    let mut buf = vec![0u8; CHUNK];
-    let mut last = [0u8; 20];
-    let mut seen = 0usize;
-    let mut counts = [0u32; 256];
-    while seen < count {
-        let n = (count - seen).min(CHUNK / 20);
-        let part = &mut buf[..20 * n];
-        if idx
-            .read_exact_at(part, (8 + 1024 + 20 * seen) as u64)
-            .is_err()
-        {
-            return false;
-        }
-        for name in part.chunks_exact(20) {
-            if seen > 0 && name <= &last[..] {
-                return false;
-            }
-            last.copy_from_slice(name);
-            counts[usize::from(name[0])] += 1;
-            seen += 1;
-        }
-    }
-    let mut total = 0;
-    counts.iter().zip(fanout).all(|(c, f)| {
-        total += c;
-        total == *f
-    })
 }
 
 #[cfg(test)]
