@@ -73,6 +73,133 @@ fn grafts_are_refused() {
     assert!(run.stderr.contains("info/grafts exists"), "{run:?}");
 }
 
+/// git takes replacement refs from `GIT_REPLACE_REF_BASE` and grafts from
+/// `GIT_GRAFT_FILE` when they are set: guard refuses what they name too.
+#[test]
+fn replacements_and_grafts_the_environment_names_are_refused() {
+    let r = Repo::new();
+    r.write("f.txt", &lines(20));
+    r.write("guard.toml", &manifest(ZONE));
+    let first = r.commit("init");
+    r.write("f.txt", &lines(20).replace("line 20\n", "twenty\n"));
+    let edit = r.commit("edit below the zone");
+    let blob = r.git(&["rev-parse", "HEAD:f.txt"]);
+    r.write("evil.txt", &lines(20).replace("line 2\n", "backdoor\n"));
+    let evil = r.git(&["hash-object", "-w", "evil.txt"]);
+    std::fs::remove_file(r.file("evil.txt")).unwrap();
+    r.git(&["update-ref", &format!("refs/alt/{blob}"), &evil]);
+    let with_base = |program: &str, args: &[&str]| {
+        r.cmd(program)
+            .args(args)
+            .env("GIT_REPLACE_REF_BASE", "refs/alt/")
+            .output()
+            .unwrap()
+    };
+    // git shows the backdoor under that base, and guard refuses.
+    let shown = with_base("git", &["show", "HEAD:f.txt"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("backdoor"));
+    let out = with_base(guard_bin(), &["check", &edit]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("replacement objects (refs/alt/{blob})")),
+        "{out:?}"
+    );
+    // Without it, git and guard both read the original.
+    assert!(!r.git(&["show", "HEAD:f.txt"]).contains("backdoor"));
+    assert_code(&r.guard(&["check", &edit]), 0);
+
+    let grafts = r.path().join("grafts-elsewhere");
+    std::fs::write(&grafts, format!("{edit}\n")).unwrap();
+    let out = r
+        .cmd(guard_bin())
+        .args(["check", &format!("{first}..{edit}")])
+        .env("GIT_GRAFT_FILE", &grafts)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("grafts-elsewhere exists"),
+        "{out:?}"
+    );
+}
+
+/// Ranges of 200 commits or more, and audits, read trees and blobs with
+/// guard's own pack reader: over a history repacked with long delta chains,
+/// its reports are libgit2's (`GIT_OBJECT_DIRECTORY` turns the reader off),
+/// byte for byte, and it did read.
+#[test]
+fn long_walks_read_packs_as_libgit2_does() {
+    let r = Repo::new();
+    let mut text: Vec<String> = (1..=300).map(|i| format!("line {i}")).collect();
+    r.write("f.txt", &(text.join("\n") + "\n"));
+    r.write("guard.toml", &manifest(ZONE));
+    let base = r.commit("init");
+    let mut stream = String::new();
+    for i in 0..240usize {
+        let at = if i % 17 == 0 { 2 } else { 10 + (i * 7) % 280 };
+        text[at] = format!("edit {i}");
+        let data = text.join("\n") + "\n";
+        let from = if i == 0 {
+            format!("from {base}\n")
+        } else {
+            String::new()
+        };
+        let msg = format!("edit {i}");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter A <a@example.com> {} +0000\ndata {}\n{msg}\n{from}\
+             M 100644 inline f.txt\ndata {}\n{data}\n",
+            1_700_000_000 + i,
+            msg.len(),
+            data.len()
+        ));
+    }
+    r.fast_import(stream.as_bytes());
+    r.git(&["reset", "-q", "--hard", "main"]);
+    r.git(&["repack", "-a", "-d", "-f", "--depth=50"]);
+    let range = format!("{base}..HEAD");
+    let what_if = r.file("what-if.toml");
+    std::fs::write(&what_if, manifest(ZONE)).unwrap();
+    for args in [
+        vec!["check", range.as_str(), "--format", "json"],
+        vec![
+            "audit",
+            range.as_str(),
+            "--manifest",
+            what_if.to_str().unwrap(),
+        ],
+    ] {
+        let run = |reader: bool| {
+            let mut cmd = r.cmd(guard_bin());
+            cmd.args(&args).env("GUARD_TRACE_WORK", "1");
+            if !reader {
+                cmd.env("GIT_OBJECT_DIRECTORY", r.path().join(".git/objects"));
+            }
+            cmd.output().unwrap()
+        };
+        let (with, without) = (run(true), run(false));
+        assert_eq!(with.status.code(), without.status.code(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&with.stdout),
+            String::from_utf8_lossy(&without.stdout),
+            "{args:?}"
+        );
+        let packed = |out: &std::process::Output| {
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            err.split_whitespace()
+                .find_map(|w| w.strip_prefix("packed=")?.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no work line: {err}"))
+        };
+        assert!(packed(&with) > 240, "{args:?}: {}", packed(&with));
+        assert_eq!(packed(&without), 0, "{args:?}");
+    }
+    // The range's verdicts are there to compare: 15 commits edit the zone.
+    let json = r.guard(&["check", &range, "--format", "json"]);
+    assert_code(&json, 1);
+    let blocked = json.stdout.matches("\"insufficient-signoffs\"").count();
+    assert_eq!(blocked, 15, "{}", json.stdout);
+}
+
 /// Issue 14: untrusted text cannot rewrite the report on a terminal or in a
 /// CI log: "\x1b[2K\x1b[1G" would erase "BLOCKED" and print "passed" instead.
 #[test]

@@ -116,7 +116,7 @@ impl Repo {
             return Ok(self.remember_blob(id, &data));
         }
         let object = oid(id)?;
-        match self.packed(object) {
+        match self.packed(object)? {
             Some((git2::ObjectType::Blob, data)) => return Ok(self.keep_blob(id, data)),
             Some((kind, _)) => {
                 return Err(Error::new(format!(

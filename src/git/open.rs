@@ -42,9 +42,9 @@ fn cache_blobs() {
 /// the lines of `packed-refs` are read directly: libgit2's ref iterator loads
 /// and sorts every packed ref (a large share of a staged check in a
 /// repository with thousands of tags). Other ref storage asks libgit2.
-fn replace_ref(repo: &Repository) -> Result<Option<String>> {
+fn replace_ref(repo: &Repository, base: &str) -> Result<Option<String>> {
     let common = repo.commondir();
-    let files = common.join("refs/replace");
+    let files = common.join(base);
     let mut dirs = vec![files];
     while let Some(dir) = dirs.pop() {
         let entries = match std::fs::read_dir(&dir) {
@@ -84,26 +84,33 @@ fn replace_ref(repo: &Repository) -> Result<Option<String>> {
     };
     if files_backend {
         return match std::fs::read(common.join("packed-refs")) {
-            Ok(data) => Ok(memchr::memmem::find(&data, b" refs/replace/").map(|at| {
-                let line = &data[at + 1..];
-                let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
-                String::from_utf8_lossy(&line[..end]).into_owned()
-            })),
+            Ok(data) => Ok(
+                memchr::memmem::find(&data, format!(" {base}/").as_bytes()).map(|at| {
+                    let line = &data[at + 1..];
+                    let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+                    String::from_utf8_lossy(&line[..end]).into_owned()
+                }),
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::context("cannot read packed-refs", e)),
         };
     }
     let refs = repo
-        .references_glob("refs/replace/*")
-        .map_err(|e| Error::context("cannot list refs/replace/", e.message()))?;
+        .references_glob(&format!("{base}/*"))
+        .map_err(|e| Error::context(format!("cannot list {base}/"), e.message()))?;
     Ok(refs.into_iter().next().map(|r| {
         r.map(|r| String::from_utf8_lossy(r.name_bytes()).into_owned())
-            .unwrap_or_else(|_| "refs/replace/…".to_string())
+            .unwrap_or_else(|_| format!("{base}/…"))
     }))
 }
 
 fn refuse_replacements(repo: &Repository) -> Result<()> {
-    let grafts = repo.commondir().join("info/grafts");
+    // git reads the grafts of GIT_GRAFT_FILE, when set, and replacement refs
+    // under GIT_REPLACE_REF_BASE.
+    let grafts = match std::env::var_os("GIT_GRAFT_FILE") {
+        Some(file) if !file.is_empty() => std::path::PathBuf::from(file),
+        _ => repo.commondir().join("info/grafts"),
+    };
     if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
         return Err(Error::new(format!(
             "{} exists: git reads grafted parents that guard would not; remove the \
@@ -119,7 +126,11 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
     if ignored {
         return Ok(());
     }
-    if let Some(name) = replace_ref(repo)? {
+    let base = std::env::var("GIT_REPLACE_REF_BASE")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "refs/replace/".to_string());
+    if let Some(name) = replace_ref(repo, base.trim_end_matches('/'))? {
         return Err(Error::new(format!(
             "the repository has replacement objects ({name}): git reads them in place of \
              the originals and guard would not; remove them (git replace -d) or set \
@@ -224,7 +235,7 @@ impl Repo {
 
     /// Object `id` read by guard's own pack reader, in long walks (see
     /// [`super::pack`]); `None`: read it with libgit2.
-    pub(super) fn packed(&self, id: Oid) -> Option<(ObjectType, std::sync::Arc<[u8]>)> {
+    pub(super) fn packed(&self, id: Oid) -> Result<Option<(ObjectType, std::sync::Arc<[u8]>)>> {
         #[cfg(unix)]
         if LONG_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
             let packs = self.packs.get_or_init(|| {
@@ -237,10 +248,13 @@ impl Repo {
                 }
                 packs
             });
-            return packs.as_ref()?.read(id);
+            return match packs.as_ref() {
+                Some(packs) => packs.read(id).map_err(Error::new),
+                None => Ok(None),
+            };
         }
         let _ = id;
-        None
+        Ok(None)
     }
 
     pub fn workdir(&self) -> Result<&Path> {

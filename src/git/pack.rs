@@ -6,12 +6,19 @@
 //! objects read share one cache of a stated size, kept by recent use.
 //!
 //! This reader only ever adds a reading libgit2 would make: whatever it
-//! cannot read exactly (an object not in a pack, a pack or index that fails a
-//! check, a corrupt entry, a stream or delta that does not give exactly the
-//! size named) is left to libgit2, which reads it or reports the error.
-//! What it reads is what git's `unpack_entry` reads: the entry's zlib stream
-//! must end after exactly the size the entry names, and a delta must apply
-//! exactly (see [`super::delta`]).
+//! cannot read exactly (an object not in a pack, a pack or index that fails
+//! git's checks, a corrupt entry, a stream or delta that does not give
+//! exactly the size named) is left to libgit2, which reads it or reports the
+//! error. What it reads is what git's `unpack_entry` reads: the entry's zlib
+//! stream must end after exactly the size the entry names, and a delta must
+//! apply exactly (see [`super::delta`]). Where a multi-pack-index exists
+//! (git looks objects up there first), it reads nothing. A delta chain that
+//! loops, which libgit2 would follow for ever, is an error (exit 2).
+//!
+//! It trusts, as git and libgit2 do, that a pack's objects have the ids its
+//! index names (git's index-pack hashed each one when the pack arrived);
+//! where two packs hold one id, packs are searched local first, newest
+//! first, as git sorts them.
 //!
 //! Memory: an index is read with `pread` (its fan-out kept, a window of names
 //! read per lookup), never mapped; a pack is mapped and its pages given back
@@ -47,7 +54,10 @@ const AROUND: usize = 64 << 10;
 /// One of [`Inflater`]'s ways to inflate an entry.
 type InflateWith<T> = fn(&mut Inflater, &[u8], usize) -> Option<(T, usize)>;
 
-type Kept = Bounded<(u32, u64), (ObjectType, Arc<[u8]>)>;
+/// An object read: its kind and bytes.
+pub type Object = (ObjectType, Arc<[u8]>);
+
+type Kept = Bounded<(u32, u64), Object>;
 
 /// The packs of an object directory and its alternates.
 pub struct Packs {
@@ -58,6 +68,7 @@ pub struct Packs {
 }
 
 struct Pack {
+    path: PathBuf,
     idx: std::fs::File,
     fanout: [u32; 256],
     /// Per fan-out bucket, once its names were checked: 1 in order, 2 not
@@ -101,9 +112,16 @@ impl Packs {
             if !seen.insert(std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone())) {
                 continue;
             }
-            packs.extend(Pack::all_in(&dir.join("pack")));
-            if depth < 5 {
-                let mut more = alternates(&dir, depth);
+            // git and libgit2 look objects up in a multi-pack-index first:
+            // where there is one, libgit2 alone reads.
+            let pack = dir.join("pack");
+            if pack.join("multi-pack-index").exists() || pack.join("multi-pack-index.d").exists() {
+                return None;
+            }
+            packs.extend(Pack::all_in(&pack));
+            // libgit2 reads the alternates of directories up to depth 5.
+            if depth <= 5 {
+                let mut more = alternates(&dir);
                 more.reverse();
                 dirs.extend(more.into_iter().map(|d| (d, depth + 1)));
             }
@@ -120,16 +138,27 @@ impl Packs {
         Some(packs)
     }
 
-    /// Object `id`, when a pack holds it and it reads exactly.
-    pub fn read(&self, id: Oid) -> Option<(ObjectType, Arc<[u8]>)> {
+    /// Object `id`, when a pack holds it and it reads exactly; `Ok(None)`:
+    /// leave it to libgit2. An error only for a pack libgit2 would never
+    /// finish reading (a delta chain that loops).
+    pub fn read(&self, id: Oid) -> Result<Option<Object>, String> {
         crate::work::add(crate::work::Counter::Packed, 1);
-        let name: &[u8; 20] = id.as_bytes().try_into().ok()?;
+        let Ok(name) = <&[u8; 20]>::try_from(id.as_bytes()) else {
+            return Ok(None);
+        };
         for (n, pack) in self.packs.iter().enumerate() {
             if let Some(offset) = pack.find(name) {
-                return self.unpack(n, offset);
+                return self.unpack(n, offset).map_err(|()| {
+                    format!(
+                        "cannot read object {id}: its delta chain in {} is longer than \
+                         {DEEPEST} entries (git writes at most 4,095): the pack is corrupt \
+                         (git fsck reports it)",
+                        pack.path.display()
+                    )
+                });
             }
         }
-        None
+        Ok(None)
     }
 
     fn kept(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
@@ -151,8 +180,9 @@ impl Packs {
         }
     }
 
-    /// The entry at `offset` of pack `n`, its delta chain resolved.
-    fn unpack(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
+    /// The entry at `offset` of pack `n`, its delta chain resolved; `Err`
+    /// for a chain longer than [`DEEPEST`] (references to bases can loop).
+    fn unpack(&self, n: usize, offset: u64) -> Result<Option<Object>, ()> {
         let pack = &self.packs[n];
         // Deltas to apply, the last first: (their offset, their entry).
         let mut chain: Vec<(u64, Entry)> = Vec::new();
@@ -161,16 +191,21 @@ impl Packs {
             if let Some(found) = self.kept(n, at) {
                 break found;
             }
-            let entry = pack.entry(at)?;
+            let Some(entry) = pack.entry(at) else {
+                return Ok(None);
+            };
             match entry.kind {
                 Kind::Whole(kind) => {
-                    let object = (kind, self.inflate_shared(pack, &entry)?);
+                    let Some(data) = self.inflate_shared(pack, &entry) else {
+                        return Ok(None);
+                    };
+                    let object = (kind, data);
                     self.keep(n, at, &object);
                     break object;
                 }
                 Kind::Delta(base) => {
                     if chain.len() >= DEEPEST {
-                        return None;
+                        return Err(());
                     }
                     chain.push((at, entry));
                     at = base;
@@ -178,12 +213,16 @@ impl Packs {
             }
         };
         while let Some((at, entry)) = chain.pop() {
-            let delta = self.inflate(pack, &entry)?;
-            let data = super::delta::apply(&base.1, &delta, LARGEST)?;
+            let Some(delta) = self.inflate(pack, &entry) else {
+                return Ok(None);
+            };
+            let Some(data) = super::delta::apply(&base.1, &delta, LARGEST) else {
+                return Ok(None);
+            };
             base = (base.0, data);
             self.keep(n, at, &base);
         }
-        Some(base)
+        Ok(Some(base))
     }
 
     /// A delta's entry, inflated.
@@ -229,15 +268,17 @@ impl Packs {
 
 /// The object directories `objects/info/alternates` names, as libgit2 reads
 /// the file: one a line, `#` lines and empty lines skipped, a path starting
-/// with `.` relative to `objects` in the repository's own file only.
-fn alternates(objects: &Path, depth: usize) -> Vec<PathBuf> {
+/// with `.` relative to `objects`. Other relative paths (libgit2 takes them
+/// from the current directory) are left out: their objects are read by
+/// libgit2, never by another reading.
+fn alternates(objects: &Path) -> Vec<PathBuf> {
     let Ok(text) = std::fs::read_to_string(objects.join("info/alternates")) else {
         return Vec::new();
     };
     text.split(['\r', '\n'])
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
-            if l.starts_with('.') && depth == 0 {
+            if l.starts_with('.') {
                 Some(objects.join(l))
             } else {
                 Some(PathBuf::from(l)).filter(|p| p.is_absolute())
@@ -266,13 +307,18 @@ impl Pack {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Vec::new();
         };
-        let mut found: Vec<(std::time::SystemTime, Pack)> = entries
+        let mut found: Vec<(u64, Pack)> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
                 let stem = name.strip_prefix("pack-")?.strip_suffix(".idx")?;
                 let pack = dir.join(format!("pack-{stem}.pack"));
-                let mtime = std::fs::metadata(&pack).and_then(|m| m.modified()).ok()?;
+                // git orders packs by their modification time in seconds.
+                let mtime = std::fs::metadata(&pack)
+                    .and_then(|m| m.modified())
+                    .ok()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
                 Some((mtime, Pack::open(&e.path(), &pack)?))
             })
             .collect();
@@ -307,6 +353,10 @@ impl Pack {
             return None;
         }
         let large = (len - fixed) / 8;
+        // git and libgit2 ignore an index with more large offsets than objects but one.
+        if large > count.saturating_sub(1) {
+            return None;
+        }
         let mut checksum = [0u8; 20];
         idx.read_exact_at(&mut checksum, (len - 40) as u64).ok()?;
         let data = Map::open(pack_path).ok()??;
@@ -319,6 +369,7 @@ impl Pack {
             return None;
         }
         Some(Pack {
+            path: pack_path.to_path_buf(),
             idx,
             fanout,
             checked: [const { AtomicU8::new(0) }; 256],

@@ -432,7 +432,7 @@ impl Repo {
             self.used_tree(id, &t);
             return Ok(t);
         }
-        let (kind, data): (ObjectType, Arc<[u8]>) = match self.packed(id) {
+        let (kind, data): (ObjectType, Arc<[u8]>) = match self.packed(id)? {
             Some(found) => found,
             None => {
                 let odb = self.repo.odb()?;
