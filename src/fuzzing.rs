@@ -88,3 +88,81 @@ pub fn trees(data: &[u8]) {
 }
 
 pub use crate::git::oracle::{index_vs_libgit2, trees_vs_libgit2};
+
+/// git's delta format: guard's application against a model that decodes
+/// the operations first and then runs them (git's `patch_delta` rules: the
+/// base of the size named, copies within it, a copy of 0 meaning 0x10000,
+/// command 0 refused, the result of exactly the size named).
+pub fn delta(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let at = (usize::from(split) * 4).min(rest.len());
+    let (base, delta) = rest.split_at(at);
+    let limit = 1 << 20;
+    let ours = crate::git::apply_delta(base, delta, limit);
+    assert_eq!(ours.as_deref(), delta_model(base, delta, limit).as_deref());
+}
+
+fn delta_model(base: &[u8], delta: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut bytes = delta.iter().copied();
+    let mut size = || -> Option<u64> {
+        let mut value: u128 = 0;
+        for i in 0..10 {
+            let b = bytes.next()?;
+            value |= u128::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return u64::try_from(value).ok();
+            }
+        }
+        None
+    };
+    let (from, to) = (size()?, size()?);
+    if from != base.len() as u64 || to > limit as u64 {
+        return None;
+    }
+    enum Op {
+        Copy(usize, usize),
+        Insert(Vec<u8>),
+    }
+    let mut ops = Vec::new();
+    while let Some(cmd) = bytes.next() {
+        if cmd == 0 {
+            return None;
+        }
+        if cmd & 0x80 == 0 {
+            let insert: Vec<u8> = bytes.by_ref().take(usize::from(cmd)).collect();
+            if insert.len() != usize::from(cmd) {
+                return None;
+            }
+            ops.push(Op::Insert(insert));
+            continue;
+        }
+        let mut field = |bits: std::ops::Range<u32>| -> Option<usize> {
+            let mut v = 0usize;
+            for (k, bit) in bits.enumerate() {
+                if cmd & (1 << bit) != 0 {
+                    v |= usize::from(bytes.next()?) << (8 * k);
+                }
+            }
+            Some(v)
+        };
+        let offset = field(0..4)?;
+        let len = match field(4..7)? {
+            0 => 0x10000,
+            n => n,
+        };
+        ops.push(Op::Copy(offset, len));
+    }
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            Op::Copy(offset, len) => out.extend_from_slice(base.get(offset..offset + len)?),
+            Op::Insert(bytes) => out.extend(bytes),
+        }
+        if out.len() as u64 > to {
+            return None;
+        }
+    }
+    (out.len() as u64 == to).then_some(out)
+}

@@ -96,6 +96,13 @@ fn regression_index_varint_overflow() {
 }
 
 #[test]
+fn delta_seeds() {
+    for s in seeds("delta") {
+        guard::fuzzing::delta(&s);
+    }
+}
+
+#[test]
 fn tree_seeds() {
     for s in seeds("trees") {
         guard::fuzzing::trees(&s);

@@ -50,6 +50,7 @@ mod trees;
 mod walk;
 mod zlib;
 
+pub use delta::apply as apply_delta;
 pub use diff::{buffer_hunks, diff_options, settled_lines};
 pub use store::Store;
 
