@@ -102,6 +102,14 @@ fn delta_seeds() {
     }
 }
 
+proptest::proptest! {
+    /// The delta target on random bytes too, beyond its seeds.
+    #[test]
+    fn delta_agrees_with_its_model(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        guard::fuzzing::delta(&data);
+    }
+}
+
 #[test]
 fn tree_seeds() {
     for s in seeds("trees") {

@@ -183,12 +183,6 @@ mod tests {
             }
         }
 
-        /// Against the fuzz target's model, on any bytes.
-        #[test]
-        fn agrees_with_the_model(data in proptest::collection::vec(any::<u8>(), 0..200)) {
-            crate::fuzzing::delta(&data);
-        }
-
         /// Whatever the bytes, no panic, and a result only of the size named.
         #[test]
         fn any_bytes_apply_or_are_refused(

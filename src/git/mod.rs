@@ -28,6 +28,7 @@ use raw::TreeHit;
 use tree_check::canon_mode;
 
 mod cache;
+#[cfg_attr(not(unix), allow(dead_code))]
 mod delta;
 mod diff;
 pub mod graph;
@@ -48,6 +49,7 @@ mod tokens;
 pub mod tree_check;
 mod trees;
 mod walk;
+#[cfg_attr(not(unix), allow(dead_code))]
 mod zlib;
 
 pub use delta::apply as apply_delta;
