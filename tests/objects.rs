@@ -109,8 +109,68 @@ fn replacements_and_grafts_the_environment_names_are_refused() {
     assert!(!r.git(&["show", "HEAD:f.txt"]).contains("backdoor"));
     assert_code(&r.guard(&["check", &edit]), 0);
 
+    // git takes the base as a plain prefix: without its slash it matches
+    // refs/replacements/, and an empty one matches every ref.
+    r.git(&["update-ref", "-d", &format!("refs/alt/{blob}")]);
+    for (base, r#ref) in [("refs/replace", "refs/replacements"), ("", "refs/tags")] {
+        let name = format!("{}/{blob}", r#ref);
+        r.git(&["update-ref", &name, &evil]);
+        let run = |program: &str, args: &[&str]| {
+            r.cmd(program)
+                .args(args)
+                .env("GIT_REPLACE_REF_BASE", base)
+                .output()
+                .unwrap()
+        };
+        let shown = run("git", &["show", "HEAD:f.txt"]);
+        assert!(
+            String::from_utf8_lossy(&shown.stdout).contains("backdoor"),
+            "{base:?}"
+        );
+        let out = run(guard_bin(), &["check", &edit]);
+        assert_eq!(out.status.code(), Some(2), "{base:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("replacement objects ({name})")),
+            "{out:?}"
+        );
+        r.git(&["update-ref", "-d", &name]);
+    }
+    // core.useReplaceRefs=false in the repository, set back to true in the
+    // environment (which libgit2 does not read): git replaces, guard refuses.
+    r.git(&["config", "core.useReplaceRefs", "false"]);
+    r.git(&["update-ref", &format!("refs/replace/{blob}"), &evil]);
+    let with_env_config = |program: &str, args: &[&str]| {
+        r.cmd(program)
+            .args(args)
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "core.useReplaceRefs")
+            .env("GIT_CONFIG_VALUE_0", "true")
+            .output()
+            .unwrap()
+    };
+    let shown = with_env_config("git", &["show", "HEAD:f.txt"]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("backdoor"));
+    assert_eq!(
+        with_env_config(guard_bin(), &["check", &edit])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_code(&r.guard(&["check", &edit]), 0);
+    r.git(&["update-ref", "-d", &format!("refs/replace/{blob}")]);
+
     let grafts = r.path().join("grafts-elsewhere");
     std::fs::write(&grafts, format!("{edit}\n")).unwrap();
+    // A relative path is read by git from the top of the work tree.
+    std::fs::create_dir_all(r.path().join("sub")).unwrap();
+    let out = r
+        .cmd(guard_bin())
+        .current_dir(r.path().join("sub"))
+        .args(["check", &format!("{first}..{edit}")])
+        .env("GIT_GRAFT_FILE", "grafts-elsewhere")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let out = r
         .cmd(guard_bin())
         .args(["check", &format!("{first}..{edit}")])

@@ -105,32 +105,47 @@ fn replace_ref(repo: &Repository, base: &str) -> Result<Option<String>> {
 }
 
 fn refuse_replacements(repo: &Repository) -> Result<()> {
-    // git reads the grafts of GIT_GRAFT_FILE, when set, and replacement refs
-    // under GIT_REPLACE_REF_BASE.
-    let grafts = match std::env::var_os("GIT_GRAFT_FILE") {
-        Some(file) if !file.is_empty() => std::path::PathBuf::from(file),
-        _ => repo.commondir().join("info/grafts"),
+    // git reads the grafts of GIT_GRAFT_FILE, when set (a relative path from
+    // the top of the work tree, where git runs; from the current directory
+    // too, to be sure), and replacement refs under GIT_REPLACE_REF_BASE.
+    let graft_files = match std::env::var_os("GIT_GRAFT_FILE") {
+        Some(file) if !file.is_empty() => {
+            let file = std::path::PathBuf::from(file);
+            let mut files = vec![file.clone()];
+            if file.is_relative() {
+                files.extend(repo.workdir().map(|top| top.join(&file)));
+            }
+            files
+        }
+        _ => vec![repo.commondir().join("info/grafts")],
     };
-    if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
-        return Err(Error::new(format!(
-            "{} exists: git reads grafted parents that guard would not; remove the \
-             grafts (git replace --convert-graft-file) and the resulting replacement refs",
-            grafts.display()
-        )));
+    for grafts in graft_files {
+        if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::new(format!(
+                "{} exists: git reads grafted parents that guard would not; remove the \
+                 grafts (git replace --convert-graft-file) and the resulting replacement refs",
+                grafts.display()
+            )));
+        }
     }
+    // Configuration given in the environment (which libgit2 does not read)
+    // could turn replacements back on: then only GIT_NO_REPLACE_OBJECTS counts.
+    let config_in_env = std::env::var_os("GIT_CONFIG_PARAMETERS").is_some()
+        || std::env::var_os("GIT_CONFIG_COUNT").is_some();
     let ignored = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_some()
-        || repo
-            .config()
-            .and_then(|c| c.get_bool("core.useReplaceRefs"))
-            .is_ok_and(|v| !v);
+        || (!config_in_env
+            && repo
+                .config()
+                .and_then(|c| c.get_bool("core.useReplaceRefs"))
+                .is_ok_and(|v| !v));
     if ignored {
         return Ok(());
     }
-    let base = std::env::var("GIT_REPLACE_REF_BASE")
-        .ok()
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "refs/replace/".to_string());
-    if let Some(name) = replace_ref(repo, base.trim_end_matches('/'))? {
+    let found = match std::env::var_os("GIT_REPLACE_REF_BASE") {
+        Some(base) => replace_ref_under(repo, &base.to_string_lossy())?,
+        None => replace_ref(repo, "refs/replace")?,
+    };
+    if let Some(name) = found {
         return Err(Error::new(format!(
             "the repository has replacement objects ({name}): git reads them in place of \
              the originals and guard would not; remove them (git replace -d) or set \
@@ -138,6 +153,27 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A ref git reads as a replacement under `GIT_REPLACE_REF_BASE`: git takes
+/// the base as a plain prefix of ref names (an empty one matches every ref)
+/// and the part after the name's last `/` as the replaced object's id.
+fn replace_ref_under(repo: &Repository, base: &str) -> Result<Option<String>> {
+    let refs = repo
+        .references()
+        .map_err(|e| Error::context("cannot list the repository's refs", e.message()))?;
+    for r in refs {
+        let r = r.map_err(|e| Error::context("cannot list the repository's refs", e.message()))?;
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        let Some(rest) = name.strip_prefix(base) else {
+            continue;
+        };
+        let last = rest.rsplit('/').next().unwrap_or(rest);
+        if last.len() == 40 && last.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 /// For long walks (a range of commits): trees and blobs are read by guard's

@@ -6,14 +6,16 @@
 //! objects read share one cache of a stated size, kept by recent use.
 //!
 //! This reader only ever adds a reading libgit2 would make: whatever it
-//! cannot read exactly (an object not in a pack, a pack or index that fails
-//! git's checks, a corrupt entry, a stream or delta that does not give
-//! exactly the size named) is left to libgit2, which reads it or reports the
-//! error. What it reads is what git's `unpack_entry` reads: the entry's zlib
-//! stream must end after exactly the size the entry names, and a delta must
-//! apply exactly (see [`super::delta`]). Where a multi-pack-index exists
-//! (git looks objects up there first), it reads nothing. A delta chain that
-//! loops, which libgit2 would follow for ever, is an error (exit 2).
+//! cannot read exactly (an object not in a pack, an index bucket out of
+//! order, a corrupt entry, a stream or delta that does not give exactly the
+//! size named, a chain over 10,000 deltas) is left to libgit2, which reads
+//! it or reports the error. What it reads is what git's `unpack_entry`
+//! reads: the entry's zlib stream must end after exactly the size the entry
+//! names, and a delta must apply exactly (see [`super::delta`]). Where a
+//! multi-pack-index exists (git looks objects up there first), or a pack git
+//! may use fails guard's checks (a version 1 index, say), it reads nothing:
+//! it would find another pack's copy of what git reads there. A delta chain
+//! that loops, which libgit2 would follow for ever, is an error (exit 2).
 //!
 //! It trusts, as git and libgit2 do, that a pack's objects have the ids its
 //! index names (git's index-pack hashed each one when the pack arrived);
@@ -118,7 +120,7 @@ impl Packs {
             if pack.join("multi-pack-index").exists() || pack.join("multi-pack-index.d").exists() {
                 return None;
             }
-            packs.extend(Pack::all_in(&pack));
+            packs.extend(Pack::all_in(&pack)?);
             // libgit2 reads the alternates of directories up to depth 5.
             if depth <= 5 {
                 let mut more = alternates(&dir);
@@ -147,15 +149,18 @@ impl Packs {
             return Ok(None);
         };
         for (n, pack) in self.packs.iter().enumerate() {
-            if let Some(offset) = pack.find(name) {
-                return self.unpack(n, offset).map_err(|()| {
-                    format!(
-                        "cannot read object {id}: its delta chain in {} is longer than \
-                         {DEEPEST} entries (git writes at most 4,095): the pack is corrupt \
-                         (git fsck reports it)",
-                        pack.path.display()
-                    )
-                });
+            match pack.find(name) {
+                Found::At(offset) => {
+                    return self.unpack(n, offset).map_err(|()| {
+                        format!(
+                            "cannot read object {id}: its delta chain in {} loops (a base \
+                             names an entry of its own chain): the pack is corrupt",
+                            pack.path.display()
+                        )
+                    });
+                }
+                Found::Unsure => return Ok(None),
+                Found::Absent => {}
             }
         }
         Ok(None)
@@ -181,7 +186,8 @@ impl Packs {
     }
 
     /// The entry at `offset` of pack `n`, its delta chain resolved; `Err`
-    /// for a chain longer than [`DEEPEST`] (references to bases can loop).
+    /// for a chain that loops (found past [`DEEPEST`] entries; a longer
+    /// chain that does not loop is left to libgit2).
     fn unpack(&self, n: usize, offset: u64) -> Result<Option<Object>, ()> {
         let pack = &self.packs[n];
         // Deltas to apply, the last first: (their offset, their entry).
@@ -205,7 +211,13 @@ impl Packs {
                 }
                 Kind::Delta(base) => {
                     if chain.len() >= DEEPEST {
-                        return Err(());
+                        // Left to libgit2, unless the chain loops (only
+                        // references to bases can: offsets go back).
+                        let mut seen: Vec<u64> = chain.iter().map(|(o, _)| *o).collect();
+                        seen.push(at);
+                        seen.sort_unstable();
+                        let looped = seen.windows(2).any(|w| w[0] == w[1]);
+                        return if looped { Err(()) } else { Ok(None) };
                     }
                     chain.push((at, entry));
                     at = base;
@@ -287,6 +299,13 @@ fn alternates(objects: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Where an index says an object is.
+enum Found {
+    At(u64),
+    Absent,
+    Unsure,
+}
+
 enum Kind {
     Whole(ObjectType),
     /// A delta on the entry at this offset.
@@ -303,27 +322,39 @@ struct Entry {
 
 impl Pack {
     /// The packs of a `pack` directory with an index that reads, newest first (git's order).
-    fn all_in(dir: &Path) -> Vec<Pack> {
+    fn all_in(dir: &Path) -> Option<Vec<Pack>> {
         let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
+            return Some(Vec::new());
         };
-        let mut found: Vec<(u64, Pack)> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let stem = name.strip_prefix("pack-")?.strip_suffix(".idx")?;
-                let pack = dir.join(format!("pack-{stem}.pack"));
-                // git orders packs by their modification time in seconds.
-                let mtime = std::fs::metadata(&pack)
-                    .and_then(|m| m.modified())
-                    .ok()?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                Some((mtime, Pack::open(&e.path(), &pack)?))
-            })
-            .collect();
+        let mut found: Vec<(u64, Pack)> = Vec::new();
+        for e in entries {
+            let Ok(e) = e else { return None };
+            let Some(stem) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("pack-")?.strip_suffix(".idx"))
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let pack = dir.join(format!("pack-{stem}.pack"));
+            // An index without its pack is not used by git either.
+            let Ok(meta) = std::fs::metadata(&pack) else {
+                continue;
+            };
+            // git orders packs by their modification time in seconds.
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            // A pack git may use and guard does not (a version 1 index, an
+            // index or pack guard refuses): guard would read another pack's
+            // copy of what git reads there, so it reads nothing.
+            found.push((mtime, Pack::open(&e.path(), &pack)?));
+        }
         found.sort_by_key(|p| std::cmp::Reverse(p.0));
-        found.into_iter().map(|(_, p)| p).collect()
+        Some(found.into_iter().map(|(_, p)| p).collect())
     }
 
     /// A pack and its index (version 2), when both pass git's checks: the
@@ -379,19 +410,32 @@ impl Pack {
         })
     }
 
-    /// The offset of object `name` in the pack.
-    fn find(&self, name: &[u8; 20]) -> Option<u64> {
-        use std::os::unix::fs::FileExt;
+    /// Where object `name` is in the pack: [`Found::Unsure`] where git's
+    /// lookup could find what guard's does not (a bucket out of order, an
+    /// offset guard cannot read), so the object is left to libgit2 rather
+    /// than looked for in another pack.
+    fn find(&self, name: &[u8; 20]) -> Found {
         let first = usize::from(name[0]);
-        let mut lo = if first == 0 {
+        let lo = if first == 0 {
             0
         } else {
             self.fanout[first - 1] as usize
         };
-        let mut hi = self.fanout[first] as usize;
+        let hi = self.fanout[first] as usize;
         if !self.bucket_in_order(first, lo, hi) {
-            return None;
+            return Found::Unsure;
         }
+        match self.position(name, lo, hi) {
+            Ok(Some(i)) => self.offset(i).map_or(Found::Unsure, Found::At),
+            Ok(None) => Found::Absent,
+            Err(()) => Found::Unsure,
+        }
+    }
+
+    /// The position of `name` among the index's names `lo..hi` (a checked
+    /// bucket), `Err` if the index cannot be read.
+    fn position(&self, name: &[u8; 20], mut lo: usize, mut hi: usize) -> Result<Option<usize>, ()> {
+        use std::os::unix::fs::FileExt;
         const WINDOW: usize = 64;
         let mut names = [0u8; 20 * WINDOW];
         let mut guess = true;
@@ -402,7 +446,7 @@ impl Pack {
             let start = if span <= WINDOW {
                 lo
             } else if guess {
-                let key = u64::from(u32::from_be_bytes(name[1..5].try_into().ok()?));
+                let key = u64::from(u32::from_be_bytes([name[1], name[2], name[3], name[4]]));
                 let at = lo + ((key * span as u64) >> 32) as usize;
                 at.saturating_sub(WINDOW / 2).clamp(lo, hi - WINDOW)
             } else {
@@ -413,16 +457,16 @@ impl Pack {
             let buf = &mut names[..20 * n];
             self.idx
                 .read_exact_at(buf, (8 + 1024 + 20 * start) as u64)
-                .ok()?;
+                .map_err(|_| ())?;
             let window: Vec<&[u8]> = buf.chunks_exact(20).collect();
             match window.binary_search(&&name[..]) {
-                Ok(i) => return self.offset(start + i),
+                Ok(i) => return Ok(Some(start + i)),
                 Err(0) => hi = start,
                 Err(i) if i == n => lo = start + n,
-                Err(_) => return None,
+                Err(_) => return Ok(None),
             }
         }
-        None
+        Ok(None)
     }
 
     /// The names of fan-out bucket `first` (positions `lo..hi`) strictly in
@@ -535,7 +579,10 @@ impl Pack {
                 let base: &[u8; 20] = bytes.get(at..at + 20)?.try_into().ok()?;
                 at += 20;
                 // git looks for a REF_DELTA's base in the same pack only.
-                Kind::Delta(self.find(base)?)
+                match self.find(base) {
+                    Found::At(offset) => Kind::Delta(offset),
+                    Found::Absent | Found::Unsure => return None,
+                }
             }
             _ => return None,
         };
