@@ -112,8 +112,12 @@ fn replacements_and_grafts_the_environment_names_are_refused() {
     // git takes the base as a plain prefix: without its slash it matches
     // refs/replacements/, and an empty one matches every ref.
     r.git(&["update-ref", "-d", &format!("refs/alt/{blob}")]);
-    for (base, r#ref) in [("refs/replace", "refs/replacements"), ("", "refs/tags")] {
-        let name = format!("{}/{blob}", r#ref);
+    for (base, name) in [
+        ("refs/replace", format!("refs/replacements/{blob}")),
+        ("", format!("refs/tags/{blob}")),
+        // git reads the first 40 hex digits of the last part.
+        ("refs/alt/", format!("refs/alt/{blob}-and-more")),
+    ] {
         r.git(&["update-ref", &name, &evil]);
         let run = |program: &str, args: &[&str]| {
             r.cmd(program)

@@ -113,7 +113,9 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
             let file = std::path::PathBuf::from(file);
             let mut files = vec![file.clone()];
             if file.is_relative() {
-                files.extend(repo.workdir().map(|top| top.join(&file)));
+                // git runs from the top of the work tree, or the git
+                // directory of a bare repository.
+                files.push(repo.workdir().unwrap_or(repo.path()).join(&file));
             }
             files
         }
@@ -142,7 +144,7 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
         return Ok(());
     }
     let found = match std::env::var_os("GIT_REPLACE_REF_BASE") {
-        Some(base) => replace_ref_under(repo, &base.to_string_lossy())?,
+        Some(base) => replace_ref_under(repo, &base)?,
         None => replace_ref(repo, "refs/replace")?,
     };
     if let Some(name) = found {
@@ -156,21 +158,27 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
 }
 
 /// A ref git reads as a replacement under `GIT_REPLACE_REF_BASE`: git takes
-/// the base as a plain prefix of ref names (an empty one matches every ref)
-/// and the part after the name's last `/` as the replaced object's id.
-fn replace_ref_under(repo: &Repository, base: &str) -> Result<Option<String>> {
+/// the base as a plain prefix of ref names, in bytes (an empty one matches
+/// every ref), and the part after the name's last `/` as the replaced
+/// object's id.
+fn replace_ref_under(repo: &Repository, base: &std::ffi::OsStr) -> Result<Option<String>> {
+    #[cfg(unix)]
+    let base = std::os::unix::ffi::OsStrExt::as_bytes(base).to_vec();
+    #[cfg(not(unix))]
+    let base = base.to_string_lossy().into_owned().into_bytes();
     let refs = repo
         .references()
         .map_err(|e| Error::context("cannot list the repository's refs", e.message()))?;
     for r in refs {
         let r = r.map_err(|e| Error::context("cannot list the repository's refs", e.message()))?;
-        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
-        let Some(rest) = name.strip_prefix(base) else {
+        let Some(rest) = r.name_bytes().strip_prefix(&base[..]) else {
             continue;
         };
-        let last = rest.rsplit('/').next().unwrap_or(rest);
-        if last.len() == 40 && last.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(Some(name));
+        // git reads the id with get_oid_hex: the first 40 hex digits of the
+        // name's last part, whatever follows them.
+        let last = rest.rsplit(|&b| b == b'/').next().unwrap_or(rest);
+        if last.len() >= 40 && last[..40].iter().all(u8::is_ascii_hexdigit) {
+            return Ok(Some(String::from_utf8_lossy(r.name_bytes()).into_owned()));
         }
     }
     Ok(None)

@@ -350,3 +350,40 @@ fn make_newest(dir: &Path, stem: &str) {
         f.set_modified(newer).unwrap();
     }
 }
+
+/// git takes any `*.idx` with its `*.pack`, not only `pack-*`: so does the
+/// reader (a newer `evil.pack` was read by git and missed by the reader);
+/// a `.pack` that is not a file (a FIFO) is skipped as git skips it.
+#[test]
+fn packs_are_the_files_git_takes_as_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, packs_dir) = safe_repository(dir.path());
+    let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
+    let stem = "b".repeat(40);
+    write_pack(
+        &packs_dir,
+        &stem,
+        &[(name, blob_entry(b"SAFE_MODE = False\n"))],
+        0,
+    );
+    for ext in ["pack", "idx"] {
+        std::fs::rename(
+            packs_dir.join(format!("pack-{stem}.{ext}")),
+            packs_dir.join(format!("evil.{ext}")),
+        )
+        .unwrap();
+    }
+    let packs = Packs::of(&dir.path().join(".git/objects")).unwrap();
+    assert_eq!(packs.packs.len(), 2);
+    drop(packs);
+    std::fs::remove_file(packs_dir.join("evil.pack")).unwrap();
+    let fifo = packs_dir.join("evil.pack");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let packs = Packs::of(&dir.path().join(".git/objects")).unwrap();
+    assert_eq!(packs.packs.len(), 1);
+    assert!(packs.read(safe).unwrap().is_some());
+}
