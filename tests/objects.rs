@@ -7,19 +7,27 @@ const ZONE: &str = "\n[[zone]]\nid = \"z\"\npath = \"f.txt\"\nlines = \"1-5\"\n"
 
 /// A replacement object makes git show other content than the original: a
 /// zoned blob replaced by one with a backdoor.
-#[test]
-fn replacement_objects_are_refused_unless_git_ignores_them_too() {
-    let r = Repo::new();
+/// A repository with an edit below the zone and, written but not used, a
+/// blob that changes the zone: (the first commit, the edit, the edit's
+/// blob, the zone-changing blob).
+fn edit_and_backdoor(r: &Repo) -> (String, String, String, String) {
     r.write("f.txt", &lines(20));
     r.write("guard.toml", &manifest(ZONE));
-    r.commit("init");
+    let first = r.commit("init");
     r.write("f.txt", &lines(20).replace("line 20\n", "twenty\n"));
     let edit = r.commit("edit below the zone");
-    // Replace the new blob with one that changes the zone.
     let blob = r.git(&["rev-parse", "HEAD:f.txt"]);
     r.write("evil.txt", &lines(20).replace("line 2\n", "backdoor\n"));
     let evil = r.git(&["hash-object", "-w", "evil.txt"]);
     std::fs::remove_file(r.file("evil.txt")).unwrap();
+    (first, edit, blob, evil)
+}
+
+#[test]
+fn replacement_objects_are_refused_unless_git_ignores_them_too() {
+    let r = Repo::new();
+    let (_, edit, blob, evil) = edit_and_backdoor(&r);
+    // Replace the new blob with one that changes the zone.
     r.git(&["replace", &blob, &evil]);
     // git itself now shows the backdoor.
     assert!(r.git(&["show", "HEAD:f.txt"]).contains("backdoor"));
@@ -78,15 +86,7 @@ fn grafts_are_refused() {
 #[test]
 fn replacements_and_grafts_the_environment_names_are_refused() {
     let r = Repo::new();
-    r.write("f.txt", &lines(20));
-    r.write("guard.toml", &manifest(ZONE));
-    let first = r.commit("init");
-    r.write("f.txt", &lines(20).replace("line 20\n", "twenty\n"));
-    let edit = r.commit("edit below the zone");
-    let blob = r.git(&["rev-parse", "HEAD:f.txt"]);
-    r.write("evil.txt", &lines(20).replace("line 2\n", "backdoor\n"));
-    let evil = r.git(&["hash-object", "-w", "evil.txt"]);
-    std::fs::remove_file(r.file("evil.txt")).unwrap();
+    let (first, edit, blob, evil) = edit_and_backdoor(&r);
     r.git(&["update-ref", &format!("refs/alt/{blob}"), &evil]);
     let with_base = |program: &str, args: &[&str]| {
         r.cmd(program)

@@ -226,6 +226,14 @@ fn safe_repository(dir: &Path) -> (Oid, std::path::PathBuf) {
     (safe, dir.join(".git/objects/pack"))
 }
 
+/// A pack `pack-<stem>` in `dir` whose one entry, under the safe blob's
+/// id, says "SAFE_MODE = False".
+fn plant_unsafe(dir: &Path, safe: Oid, stem: &str, index: Index) {
+    let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
+    let entries = [(name, blob_entry(b"SAFE_MODE = False\n"))];
+    write_pack_as(dir, stem, &entries, 0, index);
+}
+
 /// A whole blob entry holding `data`.
 fn blob_entry(data: &[u8]) -> Vec<u8> {
     let mut entry = header(3, data.len());
@@ -240,15 +248,8 @@ fn blob_entry(data: &[u8]) -> Vec<u8> {
 fn a_pack_git_uses_and_the_reader_does_not_turns_the_reader_off() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, packs_dir) = safe_repository(dir.path());
-    let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
     let stem = "e".repeat(40);
-    write_pack_as(
-        &packs_dir,
-        &stem,
-        &[(name, blob_entry(b"SAFE_MODE = False\n"))],
-        0,
-        Index::V1,
-    );
+    plant_unsafe(&packs_dir, safe, &stem, Index::V1);
     make_newest(&packs_dir, &stem);
     assert!(Packs::of(&dir.path().join(".git/objects")).is_none());
 }
@@ -358,14 +359,8 @@ fn make_newest(dir: &Path, stem: &str) {
 fn packs_are_the_files_git_takes_as_packs() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, packs_dir) = safe_repository(dir.path());
-    let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
     let stem = "b".repeat(40);
-    write_pack(
-        &packs_dir,
-        &stem,
-        &[(name, blob_entry(b"SAFE_MODE = False\n"))],
-        0,
-    );
+    plant_unsafe(&packs_dir, safe, &stem, Index::V2Sorted);
     for ext in ["pack", "idx"] {
         std::fs::rename(
             packs_dir.join(format!("pack-{stem}.{ext}")),
