@@ -117,37 +117,10 @@ fn write_pack_as(
 #[test]
 fn an_index_of_the_wrong_size_is_ignored_as_git_ignores_it() {
     let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q"]);
-    std::fs::write(dir.path().join("config.py"), "SAFE_MODE = True\n").unwrap();
-    git(dir.path(), &["add", "config.py"]);
-    git(
-        dir.path(),
-        &[
-            "-c",
-            "user.name=a",
-            "-c",
-            "user.email=a@b",
-            "commit",
-            "-qm",
-            "safe",
-        ],
-    );
-    git(dir.path(), &["repack", "-a", "-d"]);
-    let safe = Oid::from_str(git(dir.path(), &["rev-parse", "HEAD:config.py"]).trim()).unwrap();
-    let evil = b"SAFE_MODE = False\n";
-    let mut entry = header(3, evil.len());
-    entry.extend(stored(evil));
-    let packs_dir = dir.path().join(".git/objects/pack");
-    let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
-    write_pack(&packs_dir, &"f".repeat(40), &[(name, entry)], 1);
-    let newer = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
-    for ext in ["pack", "idx"] {
-        let f = std::fs::File::options()
-            .write(true)
-            .open(packs_dir.join(format!("pack-{}.{ext}", "f".repeat(40))))
-            .unwrap();
-        f.set_modified(newer).unwrap();
-    }
+    let (safe, packs_dir) = safe_repository(dir.path());
+    let stem = "f".repeat(40);
+    plant_unsafe(&packs_dir, safe, &stem, 1, Index::V2Sorted);
+    make_newest(&packs_dir, &stem);
     // git and libgit2 ignore that pack; guard's reader, not knowing which
     // packs git uses there, reads nothing.
     assert!(git(dir.path(), &["show", "HEAD:config.py"]).contains("SAFE_MODE = True"));
@@ -228,10 +201,11 @@ fn safe_repository(dir: &Path) -> (Oid, std::path::PathBuf) {
 
 /// A pack `pack-<stem>` in `dir` whose one entry, under the safe blob's
 /// id, says "SAFE_MODE = False".
-fn plant_unsafe(dir: &Path, safe: Oid, stem: &str, index: Index) {
+/// (`extra`: large offsets the index does not use).
+fn plant_unsafe(dir: &Path, safe: Oid, stem: &str, extra: usize, index: Index) {
     let name: [u8; 20] = safe.as_bytes().try_into().unwrap();
     let entries = [(name, blob_entry(b"SAFE_MODE = False\n"))];
-    write_pack_as(dir, stem, &entries, 0, index);
+    write_pack_as(dir, stem, &entries, extra, index);
 }
 
 /// A whole blob entry holding `data`.
@@ -249,7 +223,7 @@ fn a_pack_git_uses_and_the_reader_does_not_turns_the_reader_off() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, packs_dir) = safe_repository(dir.path());
     let stem = "e".repeat(40);
-    plant_unsafe(&packs_dir, safe, &stem, Index::V1);
+    plant_unsafe(&packs_dir, safe, &stem, 0, Index::V1);
     make_newest(&packs_dir, &stem);
     assert!(Packs::of(&dir.path().join(".git/objects")).is_none());
 }
@@ -360,7 +334,7 @@ fn packs_are_the_files_git_takes_as_packs() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, packs_dir) = safe_repository(dir.path());
     let stem = "b".repeat(40);
-    plant_unsafe(&packs_dir, safe, &stem, Index::V2Sorted);
+    plant_unsafe(&packs_dir, safe, &stem, 0, Index::V2Sorted);
     for ext in ["pack", "idx"] {
         std::fs::rename(
             packs_dir.join(format!("pack-{stem}.{ext}")),
