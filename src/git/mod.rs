@@ -223,6 +223,32 @@ fn escape_bytes(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// git run in `dir` with `input` on its standard input (no system or user
+/// configuration), for the readers' tests: its output. Panics on failure.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn run_git(dir: &std::path::Path, args: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[cfg(test)]
 mod hex_tests {
     use proptest::prelude::*;

@@ -167,13 +167,13 @@ impl Packs {
         Ok(None)
     }
 
-    fn kept(&self, n: usize, offset: u64) -> Option<(ObjectType, Arc<[u8]>)> {
+    fn kept(&self, n: usize, offset: u64) -> Option<Object> {
         let kept = self.kept.lock().ok()?;
         let key = (n as u32, offset);
         kept.0.get(&key).or_else(|| kept.1.get(&key))
     }
 
-    fn keep(&self, n: usize, offset: u64, object: &(ObjectType, Arc<[u8]>)) {
+    fn keep(&self, n: usize, offset: u64, object: &Object) {
         if object.1.len() <= CACHE_LARGEST
             && let Ok(kept) = self.kept.lock()
         {

@@ -53,6 +53,19 @@ enum Index {
     V1,
 }
 
+/// An index's fan-out: per first byte, how many names start with it or less.
+fn fanout(names: &[([u8; 20], u32)]) -> Vec<u8> {
+    (0..256usize)
+        .flat_map(|b| {
+            let n = names
+                .iter()
+                .filter(|(id, _)| usize::from(id[0]) <= b)
+                .count() as u32;
+            n.to_be_bytes()
+        })
+        .collect()
+}
+
 fn write_pack_as(
     dir: &Path,
     name: &str,
@@ -75,11 +88,7 @@ fn write_pack_as(
         at.sort();
     }
     if index == Index::V1 {
-        let mut idx = Vec::new();
-        for b in 0..256usize {
-            let n = at.iter().filter(|(id, _)| usize::from(id[0]) <= b).count() as u32;
-            idx.extend(n.to_be_bytes());
-        }
+        let mut idx = fanout(&at);
         for (id, offset) in &at {
             idx.extend(offset.to_be_bytes());
             idx.extend_from_slice(id);
@@ -92,10 +101,7 @@ fn write_pack_as(
         return;
     }
     let mut idx = vec![0xff, b't', b'O', b'c', 0, 0, 0, 2];
-    for b in 0..256usize {
-        let n = at.iter().filter(|(id, _)| usize::from(id[0]) <= b).count() as u32;
-        idx.extend(n.to_be_bytes());
-    }
+    idx.extend(fanout(&at));
     for (id, _) in &at {
         idx.extend_from_slice(id);
     }

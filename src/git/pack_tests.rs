@@ -6,22 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use std::process::Command;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::git::run_git(dir, args, b"")
 }
 
 /// A repository whose history makes deltas: 40 versions of a 3,000-line
@@ -57,20 +44,7 @@ fn history(dir: &Path) {
             other.len()
         ));
     }
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    crate::git::run_git(dir, &["fast-import", "--quiet"], stream.as_bytes());
 }
 
 /// Every object of `dir`'s packs, as `git cat-file` lists them.

@@ -148,33 +148,19 @@ mod tests {
     #[test]
     fn inflates_exactly_what_git_deflated() {
         let dir = tempfile::tempdir().unwrap();
-        let git = |args: &[&str], input: Option<&[u8]>| {
-            use std::io::Write;
-            let mut child = std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.unwrap_or(b""))
-                .unwrap();
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success());
-            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        let git = |args: &[&str], input: &[u8]| {
+            crate::git::run_git(dir.path(), args, input)
+                .trim()
+                .to_string()
         };
-        git(&["init", "-q"], None);
+        git(&["init", "-q"], b"");
         let mut inflater = Inflater::new().unwrap();
         for content in [
             Vec::new(),
             b"one line\n".to_vec(),
             (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect(),
         ] {
-            let id = git(&["hash-object", "-w", "--stdin"], Some(&content));
+            let id = git(&["hash-object", "-w", "--stdin"], &content);
             let loose = std::fs::read(
                 dir.path()
                     .join(".git/objects")
