@@ -31,4 +31,5 @@ mod signatures;
 mod signoffs;
 mod touch;
 mod trailers_oracle;
+mod walks;
 mod work;

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use git2::{ObjectType, Oid, Sort};
+use git2::{ObjectType, Oid};
 
 use super::graph::{BloomKey, CommitGraph};
+use super::topo;
 use super::{Repo, Side, Step, Store, hex, oid};
 use crate::change::ObjectId;
 use crate::error::{Error, Result};
@@ -76,12 +77,7 @@ impl Repo {
     /// Commits reachable from `tips` and from no ref of the repository, oldest
     /// first: what a push adds (in `pre-receive`, refs still hold their old values).
     pub fn not_in_refs(&self, tips: &[ObjectId]) -> Result<Vec<ObjectId>> {
-        let mut walk = self.repo.revwalk()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-        for t in tips {
-            walk.push(oid(t)?)
-                .map_err(|e| Error::context(format!("cannot walk from {t}"), e.message()))?;
-        }
+        let mut hidden = Vec::new();
         let refs = self
             .repo
             .references()
@@ -90,15 +86,11 @@ impl Repo {
             let r = r.map_err(|e| Error::context("cannot read a ref", e.message()))?;
             // A ref that names no commit (a tag of a tree) hides nothing.
             if let Ok(c) = r.peel_to_commit() {
-                walk.hide(c.id())
-                    .map_err(|e| Error::context("cannot walk the history", e.message()))?;
+                hidden.push(c.id());
             }
         }
-        walk.map(|r| {
-            r.map(hex)
-                .map_err(|e| Error::context("cannot walk the history", e.message()))
-        })
-        .collect()
+        let tips = tips.iter().map(|t| oid(t)).collect::<Result<Vec<_>>>()?;
+        self.topo_walk(&tips, &hidden, false)
     }
 
     /// Commits reachable from `to` and not from `from`, oldest first.
@@ -107,19 +99,66 @@ impl Repo {
     }
 
     fn walk(&self, to: &str, hide: Option<&str>) -> Result<Vec<ObjectId>> {
-        let mut walk = self.repo.revwalk()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-        walk.push(oid(to)?)
-            .map_err(|e| Error::context(format!("cannot walk from {to}"), e.message()))?;
-        if let Some(from) = hide {
-            walk.hide(oid(from)?)
-                .map_err(|e| Error::context(format!("cannot walk from {from}"), e.message()))?;
+        let hidden = hide.map(oid).transpose()?;
+        self.topo_walk(&[oid(to)?], hidden.as_slice(), false)
+    }
+
+    /// The commits reachable from `tips` and from none of `hidden`, oldest
+    /// first, in the order of libgit2's topological walk (see [`super::topo`]),
+    /// following only first parents if asked.
+    pub(super) fn topo_walk(
+        &self,
+        tips: &[Oid],
+        hidden: &[Oid],
+        first_parent: bool,
+    ) -> Result<Vec<ObjectId>> {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(|e| Error::context("cannot open the object database", e.message()))?;
+        let mut read = |id: Oid| self.walk_header(&odb, id);
+        let mut walk = topo::Walk::new(first_parent, &mut read);
+        for t in tips {
+            walk.push(*t);
         }
-        walk.map(|r| {
-            r.map(hex)
-                .map_err(|e| Error::context("cannot walk the history", e.message()))
-        })
-        .collect()
+        for h in hidden {
+            walk.hide(*h);
+        }
+        let ids = walk
+            .run()
+            .map_err(|e| Error::context("cannot walk the history", e))?;
+        Ok(ids.into_iter().map(hex).collect())
+    }
+
+    /// Commit `id`'s committer time and parents as libgit2's walk reads
+    /// them: from the commit as stored when it is in the form git writes
+    /// ([`topo::quick_header`]), read by guard's pack reader where it can;
+    /// otherwise (and at a shallow clone's boundary, which libgit2 grafts)
+    /// as libgit2 reads the commit, or the error it gives.
+    fn walk_header(
+        &self,
+        odb: &git2::Odb<'_>,
+        id: Oid,
+    ) -> std::result::Result<topo::Header, String> {
+        let boundary = !self.shallow.is_empty() && self.shallow.contains(&hex(id));
+        if !boundary {
+            let quick = match self.read_packed(id).map_err(|e| e.to_string())? {
+                Some((ObjectType::Commit, data)) => topo::quick_header(&data),
+                Some(_) => None,
+                None => match odb.read(id) {
+                    Ok(o) if o.kind() == ObjectType::Commit => topo::quick_header(o.data()),
+                    _ => None,
+                },
+            };
+            if let Some(header) = quick {
+                return Ok(header);
+            }
+        }
+        let c = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| format!("cannot read commit {id}: {}", e.message()))?;
+        Ok((c.committer().when().seconds(), c.parent_ids().collect()))
     }
 
     pub fn merge_base(&self, a: &str, b: &str) -> Result<ObjectId> {
@@ -261,17 +300,7 @@ impl Repo {
             at_pos = parent_pos;
         }
         // Otherwise, what git's revision walk says.
-        let mut walk = self.repo.revwalk()?;
-        walk.simplify_first_parent()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-        walk.push(oid(to)?)?;
-        walk.hide(stop)?;
-        let ids: Vec<ObjectId> = walk
-            .map(|r| {
-                r.map(hex)
-                    .map_err(|e| Error::context("cannot walk the history", e.message()))
-            })
-            .collect::<Result<_>>()?;
+        let ids = self.topo_walk(&[oid(to)?], &[stop], true)?;
         ids.into_iter()
             .map(|id| {
                 let (tree, parents) = self.trees(&id)?;
