@@ -132,8 +132,6 @@ pub struct Repo {
     /// guard's own reader of the repository's packs, for long walks.
     #[cfg(unix)]
     packs: std::cell::OnceCell<Option<std::sync::Arc<pack::Packs>>>,
-    /// Whether this handle's own caches were shrunk for the packs' cache.
-    packs_budgeted: std::cell::Cell<bool>,
 }
 
 /// A tree's raw bytes and its entries' offsets, checked.

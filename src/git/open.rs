@@ -274,40 +274,28 @@ impl Repo {
             prefetched: Bounded::entries(256),
             #[cfg(unix)]
             packs: std::cell::OnceCell::new(),
-            packs_budgeted: std::cell::Cell::new(false),
         })
     }
 
     /// Object `id` read by guard's own pack reader, in long walks (see
     /// [`super::pack`]); `None`: read it with libgit2.
     pub(super) fn packed(&self, id: Oid) -> Result<Option<(ObjectType, std::sync::Arc<[u8]>)>> {
-        if !LONG_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let found = self.read_packed(id)?;
-        if found.is_some() && !self.packs_budgeted.replace(true) {
-            // What is read is kept in the packs' cache, shared by the
-            // threads: each thread keeps a little for itself.
-            self.blobs.set_budget(super::PACKED_BLOB_CACHE_BYTES);
-            self.raw_trees.set_budget(super::PACKED_TREE_CACHE_BYTES);
-        }
-        Ok(found)
-    }
-
-    /// Object `id` read by guard's own pack reader, walks or not; `None`:
-    /// read it with libgit2.
-    pub(super) fn read_packed(
-        &self,
-        id: Oid,
-    ) -> Result<Option<(ObjectType, std::sync::Arc<[u8]>)>> {
         #[cfg(unix)]
-        {
-            let packs = self
-                .packs
-                .get_or_init(|| super::pack::Packs::of(&self.repo.commondir().join("objects")));
-            if let Some(packs) = packs.as_ref() {
-                return packs.read(id).map_err(Error::new);
-            }
+        if LONG_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
+            let packs = self.packs.get_or_init(|| {
+                let packs = super::pack::Packs::of(&self.repo.commondir().join("objects"));
+                if packs.is_some() {
+                    // What is read is kept in the packs' cache, shared by the
+                    // threads: each thread keeps a little for itself.
+                    self.blobs.set_budget(super::PACKED_BLOB_CACHE_BYTES);
+                    self.raw_trees.set_budget(super::PACKED_TREE_CACHE_BYTES);
+                }
+                packs
+            });
+            return match packs.as_ref() {
+                Some(packs) => packs.read(id).map_err(Error::new),
+                None => Ok(None),
+            };
         }
         let _ = id;
         Ok(None)

@@ -1,5 +1,5 @@
 //! Walks of the history in libgit2's topological order, oldest first,
-//! with commits read by guard's own pack reader.
+//! without libgit2's lost commits.
 //!
 //! The walk is libgit2's (`revwalk.c`: `git_revwalk__push_commit`,
 //! `prepare_walk`, `limit_list`, `sort_in_topological_order` for

@@ -132,27 +132,22 @@ impl Repo {
 
     /// Commit `id`'s committer time and parents as libgit2's walk reads
     /// them: from the commit as stored when it is in the form git writes
-    /// ([`topo::quick_header`]), read by guard's pack reader where it can;
-    /// otherwise (and at a shallow clone's boundary, which libgit2 grafts)
-    /// as libgit2 reads the commit, or the error it gives.
+    /// ([`topo::quick_header`]); otherwise (and at a shallow clone's
+    /// boundary, which libgit2 grafts) as libgit2 reads the commit, or the
+    /// error it gives. The commit is read through libgit2, whose index
+    /// lookups are in memory (guard's pack reader was slower here).
     fn walk_header(
         &self,
         odb: &git2::Odb<'_>,
         id: Oid,
     ) -> std::result::Result<topo::Header, String> {
         let boundary = !self.shallow.is_empty() && self.shallow.contains(&hex(id));
-        if !boundary {
-            let quick = match self.read_packed(id).map_err(|e| e.to_string())? {
-                Some((ObjectType::Commit, data)) => topo::quick_header(&data),
-                Some(_) => None,
-                None => match odb.read(id) {
-                    Ok(o) if o.kind() == ObjectType::Commit => topo::quick_header(o.data()),
-                    _ => None,
-                },
-            };
-            if let Some(header) = quick {
-                return Ok(header);
-            }
+        if !boundary
+            && let Ok(o) = odb.read(id)
+            && o.kind() == ObjectType::Commit
+            && let Some(header) = topo::quick_header(o.data())
+        {
+            return Ok(header);
         }
         let c = self
             .repo
