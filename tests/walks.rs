@@ -1,6 +1,7 @@
-//! Contract sections 3 and 6: a range is every commit git lists for it. A
-//! history shaped so that a walk could lose commits must not hide a zone
-//! change from `guard check A..B`, nor from the server's pre-receive hook.
+//! Contract sections 3 and 6: a range is every commit reachable from its tip
+//! and not from its base. A history shaped so that a walk could lose commits
+//! must not hide a zone change from `guard check A..B`, nor from the
+//! server's pre-receive hook.
 
 use crate::common::*;
 

@@ -102,6 +102,16 @@ impl<'r> Walk<'r> {
         }
         let listed = self.limit_list(commits)?;
         let sorted = self.topological(&listed);
+        // Every listed commit comes out of the sort, unless a count of
+        // children overflowed (libgit2's did at 65,536) or the history
+        // loops: then the walk is not trusted.
+        if sorted.len() != listed.len() {
+            return Err(format!(
+                "the walk listed {} commits but ordered only {}: the history cannot be ordered",
+                listed.len(),
+                sorted.len()
+            ));
+        }
         // The toposort iterator skips what became uninteresting; REVERSE
         // lists what it gives backwards.
         Ok(sorted
@@ -265,7 +275,8 @@ impl<'r> Walk<'r> {
             for i in 0..self.parents(c).len() {
                 let p = self.parents(c)[i] as usize;
                 if self.nodes[p].in_degree > 0 {
-                    self.nodes[p].in_degree += 1;
+                    // Saturated, the commit is never ordered: `run` says so.
+                    self.nodes[p].in_degree = self.nodes[p].in_degree.saturating_add(1);
                 }
             }
         }

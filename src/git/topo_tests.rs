@@ -195,3 +195,20 @@ proptest! {
         }
     }
 }
+
+/// A history that cannot be ordered (here two commits that name each
+/// other, as a graft could make them) is an error, not a shorter list.
+#[test]
+fn commits_the_sort_cannot_order_are_an_error() {
+    let a = Oid::from_str("1111111111111111111111111111111111111111").unwrap();
+    let b = Oid::from_str("2222222222222222222222222222222222222222").unwrap();
+    let mut read =
+        |id: Oid| -> Result<super::Header, String> { Ok((1, vec![if id == a { b } else { a }])) };
+    let mut walk = super::Walk::new(false, &mut read);
+    walk.push(a);
+    let err = walk.run().unwrap_err();
+    assert_eq!(
+        err,
+        "the walk listed 2 commits but ordered only 0: the history cannot be ordered"
+    );
+}
