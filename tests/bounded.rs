@@ -276,9 +276,11 @@ fn a_work_tree_file_of_another_size_is_never_read() {
     edit(&r, "f.txt", 7);
     r.git(&["add", "f.txt"]);
     let size = r.read("f.txt").len() as u64;
+    // The manifest in force is read from the work tree too (its bytes are HEAD's).
+    let manifest = r.read("guard.toml").len() as u64;
     let clean = traced(&r, &["check"]);
     assert_code(&clean, 1);
-    assert_eq!(work(&clean)["worktree"], size, "{clean:?}");
+    assert_eq!(work(&clean)["worktree"], size + manifest, "{clean:?}");
     std::fs::OpenOptions::new()
         .write(true)
         .open(r.file("f.txt"))
@@ -288,7 +290,29 @@ fn a_work_tree_file_of_another_size_is_never_read() {
     let grown = traced(&r, &["check"]);
     assert_code(&grown, 1);
     assert!(grown.stdout.contains("+ edited 7"), "{grown:?}");
-    assert_eq!(work(&grown)["worktree"], 0, "{grown:?}");
+    assert_eq!(work(&grown)["worktree"], manifest, "{grown:?}");
+}
+
+/// The manifest in force is read from the work tree only when its bytes are
+/// HEAD's: an unstaged edit of the same size that moves the zone elsewhere
+/// is not read as the manifest in force.
+#[test]
+fn a_work_tree_manifest_other_than_heads_is_never_the_one_in_force() {
+    let r = zoned_repo();
+    edit(&r, "f.txt", 7);
+    r.git(&["add", "f.txt"]);
+    let moved = r.read("guard.toml").replace("\"f.txt\"", "\"g.txt\"");
+    assert_eq!(moved.len(), r.read("guard.toml").len());
+    r.write("guard.toml", &moved);
+    let run = traced(&r, &["check"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains("zone z\n    f.txt:5-10: lines changed"),
+        "{run:?}"
+    );
+    // Read (it has HEAD's size), and refused by its hash.
+    let read = r.read("f.txt").len() + moved.len();
+    assert_eq!(work(&run)["worktree"], read as u64, "{run:?}");
 }
 
 /// `n` invariants, and a staged edit of one of them: the manifest's change
