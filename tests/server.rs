@@ -340,3 +340,30 @@ fn a_push_over_git_daemon_is_refused_with_the_report() {
     }
     assert_eq!(server_head(&srv, "main"), w.git(&["rev-parse", "HEAD"]));
 }
+
+/// A replacement ref makes git on the server show other bytes for a zoned
+/// file on every branch (`git show main:f.txt`, a checkout, a mirror) while
+/// no commit changed: such a push is refused; deleting one is not (red team).
+#[test]
+fn a_push_of_a_replacement_ref_is_refused() {
+    let (srv, w) = server();
+    let old = w.git(&["rev-parse", "HEAD:f.txt"]);
+    w.write("evil.txt", &lines(20).replace("line 7\n", "backdoor\n"));
+    let new = w.git(&["hash-object", "-w", "evil.txt"]);
+    w.git(&["replace", &old, &new]);
+    let name = format!("refs/replace/{old}");
+    let push = w.git_run(&["push", "-q", "origin", &format!("{name}:{name}")]);
+    assert_refused(&push, &format!("{name}: a replacement ref"));
+    assert!(!srv.git(&["show", "main:f.txt"]).contains("backdoor"));
+    assert_eq!(
+        srv.git_run(&["rev-parse", "--verify", "-q", &name]).code,
+        1,
+        "the ref was not created"
+    );
+    // Any name under refs/replace/ is refused, whatever follows.
+    let other = w.git_run(&["push", "-q", "origin", "HEAD:refs/replace/x"]);
+    assert_refused(&other, "refs/replace/x: a replacement ref");
+    // A deletion is allowed (git has nothing to delete here).
+    let delete = w.git_run(&["push", "-q", "origin", &format!(":{name}")]);
+    assert!(!delete.stderr.contains("a replacement ref"), "{delete:?}");
+}

@@ -83,7 +83,23 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
     let mut notes = String::new();
     let mut tips = Vec::new();
     let mut branches = Vec::new();
+    let mut refused = Vec::new();
     for u in updates {
+        // A replacement ref makes git show other objects in place of those
+        // judged, on every branch: never received (deleting one is fine).
+        if !is_zero(&u.new) && crate::git::names_a_replacement(u.name.as_bytes()) {
+            refused.push(Entry::Failed {
+                commit: None,
+                error: format!(
+                    "{}: a replacement ref (git would show its object in place of {} \
+                     wherever that is read, on every branch, past every judgment): guard \
+                     refuses to receive replacement refs",
+                    u.name,
+                    u.name.rsplit('/').next().unwrap_or(&u.name)
+                ),
+            });
+            continue;
+        }
         if is_zero(&u.new) {
             let _ = writeln!(
                 notes,
@@ -139,6 +155,7 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
             },
         });
     }
+    entries.extend(refused);
     let report = Report { entries };
     let rendered = crate::report::outcome(&report, Format::Human);
     let mut stderr = notes;

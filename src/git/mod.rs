@@ -39,7 +39,7 @@ pub mod memory;
 mod open;
 #[cfg(unix)]
 mod pack;
-pub use open::for_long_walks;
+pub use open::{for_long_walks, names_a_replacement};
 pub mod oracle;
 pub mod prefetch;
 mod raw;

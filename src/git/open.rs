@@ -157,6 +157,28 @@ fn refuse_replacements(repo: &Repository) -> Result<()> {
     Ok(())
 }
 
+/// Would git read ref `name` as a replacement, on this machine or on one
+/// that reads this repository otherwise: any ref under `refs/replace/`, and
+/// under `GIT_REPLACE_REF_BASE` one whose last part starts with an id (as
+/// [`replace_ref_under`] reads them).
+pub fn names_a_replacement(name: &[u8]) -> bool {
+    if name.starts_with(b"refs/replace/") {
+        return true;
+    }
+    let Some(base) = std::env::var_os("GIT_REPLACE_REF_BASE") else {
+        return false;
+    };
+    #[cfg(unix)]
+    let base = std::os::unix::ffi::OsStrExt::as_bytes(base.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let base = base.to_string_lossy().into_owned().into_bytes();
+    let Some(rest) = name.strip_prefix(&base[..]) else {
+        return false;
+    };
+    let last = rest.rsplit(|&b| b == b'/').next().unwrap_or(rest);
+    last.len() >= 40 && last[..40].iter().all(u8::is_ascii_hexdigit)
+}
+
 /// A ref git reads as a replacement under `GIT_REPLACE_REF_BASE`: git takes
 /// the base as a plain prefix of ref names, in bytes (an empty one matches
 /// every ref), and the part after the name's last `/` as the replaced
