@@ -334,3 +334,36 @@ fn a_change_writing_an_invalid_manifest_is_a_violation_of_it() {
     let next = r.commit("next");
     assert_code(&r.guard(&["check", &next]), 2);
 }
+
+/// `guard.toml` turned into a symlink holding the same bytes (git checks it
+/// out as a link in every clone, where guard refuses to follow it) is no
+/// manifest: a violation of that change, whatever its sign-offs (red team).
+#[test]
+fn a_manifest_made_a_symlink_is_an_invalid_manifest() {
+    let r = zoned_repo();
+    let blob = r.git(&["rev-parse", "HEAD:guard.toml"]);
+    r.git(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("120000,{blob},guard.toml"),
+    ]);
+    r.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        "manifest becomes a symlink",
+    ]);
+    assert_eq!(
+        r.git(&["ls-tree", "HEAD", "guard.toml"]).split(' ').next(),
+        Some("120000")
+    );
+    let run = r.guard(&["check", "HEAD"]);
+    assert_code(&run, 1);
+    assert!(
+        run.stdout.contains(
+            "guard.toml becomes a symlink (mode 120000) in this change: the manifest must be a regular file"
+        ),
+        "{run:?}"
+    );
+}

@@ -220,6 +220,32 @@ impl Evaluator<'_> {
                 facts.touched.push(touch);
                 return Ok(());
             }
+            // A symlink (or a submodule) is checked out as one: the manifest
+            // would be read through a link guard refuses to follow, in every
+            // clone. Same bytes or not, that is no manifest.
+            Some(c)
+                if c.new.as_ref().is_some_and(|n| {
+                    !matches!(
+                        n.kind,
+                        crate::change::Kind::File | crate::change::Kind::Executable
+                    )
+                }) =>
+            {
+                facts.manifest.push(Violation::InvalidManifest {
+                    file: self.manifest_path.clone(),
+                    errors: format!(
+                        "{} becomes a {} (mode {}) in this change: the manifest must be a \
+                         regular file",
+                        self.manifest_path,
+                        match c.new.as_ref().map(|n| n.kind) {
+                            Some(crate::change::Kind::Symlink) => "symlink",
+                            _ => "submodule",
+                        },
+                        mode_code(c.new.as_ref())
+                    ),
+                });
+                return Ok(());
+            }
             Some(_) => {
                 // A change that writes a manifest that does not parse or
                 // validate is judged like any other, and that is a violation
