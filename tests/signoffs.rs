@@ -249,3 +249,50 @@ fn the_staged_author_is_the_one_git_will_record() {
     let run = r.guard(&["check"]);
     assert_code(&run, 2);
 }
+
+/// A message that declares another encoding than UTF-8 is shown re-encoded
+/// by git (`git log --format=%(trailers)` shows no trailer of an ASCII
+/// message declared UTF-16): guard reads no sign-off from it, and says why;
+/// UTF-8 under any spelling git takes reads as usual (red team).
+#[test]
+fn sign_offs_in_a_message_of_another_encoding_do_not_count() {
+    let r = zoned_repo();
+    let parent = r.git(&["rev-parse", "HEAD"]);
+    edit(&r, "f.txt", 7);
+    r.git(&["add", "f.txt"]);
+    let tree = r.git(&["write-tree"]);
+    let commit = |encoding: &str, subject: &str| {
+        let raw = format!(
+            "tree {tree}\nparent {parent}\nauthor A <a@example.com> 1700000000 +0000\n\
+             committer A <a@example.com> 1700000000 +0000\nencoding {encoding}\n\n{}",
+            signed(subject, &[ALPHA, BETA])
+        );
+        r.git_input(
+            &["hash-object", "-t", "commit", "-w", "--stdin"],
+            raw.as_bytes(),
+        )
+    };
+    // What git shows depends on whether iconv takes the bytes (an odd count
+    // of bytes is no UTF-16, and git then shows them as they are): guard
+    // reads no sign-off either way.
+    let shown: Vec<String> = ["edit the zone", "edit the zone!"]
+        .iter()
+        .map(|subject| {
+            let id = commit("UTF-16", subject);
+            let run = r.guard(&["check", &id]);
+            assert_code(&run, 1);
+            assert!(run.stdout.contains("sign-offs: none found"), "{run:?}");
+            assert!(
+                run.stdout
+                    .contains("the message declares encoding \"UTF-16\""),
+                "{run:?}"
+            );
+            r.git(&["log", "-1", "--format=%(trailers)", &id])
+        })
+        .collect();
+    assert!(shown.iter().any(String::is_empty), "{shown:?}");
+    for utf8 in ["UTF-8", "utf8"] {
+        let id = commit(utf8, "edit the zone");
+        assert_code(&r.guard(&["check", &id]), 0);
+    }
+}

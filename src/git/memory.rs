@@ -129,6 +129,7 @@ impl Memory {
                 author_email: author_email.to_string(),
                 time: self.order.len() as i64,
                 offset_minutes: 0,
+                foreign_encoding: None,
             },
         );
         self.order.push(id.clone());

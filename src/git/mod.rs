@@ -86,6 +86,10 @@ pub struct CommitInfo {
     /// Seconds since the epoch, and the author's offset in minutes.
     pub time: i64,
     pub offset_minutes: i32,
+    /// The encoding the commit declares for its message, when it is not
+    /// UTF-8: git shows such a message re-encoded, so `message` then holds
+    /// its subject line alone (no trailer guard could read the way git does).
+    pub foreign_encoding: Option<String>,
 }
 
 impl CommitInfo {

@@ -389,15 +389,31 @@ impl Repo {
             .find_commit(oid(id)?)
             .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
         let author = c.author();
+        // An `encoding` header other than UTF-8 (git compares names case
+        // aside, "utf8" for "utf-8"); any of them, where git reads the first
+        // and libgit2 the last.
+        let foreign_encoding = c
+            .raw_header_bytes()
+            .split(|&b| b == b'\n')
+            .filter_map(|l| l.strip_prefix(b"encoding "))
+            .find(|e| !e.eq_ignore_ascii_case(b"utf-8") && !e.eq_ignore_ascii_case(b"utf8"))
+            .map(|e| String::from_utf8_lossy(e).into_owned());
+        let mut message = String::from_utf8_lossy(c.message_raw_bytes()).into_owned();
+        if foreign_encoding.is_some() {
+            // What git shows of it depends on iconv: guard reads no trailer.
+            let subject = message.lines().next().unwrap_or("").len();
+            message.truncate(subject);
+        }
         Ok(CommitInfo {
             id: id.to_string(),
             tree: hex(c.tree_id()),
             parents: c.parent_ids().map(hex).collect(),
-            message: String::from_utf8_lossy(c.message_raw_bytes()).into_owned(),
+            message,
             author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
             author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
             time: author.when().seconds(),
             offset_minutes: author.when().offset_minutes(),
+            foreign_encoding,
         })
     }
 

@@ -533,11 +533,19 @@ impl<'r> Evaluator<'r> {
             others: trees,
             parents: c.parents.clone(),
         };
-        self.evaluate(
+        let mut verdict = self.evaluate(
             subject,
             &BaseManifest::InBase(self.manifest_path.clone()),
             &change,
-        )
+        )?;
+        if let Some(encoding) = &c.foreign_encoding {
+            verdict.notes.push(format!(
+                "the message declares encoding {encoding:?}, which git re-encodes to show it: \
+                 guard reads trailers only in UTF-8 messages, so none were read (commit \
+                 without i18n.commitEncoding)"
+            ));
+        }
+        Ok(verdict)
     }
 
     /// The manifest at the manifest path of `side`, parsed (not file-checked);
