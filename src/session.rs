@@ -410,16 +410,32 @@ pub fn next_author_time() -> i64 {
 /// Judge the staged change with `message` (already cleaned up).
 pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Verdict> {
     let s = staged(repo, loc)?;
+    // The commit will declare this encoding for its message: git shows it
+    // re-encoded, so guard reads no trailer of it (as of the commit itself).
+    let encoding = repo
+        .config_string("i18n.commitEncoding")?
+        .filter(|e| !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8"));
+    let subject_line = message.lines().next().unwrap_or("");
     let subject = Subject {
         commit: None,
-        subject: message.lines().next().unwrap_or("").to_string(),
-        message: message.to_string(),
+        subject: subject_line.to_string(),
+        message: if encoding.is_some() {
+            subject_line.to_string()
+        } else {
+            message.to_string()
+        },
         author_email: next_author_email(repo)?,
         update: None,
         time: next_author_time(),
     };
     let mut verdict = s.eval.evaluate(subject, &s.which, &s.change)?;
     verdict.notes.extend(s.note);
+    if let Some(encoding) = encoding {
+        verdict.notes.push(format!(
+            "i18n.commitEncoding is {encoding:?}: the commit will declare that encoding, which \
+             git re-encodes to show the message, so guard reads no trailer of it"
+        ));
+    }
     Ok(verdict)
 }
 

@@ -436,3 +436,22 @@ fn assert_blocked(run: &Run) {
         "{run:?}"
     );
 }
+
+/// With `i18n.commitEncoding` set to another encoding than UTF-8 the commit
+/// will declare it, and its sign-offs will not count once committed: the
+/// commit-msg hook reads none either, and says why (red team).
+#[test]
+fn the_commit_msg_hook_reads_no_sign_off_under_another_commit_encoding() {
+    let r = installed();
+    touch_zone(&r, "x");
+    r.git(&["add", "f.txt"]);
+    r.git(&["config", "i18n.commitEncoding", "UTF-16"]);
+    let run = r.commit_hooked(&signed("signed", &[ALPHA, BETA]));
+    assert_blocked(&run);
+    assert!(
+        run.all().contains("i18n.commitEncoding is \"UTF-16\""),
+        "{run:?}"
+    );
+    r.git(&["config", "i18n.commitEncoding", "utf8"]);
+    assert_eq!(r.commit_hooked(&signed("signed", &[ALPHA, BETA])).code, 0);
+}
