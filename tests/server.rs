@@ -367,3 +367,52 @@ fn a_push_of_a_replacement_ref_is_refused() {
     let delete = w.git_run(&["push", "-q", "origin", &format!(":{name}")]);
     assert!(!delete.stderr.contains("a replacement ref"), "{delete:?}");
 }
+
+/// A created tag or branch is judged as an update from where its history
+/// meets the default branch: a merge of `main` onto a root commit (which
+/// carries no rules) with a zone changed is refused under a new name as it
+/// is on `main` (red team); a new branch of signed work lands.
+#[test]
+fn a_created_ref_that_brings_an_unsigned_change_under_main_is_refused() {
+    let (srv, w) = server();
+    let main = w.git(&["rev-parse", "HEAD"]);
+    w.write("f.txt", &lines(20).replace("line 7\n", "no auth\n"));
+    w.git(&["add", "f.txt"]);
+    let tree = w.git(&["write-tree"]);
+    w.git(&["reset", "-q", "--hard"]);
+    let root = w.git(&["commit-tree", &tree, "-m", "root"]);
+    let merge = w.git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        &root,
+        "-p",
+        &main,
+        "-m",
+        "merge main",
+    ]);
+    w.git(&["tag", "-a", "-m", "release 2.0", "v2.0", &merge]);
+    let push = w.git_run(&[
+        "push",
+        "origin",
+        "v2.0",
+        &format!("{merge}:refs/heads/release-2.0"),
+    ]);
+    assert_refused(&push, "brought by commits judged by no manifest");
+    assert!(
+        push.stderr
+            .contains("refs/tags/v2.0: created; judged as a merge"),
+        "{push:?}"
+    );
+    assert_eq!(
+        srv.git_run(&["rev-parse", "--verify", "-q", "refs/tags/v2.0"])
+            .code,
+        1
+    );
+    // Signed work on a new branch lands.
+    w.git(&["checkout", "-q", "-b", "topic", &main]);
+    edit_zone(&w, "signed", &[ALPHA, BETA]);
+    let push = w.git_run(&["push", "-q", "origin", "topic"]);
+    assert_code(&push, 0);
+    assert_eq!(server_head(&srv, "topic"), w.git(&["rev-parse", "HEAD"]));
+}
