@@ -84,8 +84,6 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
     let mut tips = Vec::new();
     let mut branches = Vec::new();
     let mut refused = Vec::new();
-    // The default branch's commit before the push (none while unborn).
-    let head = repo.resolve("HEAD").ok();
     for u in updates {
         // A replacement ref makes git show other objects in place of those
         // judged, on every branch: never received (deleting one is fine).
@@ -139,24 +137,6 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
             }
             if old != new {
                 branches.push((u.name.clone(), old, new));
-            }
-        } else if judged && let Some(head) = &head {
-            // A created branch or tag is judged as an update from where its
-            // history meets the default branch: a merge of `main` onto a
-            // root commit (which carries no rules) would otherwise bring
-            // main's history and an unsigned zone change under a new name.
-            // A history unrelated to it is judged by its commits alone.
-            if let Ok(base) = repo.merge_base(head, &new)
-                && base != new
-            {
-                let _ = writeln!(
-                    notes,
-                    "guard: {}: created; judged as a merge of its history into {} (where it \
-                     meets the default branch)",
-                    u.name,
-                    &base[..10]
-                );
-                branches.push((u.name.clone(), base, new));
             }
         }
     }
