@@ -367,3 +367,23 @@ fn a_push_of_a_replacement_ref_is_refused() {
     let delete = w.git_run(&["push", "-q", "origin", &format!(":{name}")]);
     assert!(!delete.stderr.contains("a replacement ref"), "{delete:?}");
 }
+
+/// A tag of a tree holds content no commit brought (`git archive` of it
+/// ships a changed zone no judgment saw): refused, as guard judges commits
+/// (red team).
+#[test]
+fn a_push_of_a_ref_to_a_tree_is_refused() {
+    let (srv, w) = server();
+    w.write("f.txt", &lines(20).replace("line 7\n", "no auth\n"));
+    w.git(&["add", "f.txt"]);
+    let tree = w.git(&["write-tree"]);
+    w.git(&["reset", "-q", "--hard"]);
+    w.git(&["tag", "-a", "-m", "release", "v2.0", &tree]);
+    let push = w.git_run(&["push", "-q", "origin", "v2.0"]);
+    assert_refused(&push, "refs/tags/v2.0: names no commit (a tree or a blob)");
+    assert_eq!(
+        srv.git_run(&["rev-parse", "--verify", "-q", "refs/tags/v2.0"])
+            .code,
+        1
+    );
+}

@@ -110,11 +110,17 @@ pub fn judge_push(updates: &[Update], arg: &ManifestArg) -> Result<Outcome> {
             continue;
         }
         let Some(new) = repo.peel_commit(&u.new)? else {
-            let _ = writeln!(
-                notes,
-                "guard: {}: names no commit; nothing to judge",
-                u.name
-            );
+            // A tree or a blob under a ref (a tag of one, say) holds content
+            // no commit brought: `git archive` of it would ship what no
+            // judgment saw. guard judges commits: refused.
+            refused.push(Entry::Failed {
+                commit: None,
+                error: format!(
+                    "{}: names no commit (a tree or a blob): guard judges commits, and \
+                     content under a ref that no commit brought cannot be judged",
+                    u.name
+                ),
+            });
             continue;
         };
         tips.push(new.clone());
