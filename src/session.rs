@@ -414,7 +414,7 @@ pub fn judge_staged(repo: &Repo, loc: &ManifestLoc, message: &str) -> Result<Ver
     // re-encoded, so guard reads no trailer of it (as of the commit itself).
     let encoding = repo
         .config_string("i18n.commitEncoding")?
-        .filter(|e| !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8"));
+        .filter(|e| !crate::git::is_utf8_name(e.as_bytes()));
     let subject_line = message.lines().next().unwrap_or("");
     let subject = Subject {
         commit: None,

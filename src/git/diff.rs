@@ -174,11 +174,6 @@ impl Repo {
     /// Let [`Repo::blob`] try `path`'s work-tree file for blob `id` (see
     /// [`Repo::worktree_copy`]: used only if its bytes are that blob).
     pub fn try_worktree_for(&self, id: &str, path: &str) {
-        self.staged_at(id, path);
-    }
-
-    /// Let [`Repo::blob`] try `path`'s work-tree file for blob `id`.
-    pub(super) fn staged_at(&self, id: &str, path: &str) {
         self.worktree
             .borrow_mut()
             .insert(id.to_string(), path.to_string());

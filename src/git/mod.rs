@@ -92,6 +92,12 @@ pub struct CommitInfo {
     pub foreign_encoding: Option<String>,
 }
 
+/// Does git take encoding `name` for UTF-8 (`is_encoding_utf8`: "utf-8" or
+/// "utf8", case aside)?
+pub fn is_utf8_name(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"utf-8") || name.eq_ignore_ascii_case(b"utf8")
+}
+
 impl CommitInfo {
     pub fn short(&self) -> &str {
         &self.id[..self.id.len().min(10)]

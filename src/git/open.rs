@@ -389,14 +389,13 @@ impl Repo {
             .find_commit(oid(id)?)
             .map_err(|e| Error::new(format!("cannot read commit {id}: {}", e.message())))?;
         let author = c.author();
-        // An `encoding` header other than UTF-8 (git compares names case
-        // aside, "utf8" for "utf-8"); any of them, where git reads the first
-        // and libgit2 the last.
+        // An `encoding` header other than UTF-8; any of them, where git reads
+        // the first and libgit2 the last.
         let foreign_encoding = c
             .raw_header_bytes()
             .split(|&b| b == b'\n')
             .filter_map(|l| l.strip_prefix(b"encoding "))
-            .find(|e| !e.eq_ignore_ascii_case(b"utf-8") && !e.eq_ignore_ascii_case(b"utf8"))
+            .find(|e| !super::is_utf8_name(e))
             .map(|e| String::from_utf8_lossy(e).into_owned());
         let mut message = String::from_utf8_lossy(c.message_raw_bytes()).into_owned();
         if foreign_encoding.is_some() {

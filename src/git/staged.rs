@@ -196,7 +196,7 @@ impl Repo {
                 if let Some((id, crate::change::Kind::File | crate::change::Kind::Executable)) = n
                     && let Ok(p) = std::str::from_utf8(path)
                 {
-                    self.staged_at(&super::hex_of(id), p);
+                    self.try_worktree_for(&super::hex_of(id), p);
                 }
                 Ok(FileChange {
                     path: path_of(path)?,
