@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::git::Side;
 use crate::git::graph::BloomKey;
+use crate::manifest::Zones;
 use crate::manifest::compare::Expected;
 use crate::policy::{BaseManifest, Change, Evaluator, Subject};
 use crate::report::Entry;
@@ -161,31 +162,32 @@ fn what_if(
             // Carry the zones to where this commit moved their code.
             let expected =
                 eval.expectations(&manifest, &change, &changes, &mut Default::default())?;
-            let mut kept = Vec::new();
-            let zones = std::mem::take(&mut manifest.zones);
-            for mut z in std::sync::Arc::try_unwrap(zones).unwrap_or_else(|a| (*a).clone()) {
-                match expected.get(&z.id) {
-                    None => kept.push(z),
-                    Some(Expected::At { path, lines }) => {
-                        z.path = crate::manifest::PathSpec::Literal(path.clone());
-                        z.lines = *lines;
-                        kept.push(z);
-                    }
-                    Some(Expected::Gone(why)) => report.items.push(Item::Gone {
-                        zone: z.id,
-                        commit: id.clone(),
-                        why: why.clone(),
-                    }),
-                }
-            }
-            manifest.zones = std::sync::Arc::new(kept);
             if !expected.is_empty() {
+                std::sync::Arc::make_mut(&mut manifest.zones).retain_mut(|z| {
+                    match expected.get(&z.id) {
+                        None => true,
+                        Some(Expected::At { path, lines }) => {
+                            z.path = crate::manifest::PathSpec::Literal(path.clone());
+                            z.lines = *lines;
+                            true
+                        }
+                        Some(Expected::Gone(why)) => {
+                            report.items.push(Item::Gone {
+                                zone: z.id.clone(),
+                                commit: id.clone(),
+                                why: why.clone(),
+                            });
+                            false
+                        }
+                    }
+                });
                 repo.hint_zones(line_zones(&manifest));
             }
         }
         Ok(())
     })?;
-    let zones = std::sync::Arc::try_unwrap(manifest.zones).unwrap_or_else(|a| (*a).clone());
+    let zones =
+        std::sync::Arc::try_unwrap(manifest.zones).map_or_else(|a| a.to_vec(), Zones::into_vec);
     report.what_if = Some((label, to, zones));
     Ok(crate::report::audit::outcome(&report, format))
 }

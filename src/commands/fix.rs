@@ -52,9 +52,9 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
         .eval
         .expectations(&base, &s.change, &changes, &mut HashMap::new())?;
     let mut moves = Vec::new();
-    let staged_zones = staged_manifest.zones_by_id();
+    let staged_zones = &staged_manifest.zones;
     for bz in base.zones.iter() {
-        let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_zones.get(bz.id.as_str())) else {
+        let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_zones.get(&bz.id)) else {
             continue;
         };
         if location(sz) != location(bz) {

@@ -153,6 +153,7 @@ pub fn zones(
             }
         }
     }
+    let src = validate::Source::new(&text);
     let mut line_starts: HashMap<String, Vec<usize>> = HashMap::new();
     let mut rows = Vec::new();
     for z in m.zones.iter() {
@@ -196,10 +197,11 @@ pub fn zones(
             },
         };
         if matched == 0 && checked.is_ok() {
+            let pos = src.pos(z.at);
             unresolved.push(format!(
                 "{label}:{}:{}: zone {:?}: {} matches no file",
-                z.pos.line,
-                z.pos.col,
+                pos.line,
+                pos.col,
                 z.id,
                 z.path.as_str()
             ));

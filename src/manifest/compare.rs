@@ -427,9 +427,8 @@ pub fn compare(
         }
     }
     // Zones.
-    let (base_zones, after_zones) = (base.zones_by_id(), after.zones_by_id());
     for z in base.zones.iter() {
-        match after_zones.get(z.id.as_str()).copied() {
+        match after.zone(&z.id) {
             None => out.weakenings.push(weak(
                 "zone-removed",
                 &z.id,
@@ -441,7 +440,7 @@ pub fn compare(
         }
     }
     for z in after.zones.iter() {
-        if !base_zones.contains_key(z.id.as_str()) {
+        if base.zone(&z.id).is_none() {
             out.tightenings
                 .push(format!("zone {} added ({})", z.id, z.location()));
         }

@@ -19,8 +19,11 @@ impl Validator<'_> {
         id: &str,
         zone_ids: &HashSet<String>,
     ) -> Vec<String> {
+        // Most zones have none: nothing to build an iterator over.
+        let Some(raw) = raw else {
+            return Vec::new();
+        };
         raw.into_iter()
-            .flatten()
             .filter_map(|a| {
                 let text = a.get_ref();
                 // A zone id of this manifest, or else a path (checked as one).
@@ -123,9 +126,8 @@ pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
         out.tightenings
             .push("a security freeze set or widened".into());
     }
-    let base_zones = base.zones_by_id();
     for z in after.zones.iter() {
-        let Some(old) = base_zones.get(z.id.as_str()) else {
+        let Some(old) = base.zone(&z.id) else {
             continue;
         };
         for a in old

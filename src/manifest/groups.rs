@@ -166,7 +166,7 @@ impl Validator<'_> {
         if m.instances.is_empty() {
             for z in m.zones.iter().filter(|z| restricted(z)) {
                 let p = self.src.problem_at(
-                    z.pos,
+                    self.src.pos(z.at),
                     format!(
                         "zone {:?}: `approvers` and `require` name instances, and the manifest declares no [[instance]]",
                         z.id
@@ -184,7 +184,7 @@ impl Validator<'_> {
                 .then(|| "the declared instances cannot meet its rules".to_string());
             if let Some(why) = why {
                 let p = self.src.problem_at(
-                    z.pos,
+                    self.src.pos(z.at),
                     format!("zone {:?}: {why} ({})", z.id, describe(&rules)),
                 );
                 self.problems.push(p);
@@ -246,9 +246,8 @@ pub(super) fn compare(base: &Manifest, after: &Manifest, out: &mut Comparison) {
                 .push(format!("group {} loses member {m}", g.id));
         }
     }
-    let base_zones = base.zones_by_id();
     for z in after.zones.iter() {
-        let Some(old) = base_zones.get(z.id.as_str()) else {
+        let Some(old) = base.zone(&z.id) else {
             continue;
         };
         let (was, now) = (base.eligible(old), after.eligible(z));

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod consent;
 pub mod edit;
+mod files;
 mod freeze;
 pub mod groups;
 pub mod pattern;
@@ -14,10 +15,12 @@ pub mod quick;
 pub mod raw;
 mod source;
 pub mod validate;
+mod zones;
 
 use globset::GlobMatcher;
 use pattern::Pattern;
 use serde::Serialize;
+pub use zones::Zones;
 
 pub use validate::{ConfigError, parse};
 
@@ -211,8 +214,11 @@ pub struct Zone {
     /// Files (paths) or zones (ids) a change touching this zone must also
     /// change; sign-offs do not waive it.
     pub also_change: Vec<String>,
-    /// Position of the `lines` value (or of the zone) in the manifest.
-    pub pos: Pos,
+    /// Where the `lines` value (or else the zone's table) starts in the
+    /// manifest text, a byte offset: [`validate::Source::pos`] gives its line
+    /// and column, found only for a message (finding them for every zone of
+    /// a large manifest was a tenth of reading it).
+    pub at: usize,
 }
 
 impl Zone {
@@ -257,7 +263,7 @@ pub struct Manifest {
     pub instances: Vec<Instance>,
     /// Shared: one command holds several copies of a manifest of thousands
     /// of zones (the base, the staged one, each evaluator's).
-    pub zones: std::sync::Arc<Vec<Zone>>,
+    pub zones: std::sync::Arc<Zones>,
     pub invariants: Vec<Invariant>,
     pub groups: Vec<Group>,
 }
@@ -287,13 +293,7 @@ impl Manifest {
     }
 
     pub fn zone(&self, id: &str) -> Option<&Zone> {
-        self.zones.iter().find(|z| z.id == id)
-    }
-
-    /// Zones by id, for lookups over every zone (a linear [`Manifest::zone`]
-    /// each time made a 1,000-zone manifest quadratic).
-    pub fn zones_by_id(&self) -> foldhash::HashMap<&str, &Zone> {
-        self.zones.iter().map(|z| (z.id.as_str(), z)).collect()
+        self.zones.get(id)
     }
 
     pub fn instance(&self, id: &str) -> Option<&Instance> {

@@ -32,7 +32,7 @@ pub fn read(text: &str) -> Option<RawManifest> {
     let mut m = RawManifest::default();
     let mut table = Table::Root;
     // The keys already set in the current table, one bit each.
-    let mut seen: u16 = 0;
+    let mut seen: u32 = 0;
     loop {
         r.skip_ws();
         match r.peek() {
@@ -44,8 +44,8 @@ pub fn read(text: &str) -> Option<RawManifest> {
                 r.end_of_line()?;
             }
             Some(_) => {
-                let key = r.key()?;
-                let bit = 1u16 << key_bit(table, key)?;
+                let key = field_of(table, r.key()?)?;
+                let bit = 1u32 << key as u32;
                 if seen & bit != 0 {
                     return None;
                 }
@@ -71,38 +71,89 @@ enum Table {
     Group,
 }
 
-/// Each key the schema has in `table`, numbered for the duplicate check.
-fn key_bit(table: Table, key: &str) -> Option<u32> {
-    let keys: &[&str] = match table {
-        Table::Root => &["version"],
-        Table::Policy => &[
-            "signoffs",
-            "trailers",
-            "author_counts",
-            "audit_trailers",
-            "freeze",
-        ],
-        Table::Instance => &["id", "emails", "key"],
-        Table::Zone => &[
-            "id",
-            "path",
-            "lines",
-            "reason",
-            "signoffs",
-            "approvers",
-            "also_change",
-        ],
-        Table::Invariant => &["path", "must_contain", "must_not_contain", "reason"],
-        Table::Group => &["id", "members"],
-    };
-    keys.iter().position(|k| *k == key).map(|p| p as u32)
+/// The keys of the schema, each in the tables that have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Version,
+    Signoffs,
+    Trailers,
+    AuthorCounts,
+    AuditTrailers,
+    Freeze,
+    Id,
+    Emails,
+    Key,
+    Path,
+    Lines,
+    Reason,
+    Approvers,
+    AlsoChange,
+    MustContain,
+    MustNotContain,
+    Members,
+}
+
+/// The field key `key` names in `table`, if the schema has it there (one match:
+/// every key of every table is compared once).
+fn field_of(table: Table, key: &str) -> Option<Field> {
+    use Table::*;
+    Some(match (table, key) {
+        (Root, "version") => Field::Version,
+        (Policy | Zone, "signoffs") => Field::Signoffs,
+        (Policy, "trailers") => Field::Trailers,
+        (Policy, "author_counts") => Field::AuthorCounts,
+        (Policy, "audit_trailers") => Field::AuditTrailers,
+        (Policy, "freeze") => Field::Freeze,
+        (Instance | Zone | Group, "id") => Field::Id,
+        (Instance, "emails") => Field::Emails,
+        (Instance, "key") => Field::Key,
+        (Zone | Invariant, "path") => Field::Path,
+        (Zone, "lines") => Field::Lines,
+        (Zone | Invariant, "reason") => Field::Reason,
+        (Zone, "approvers") => Field::Approvers,
+        (Zone, "also_change") => Field::AlsoChange,
+        (Invariant, "must_contain") => Field::MustContain,
+        (Invariant, "must_not_contain") => Field::MustNotContain,
+        (Group, "members") => Field::Members,
+        _ => return None,
+    })
 }
 
 /// A byte TOML allows in a comment or a string: tab, printable ASCII, and
 /// any byte of a non-ASCII character (no other control byte, no DEL).
-fn allowed(b: u8) -> bool {
-    b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+const fn allowed(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b < 0x7f) || b >= 0x80
 }
+
+/// What a byte may be, per class, looked up once per byte.
+#[derive(Clone, Copy)]
+enum Class {
+    /// On a basic string's run: allowed, not its quote, not an escape.
+    BasicRun,
+    /// On a literal string: allowed, not its quote.
+    LiteralRun,
+    /// In a bare key.
+    Bare,
+}
+
+const fn table(class: Class) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match class {
+            Class::BasicRun => allowed(b) && b != b'"' && b != b'\\',
+            Class::LiteralRun => allowed(b) && b != b'\'',
+            Class::Bare => b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+        };
+        i += 1;
+    }
+    t
+}
+
+const BASIC_RUN: [bool; 256] = table(Class::BasicRun);
+const LITERAL_RUN: [bool; 256] = table(Class::LiteralRun);
+const BARE: [bool; 256] = table(Class::Bare);
 
 struct Reader<'a> {
     s: &'a [u8],
@@ -192,24 +243,24 @@ impl<'a> Reader<'a> {
     /// A bare key (`A-Za-z0-9_-`).
     fn key(&mut self) -> Option<&'a str> {
         let start = self.i;
-        while matches!(self.peek(), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            self.i += 1;
-        }
+        self.i += self.s[start..]
+            .iter()
+            .take_while(|&&b| BARE[b as usize])
+            .count();
         (self.i > start).then(|| &self.text[start..self.i])
     }
 
-    fn value(&mut self, m: &mut RawManifest, table: Table, key: &str) -> Option<()> {
+    fn value(&mut self, m: &mut RawManifest, table: Table, key: Field) -> Option<()> {
         match table {
             Table::Root => m.version = Some(self.integer()?),
             Table::Policy => {
                 let p = m.policy.as_mut()?;
                 match key {
-                    "signoffs" => p.signoffs = Some(self.integer()?),
-                    "trailers" => p.trailers = Some(self.array()?.into_inner()),
-                    "author_counts" => p.author_counts = Some(self.boolean()?),
-                    "audit_trailers" => p.audit_trailers = Some(self.array()?.into_inner()),
-                    "freeze" => {
+                    Field::Signoffs => p.signoffs = Some(self.integer()?),
+                    Field::Trailers => p.trailers = Some(self.array()?.into_inner()),
+                    Field::AuthorCounts => p.author_counts = Some(self.boolean()?),
+                    Field::AuditTrailers => p.audit_trailers = Some(self.array()?.into_inner()),
+                    Field::Freeze => {
                         let reason = self.string()?;
                         p.freeze = Some(Spanned::new(
                             reason.span(),
@@ -222,40 +273,40 @@ impl<'a> Reader<'a> {
             Table::Instance => {
                 let i = m.instances.last_mut()?.get_mut();
                 match key {
-                    "id" => i.id = Some(self.string()?),
-                    "emails" => i.emails = self.array()?.into_inner(),
-                    "key" => i.key = Some(self.string()?),
+                    Field::Id => i.id = Some(self.string()?),
+                    Field::Emails => i.emails = self.array()?.into_inner(),
+                    Field::Key => i.key = Some(self.string()?),
                     _ => return None,
                 }
             }
             Table::Zone => {
                 let z = m.zones.last_mut()?.get_mut();
                 match key {
-                    "id" => z.id = Some(self.string()?),
-                    "path" => z.path = Some(self.string()?),
-                    "lines" => z.lines = Some(self.string()?),
-                    "reason" => z.reason = Some(self.string()?.into_inner()),
-                    "signoffs" => z.signoffs = Some(self.integer()?),
-                    "approvers" => z.approvers = Some(self.array()?),
-                    "also_change" => z.also_change = Some(self.array()?.into_inner()),
+                    Field::Id => z.id = Some(self.string()?),
+                    Field::Path => z.path = Some(self.string()?),
+                    Field::Lines => z.lines = Some(self.string()?),
+                    Field::Reason => z.reason = Some(self.string()?.into_inner()),
+                    Field::Signoffs => z.signoffs = Some(self.integer()?),
+                    Field::Approvers => z.approvers = Some(self.array()?),
+                    Field::AlsoChange => z.also_change = Some(self.array()?.into_inner()),
                     _ => return None,
                 }
             }
             Table::Invariant => {
                 let v = m.invariants.last_mut()?.get_mut();
                 match key {
-                    "path" => v.path = Some(self.string()?),
-                    "must_contain" => v.must_contain = Some(self.string()?),
-                    "must_not_contain" => v.must_not_contain = Some(self.string()?),
-                    "reason" => v.reason = Some(self.string()?.into_inner()),
+                    Field::Path => v.path = Some(self.string()?),
+                    Field::MustContain => v.must_contain = Some(self.string()?),
+                    Field::MustNotContain => v.must_not_contain = Some(self.string()?),
+                    Field::Reason => v.reason = Some(self.string()?.into_inner()),
                     _ => return None,
                 }
             }
             Table::Group => {
                 let g = m.groups.last_mut()?.get_mut();
                 match key {
-                    "id" => g.id = Some(self.string()?),
-                    "members" => g.members = self.array()?.into_inner(),
+                    Field::Id => g.id = Some(self.string()?),
+                    Field::Members => g.members = self.array()?.into_inner(),
                     _ => return None,
                 }
             }
@@ -303,17 +354,16 @@ impl<'a> Reader<'a> {
         // followed by a quote: given up at the line's end.
         self.i += 1;
         let escapes = quote == b'"';
+        let plain = if escapes { &BASIC_RUN } else { &LITERAL_RUN };
         let mut value = String::new();
         loop {
             // Tab, printable ASCII and non-ASCII bytes, up to the quote or an
             // escape; a control byte stops the run and is given up on below.
             let run = self.i;
-            while let Some(&b) = self.s.get(self.i) {
-                if !allowed(b) || b == quote || (escapes && b == b'\\') {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i += self.s[run..]
+                .iter()
+                .take_while(|&&b| plain[b as usize])
+                .count();
             let piece = &self.text[run..self.i];
             match self.peek()? {
                 b if b == quote => {

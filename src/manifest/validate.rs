@@ -1,11 +1,12 @@
 //! Raw manifest → typed [`Manifest`], collecting every problem at once.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashSet, HashSetExt};
 use std::ops::Range;
 
 use globset::GlobBuilder;
 use toml::Spanned;
 
+pub use super::files::{FileState, check_files};
 use super::raw::{RawInstance, RawInvariant, RawManifest, RawZone};
 pub use super::source::{ConfigError, Problem, Source};
 use super::{Instance, Invariant, LineRange, Manifest, PathSpec, Policy, Zone};
@@ -149,7 +150,7 @@ impl Validator<'_> {
             version,
             policy,
             instances,
-            zones: std::sync::Arc::new(zones),
+            zones: std::sync::Arc::new(super::Zones::new(zones)),
             invariants,
             groups,
         };
@@ -358,9 +359,7 @@ impl Validator<'_> {
                 Some(p) => self.path(p, "zone"),
             };
             // Where the zone is: its `lines`, or else its table.
-            let pos = self
-                .src
-                .pos(r.lines.as_ref().map_or(span.start, |l| l.span().start));
+            let at = r.lines.as_ref().map_or(span.start, |l| l.span().start);
             let lines = r.lines.as_ref().and_then(|l| {
                 let range = parse_range(l.get_ref());
                 if range.is_none() {
@@ -391,7 +390,7 @@ impl Validator<'_> {
                     approvers,
                     require,
                     also_change,
-                    pos,
+                    at,
                 });
             }
         }
@@ -449,21 +448,25 @@ fn path_shape(text: &str) -> (bool, bool) {
     let b = text.as_bytes();
     let mut bad = b.is_empty() || b[0] == b'/' || b[0] == b'\\' || b.get(1) == Some(&b':');
     let mut glob = false;
-    let mut start = 0;
-    for i in 0..=b.len() {
-        match b.get(i) {
-            Some(0) => bad = true,
-            Some(b'*' | b'?' | b'[' | b'{') => glob = true,
-            Some(b'/') | None => {
-                let c = &b[start..i];
-                if c.is_empty() || c == b"." || c.split(|&x| x == b'\\').any(|p| p == b"..") {
-                    bad = true;
+    // Where the current `/` component starts, and the current part of it
+    // between `/` or `\\`: each is checked at its end.
+    let (mut component, mut part) = (0, 0);
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'/' | b'\\' => {
+                bad |= &b[part..i] == b"..";
+                if c == b'/' {
+                    bad |= matches!(&b[component..i], b"" | b".");
+                    component = i + 1;
                 }
-                start = i + 1;
+                part = i + 1;
             }
-            Some(_) => {}
+            0 => bad = true,
+            b'*' | b'?' | b'[' | b'{' => glob = true,
+            _ => {}
         }
     }
+    bad |= &b[part..] == b".." || matches!(&b[component..], b"" | b".");
     (bad, glob)
 }
 
@@ -495,60 +498,6 @@ fn plain_range(s: &[u8]) -> Option<Option<LineRange>> {
     };
     let (a, b) = (number(&s[..dash])?, number(&s[dash + 1..])?);
     Some(LineRange::new(a, b))
-}
-
-/// What a zone's file is in the tree the manifest is judged against.
-#[derive(Debug, Clone, Copy)]
-pub enum FileState {
-    Missing,
-    NotAFile,
-    Lines(usize),
-}
-
-/// Checks that need the files: every `lines` zone's file exists and is long enough.
-pub fn check_files(
-    manifest: &Manifest,
-    text: &str,
-    label: &str,
-    mut file: impl FnMut(&str) -> crate::Result<FileState>,
-) -> crate::Result<Result<(), ConfigError>> {
-    // The line index is built only for a problem to place.
-    let mut src = None;
-    let mut problems = Vec::new();
-    // Each file is looked at once, however many zones it holds.
-    let mut states: HashMap<&str, FileState> = HashMap::new();
-    for z in manifest.zones.iter() {
-        let (Some(range), PathSpec::Literal(path)) = (z.lines, &z.path) else {
-            continue;
-        };
-        let state = match states.get(path.as_str()) {
-            Some(s) => *s,
-            None => {
-                let s = file(path)?;
-                states.insert(path, s);
-                s
-            }
-        };
-        let msg = match state {
-            FileState::Lines(n) if range.end as usize <= n => continue,
-            FileState::Lines(n) => format!(
-                "zone {:?}: lines {range} run past the end of {path} ({n} lines)",
-                z.id
-            ),
-            FileState::Missing => format!("zone {:?}: {path} does not exist", z.id),
-            FileState::NotAFile => format!("zone {:?}: {path} is not a file", z.id),
-        };
-        let src = src.get_or_insert_with(|| Source::new(text));
-        problems.push(src.problem_at(z.pos, msg));
-    }
-    Ok(if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigError {
-            label: label.to_string(),
-            problems,
-        })
-    })
 }
 
 #[cfg(test)]

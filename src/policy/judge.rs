@@ -81,7 +81,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
         .cloned()
         .unwrap_or_else(|| "Signed-off-by".into());
     let overriding = break_glass(manifest, &trailers, &signed, &mut verdict.notes);
-    let zones = manifest.zones_by_id();
+    let zones = &*manifest.zones;
     let mut judged: Vec<&str> = Vec::new();
     let mut lacking = Vec::new();
     for t in &verdict.touched {
@@ -89,7 +89,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
             continue;
         }
         judged.push(&t.zone);
-        let zone = zones.get(t.zone.as_str()).copied();
+        let zone = zones.get(&t.zone);
         let rules = match zone {
             Some(z) => manifest.rules(z),
             // The manifest's own zone: any instance, `policy.signoffs`.
@@ -151,7 +151,7 @@ pub fn judge(manifest: &Manifest, subject: Subject, facts: Option<Facts>) -> Res
     verdict.violations.extend(lacking);
     verdict.violations.extend(freeze_and_co_change(
         manifest,
-        &zones,
+        zones,
         &verdict.touched,
         &facts.merge_touches,
         &facts.changed,
@@ -236,7 +236,7 @@ fn break_glass(
 /// change left alone: no sign-off waives either.
 fn freeze_and_co_change(
     manifest: &Manifest,
-    zones: &foldhash::HashMap<&str, &crate::manifest::Zone>,
+    zones: &crate::manifest::Zones,
     touched: &[Touch],
     frozen_touches: &[String],
     changed: &[String],
@@ -270,14 +270,14 @@ fn freeze_and_co_change(
                 reason: f.reason.clone(),
             });
         }
-        let Some(z) = zones.get(t.zone.as_str()) else {
+        let Some(z) = zones.get(&t.zone) else {
             continue;
         };
         let missing: Vec<String> = z
             .also_change
             .iter()
             .filter(|a| {
-                if zones.contains_key(a.as_str()) {
+                if zones.get(a).is_some() {
                     !is_touched(a)
                 } else {
                     !changed.iter().any(|p| {

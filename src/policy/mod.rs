@@ -334,17 +334,54 @@ impl<'r> Evaluator<'r> {
             BaseManifest::Carried(m) => Ok(Some((**m).clone())),
             BaseManifest::InBase(path) => {
                 debug_assert_eq!(path, &self.manifest_path);
-                let Some((id, text)) = self.manifest_at(base)? else {
-                    return Ok(None);
+                // A tree does not change: what was found in force at it
+                // stays so (the index may, between a fix and a check).
+                let tree = match base {
+                    Side::Tree(t) => Some(t),
+                    Side::Empty | Side::Index => None,
                 };
-                let label = Self::side_label(base, &self.manifest_path);
-                let manifest = self.parsed_blob(base, &id, Some(&text))?;
-                // The files are checked against every base: they change.
-                validate::check_files(&manifest, &text, &label, |p| self.file_state(base, p))?
-                    .map_err(|e| Error::new(e.to_string()))?;
-                Ok(Some(manifest))
+                // The manifest last found in force at a tree, file-checked:
+                // every question a change asks of its base asks it again, and
+                // a hook asks it of two evaluators (the fix, the check). A tree
+                // id names its files' bytes, in any repository.
+                thread_local! {
+                    static IN_FORCE: RefCell<Option<(String, String, Option<Manifest>)>> =
+                        const { RefCell::new(None) };
+                }
+                let key = |t: &String| (t.clone(), self.manifest_path.clone());
+                if let Some(t) = tree {
+                    let hit = IN_FORCE.with(|memo| match &*memo.borrow() {
+                        Some((at, path, m)) if at == t && *path == self.manifest_path => {
+                            Some(m.clone())
+                        }
+                        _ => None,
+                    });
+                    if let Some(m) = hit {
+                        return Ok(m);
+                    }
+                }
+                let found = self.base_manifest_read(base)?;
+                if let Some(t) = tree {
+                    let (at, path) = key(t);
+                    IN_FORCE.with(|memo| *memo.borrow_mut() = Some((at, path, found.clone())));
+                }
+                Ok(found)
             }
         }
+    }
+
+    /// The manifest in force at `base` read, parsed and checked against
+    /// `base`'s files.
+    fn base_manifest_read(&self, base: &Side) -> Result<Option<Manifest>> {
+        let Some((id, text)) = self.manifest_at(base)? else {
+            return Ok(None);
+        };
+        let label = Self::side_label(base, &self.manifest_path);
+        let manifest = self.parsed_blob(base, &id, Some(&text))?;
+        // The files are checked against every base: they change.
+        validate::check_files(&manifest, &text, &label, |p| self.file_state(base, p))?
+            .map_err(|e| Error::new(e.to_string()))?;
+        Ok(Some(manifest))
     }
 
     /// Judge one change: gather its facts, then [`judge`] them.

@@ -278,7 +278,8 @@ impl Evaluator<'_> {
             Some(_) => compare::compare(base, &after, expected),
         };
         // Every line zone of the manifest after the change must fit its file.
-        let base_zones = base.zones_by_id();
+        // (With the manifest unchanged, each zone is its base's.)
+        let base_zones = mc.map(|_| &base.zones);
         let stale: foldhash::HashSet<&str> = cmp.stale.iter().map(|s| s.zone.as_str()).collect();
         let mut more_stale = Vec::new();
         // Each file is looked at once, however many zones it holds.
@@ -287,14 +288,13 @@ impl Evaluator<'_> {
             let (Some(r), PathSpec::Literal(p)) = (z.lines, &z.path) else {
                 continue;
             };
-            if stale.contains(z.id.as_str()) {
-                continue;
-            }
             let file_changed = changes.iter().any(|c| &c.path == p);
-            let same_zone = base_zones
-                .get(z.id.as_str())
-                .is_some_and(|b| b.path == z.path && b.lines == z.lines);
-            if !file_changed && same_zone {
+            let same_zone = base_zones.as_ref().is_none_or(|zones| {
+                zones
+                    .get(&z.id)
+                    .is_some_and(|b| b.path == z.path && b.lines == z.lines)
+            });
+            if !file_changed && same_zone || stale.contains(z.id.as_str()) {
                 continue;
             }
             let state = match states.get(p.as_str()) {

@@ -12,7 +12,7 @@ use crate::ancestry::Parent;
 use crate::change::ObjectId;
 use crate::error::{Error, Result};
 use crate::git::Side;
-use crate::manifest::{Manifest, Zone};
+use crate::manifest::{Manifest, Zones};
 use crate::merge::{Brought, Facts, Judged};
 
 /// A pair of commits: (first parent, side).
@@ -50,7 +50,7 @@ pub struct SideHistory {
 /// A brought commit's answer for every zone of the first parent's manifest
 /// `zones`: bit `i` set when its own manifest had a zone of `zones[i]`'s id.
 struct Had {
-    zones: Arc<Vec<Zone>>,
+    zones: Arc<Zones>,
     bits: Vec<u64>,
 }
 
