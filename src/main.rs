@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         eprintln!("guard: internal error: {info}");
         std::process::exit(2);
     }));
+    guard::memory_tuning();
     let cli = guard::cli::Cli::parse();
     // Progress through long ranges, only for a person watching a terminal.
     let tty = std::io::stderr().is_terminal();

@@ -54,7 +54,10 @@ pub fn fix_staged(repo: &Repo, loc: &ManifestLoc, write_unstaged: bool) -> Resul
     let mut moves = Vec::new();
     let staged_zones = &staged_manifest.zones;
     for bz in base.zones.iter() {
-        let (Some(e), Some(sz)) = (expected.get(&bz.id), staged_zones.get(&bz.id)) else {
+        let Some(e) = expected.get(&bz.id) else {
+            continue;
+        };
+        let Some(sz) = staged_zones.get(&bz.id) else {
             continue;
         };
         if location(sz) != location(bz) {

@@ -71,7 +71,12 @@ impl Repo {
         let parsed = if !sha1 {
             None
         } else {
-            match std::fs::read(&path) {
+            // Mapped, not read: a read copies the whole index into fresh
+            // memory, a page fault per page (half a megabyte for git/git), where
+            // the mapping's faults each map several pages of the file cache.
+            // git writes a new index and renames it over the old one, never
+            // rewriting the file in place.
+            match super::mapped::Bytes::open(&path) {
                 Ok(data) => index::parse(&data)
                     .map_err(|why| Error::new(format!("{}: {why}", path.display())))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Index::default()),

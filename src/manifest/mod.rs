@@ -69,7 +69,10 @@ pub enum PathSpec {
     /// A globset pattern matched against repository-relative paths.
     Glob {
         pattern: String,
-        matcher: GlobMatcher,
+        /// Boxed: most zones are files, and every zone of a large manifest
+        /// is as large as this variant (a zone's memory is touched first
+        /// when it is read: fresh pages, each a page fault).
+        matcher: Box<GlobMatcher>,
     },
 }
 

@@ -30,6 +30,11 @@ pub fn read(text: &str) -> Option<RawManifest> {
         i: 0,
     };
     let mut m = RawManifest::default();
+    // Zones are most of a large manifest: their room is made once, not
+    // grown by copies into fresh memory (each new page a fault). A header
+    // inside a comment or a string only reserves room never touched.
+    m.zones
+        .reserve(memchr::memmem::find_iter(text.as_bytes(), b"[[zone]]").count());
     let mut table = Table::Root;
     // The keys already set in the current table, one bit each.
     let mut seen: u32 = 0;

@@ -294,7 +294,7 @@ impl Validator<'_> {
                 .build()
             {
                 Ok(g) => Some(PathSpec::Glob {
-                    matcher: g.compile_matcher(),
+                    matcher: Box::new(g.compile_matcher()),
                     pattern: p.into_inner(),
                 }),
                 Err(e) => {
@@ -328,7 +328,6 @@ impl Validator<'_> {
                 })
                 .collect()
         };
-        let mut out = Vec::with_capacity(raw.len());
         // The zone ids `also_change` may name: none to gather when no zone has it.
         let zone_ids: HashSet<String> = if raw.iter().any(|z| z.get_ref().also_change.is_some()) {
             raw.iter()
@@ -337,64 +336,74 @@ impl Validator<'_> {
         } else {
             HashSet::new()
         };
+        let mut out = Vec::with_capacity(raw.len());
         for (item, duplicate) in raw.into_iter().zip(duplicate) {
-            let span = item.span();
-            let r = item.into_inner();
-            let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
-            let id = self.id_known(r.id, span.clone(), "zone", duplicate);
-            if id == super::MANIFEST_ZONE {
-                self.err(
-                    id_span,
-                    "zone id \"manifest\" is reserved for the manifest itself",
-                );
-            }
-            let path = match r.path {
-                None => {
-                    self.err(
-                        span.clone(),
-                        format!("zone {id:?} is missing required key `path`"),
-                    );
-                    None
-                }
-                Some(p) => self.path(p, "zone"),
-            };
-            // Where the zone is: its `lines`, or else its table.
-            let at = r.lines.as_ref().map_or(span.start, |l| l.span().start);
-            let lines = r.lines.as_ref().and_then(|l| {
-                let range = parse_range(l.get_ref());
-                if range.is_none() {
-                    self.err(
-                        l.span(),
-                        format!(
-                            "`lines` must be \"A-B\" with 1 <= A <= B, found {:?}",
-                            l.get_ref()
-                        ),
-                    );
-                }
-                if matches!(path, Some(PathSpec::Glob { .. })) {
-                    self.err(l.span(), "`lines` needs a single file, not a glob");
-                }
-                range
-            });
-            let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
-            let approvers = r.approvers.map(|a| self.approvers(a, &id, known));
-            let also_change = self.also_change(r.also_change, &id, &zone_ids);
-            let require = self.requires(r.require, &id, groups);
-            if let Some(path) = path {
-                out.push(Zone {
-                    id,
-                    path,
-                    lines,
-                    reason: r.reason.unwrap_or_default(),
-                    signoffs,
-                    approvers,
-                    require,
-                    also_change,
-                    at,
-                });
-            }
+            out.extend(self.zone(item, duplicate, known, groups, &zone_ids));
         }
         out
+    }
+
+    fn zone(
+        &mut self,
+        item: Spanned<RawZone>,
+        duplicate: bool,
+        known: &HashSet<String>,
+        groups: &HashSet<String>,
+        zone_ids: &HashSet<String>,
+    ) -> Option<Zone> {
+        let span = item.span();
+        let r = item.into_inner();
+        let id_span = r.id.as_ref().map_or(span.clone(), |i| i.span());
+        let id = self.id_known(r.id, span.clone(), "zone", duplicate);
+        if id == super::MANIFEST_ZONE {
+            self.err(
+                id_span,
+                "zone id \"manifest\" is reserved for the manifest itself",
+            );
+        }
+        let path = match r.path {
+            None => {
+                self.err(
+                    span.clone(),
+                    format!("zone {id:?} is missing required key `path`"),
+                );
+                None
+            }
+            Some(p) => self.path(p, "zone"),
+        };
+        // Where the zone is: its `lines`, or else its table.
+        let at = r.lines.as_ref().map_or(span.start, |l| l.span().start);
+        let lines = r.lines.as_ref().and_then(|l| {
+            let range = parse_range(l.get_ref());
+            if range.is_none() {
+                self.err(
+                    l.span(),
+                    format!(
+                        "`lines` must be \"A-B\" with 1 <= A <= B, found {:?}",
+                        l.get_ref()
+                    ),
+                );
+            }
+            if matches!(path, Some(PathSpec::Glob { .. })) {
+                self.err(l.span(), "`lines` needs a single file, not a glob");
+            }
+            range
+        });
+        let signoffs = r.signoffs.as_ref().map(|s| self.threshold(s));
+        let approvers = r.approvers.map(|a| self.approvers(a, &id, known));
+        let also_change = self.also_change(r.also_change, &id, zone_ids);
+        let require = self.requires(r.require, &id, groups);
+        Some(Zone {
+            id,
+            path: path?,
+            lines,
+            reason: r.reason.unwrap_or_default(),
+            signoffs,
+            approvers,
+            require,
+            also_change,
+            at,
+        })
     }
 
     fn invariant(&mut self, item: Spanned<RawInvariant>) -> Option<Invariant> {
