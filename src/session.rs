@@ -255,7 +255,12 @@ fn amending(repo: &Repo) -> Amend {
     if let Ok(v) = std::env::var("GUARD_AMEND") {
         return if v == "1" { Amend::Yes } else { Amend::No };
     }
-    let in_hook = std::env::var_os("GIT_INDEX_FILE").is_some();
+    // git names the index to its commit hooks and to the editor of the
+    // message; without it no committing git runs this one, and the process
+    // tree is not read.
+    if std::env::var_os("GIT_INDEX_FILE").is_none() {
+        return Amend::No;
+    }
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..6 {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
@@ -293,11 +298,7 @@ fn amending(repo: &Repo) -> Amend {
         }
         pid = ppid;
     }
-    if in_hook {
-        Amend::Unknown("the committing git process was not found".into())
-    } else {
-        Amend::No
-    }
+    Amend::Unknown("the committing git process was not found".into())
 }
 
 /// Everything needed to judge the staged change.

@@ -134,6 +134,9 @@ pub struct Repo {
     prefetched: Bounded<(String, String), prefetch::Diffed>,
     /// What a prefetching thread found (see [`prefetch`]).
     shared: RefCell<Option<std::sync::Arc<prefetch::Shared>>>,
+    /// git's configuration as first read: one command reads it once, as
+    /// git does (libgit2 looks at every file again on each lookup).
+    config: std::cell::OnceCell<git2::Config>,
     /// git's commit-graph, read on the first walk that can use it.
     graph: std::cell::OnceCell<Option<CommitGraph>>,
     /// Work-tree files that may hold a staged blob, by the blob's id (see

@@ -288,6 +288,7 @@ impl Repo {
             raw_trees: Bounded::weighed(TREE_CACHE_BYTES, super::tree_weight),
             checked_trees: RefCell::new(Vec::new()),
             path_cache: Bounded::entries(4096),
+            config: std::cell::OnceCell::new(),
             graph: std::cell::OnceCell::new(),
             worktree: RefCell::new(std::collections::HashMap::new()),
             entries_paths: RefCell::new(Vec::new()),
@@ -340,10 +341,17 @@ impl Repo {
     /// A config value as git reads it. A config git could not read either (a
     /// malformed file, a value that is not a string) is an error, not a default.
     pub fn config_string(&self, key: &str) -> Result<Option<String>> {
-        let config = self
-            .repo
-            .config()
-            .map_err(|e| Error::context("cannot read git's configuration", e.message()))?;
+        let config = match self.config.get() {
+            Some(c) => c,
+            None => {
+                let c = self
+                    .repo
+                    .config()
+                    .and_then(|mut c| c.snapshot())
+                    .map_err(|e| Error::context("cannot read git's configuration", e.message()))?;
+                self.config.get_or_init(|| c)
+            }
+        };
         match config.get_string(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
