@@ -104,7 +104,10 @@ impl Validator<'_> {
         groups: &HashSet<String>,
     ) -> Vec<Quota> {
         let mut require: Vec<Quota> = Vec::new();
-        for q in raw.into_iter().flatten() {
+        let Some(raw) = raw else {
+            return require;
+        };
+        for q in raw {
             let span = q.span();
             if let Some(q) = self.quota(q, &format!("zone {id:?}: `require`"), groups) {
                 // One entry per group: two would compare as one when the

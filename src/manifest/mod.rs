@@ -308,22 +308,21 @@ impl Manifest {
         let mut roots: Vec<&str> = Vec::new();
         // Zones of one file are mostly written together: repeats next to
         // each other are dropped before the sort.
-        for root in self
-            .zones
-            .iter()
-            .map(|z| z.path.root())
-            .chain(self.invariants.iter().map(|i| i.path.root()))
-            .chain(
-                self.zones
-                    .iter()
-                    .flat_map(|z| z.also_change.iter())
-                    .filter(|a| self.zone(a).is_none())
-                    .map(String::as_str),
-            )
-        {
+        fn add<'a>(roots: &mut Vec<&'a str>, root: &'a str) {
             if roots.last() != Some(&root) {
                 roots.push(root);
             }
+        }
+        for z in self.zones.iter() {
+            add(&mut roots, z.path.root());
+            for a in &z.also_change {
+                if self.zone(a).is_none() {
+                    add(&mut roots, a);
+                }
+            }
+        }
+        for i in &self.invariants {
+            add(&mut roots, i.path.root());
         }
         roots.sort_unstable();
         roots.dedup();

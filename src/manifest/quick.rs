@@ -18,12 +18,14 @@
 //! included (tests/manifest_quick.rs holds it to that on generated and
 //! mutated manifests, and `fuzz/` on arbitrary bytes).
 
+use std::borrow::Cow;
+
 use toml::Spanned;
 
 use super::raw::{RawFreeze, RawGroup, RawInstance, RawInvariant, RawManifest, RawPolicy, RawZone};
 
 /// The manifest in `text`, or `None` when it is not in the quick subset.
-pub fn read(text: &str) -> Option<RawManifest> {
+pub fn read(text: &str) -> Option<RawManifest<'_>> {
     let mut r = Reader {
         s: text.as_bytes(),
         text,
@@ -209,7 +211,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `[policy]` or `[[name]]`, exactly so.
-    fn header(&mut self, m: &mut RawManifest) -> Option<Table> {
+    fn header(&mut self, m: &mut RawManifest<'a>) -> Option<Table> {
         let start = self.i;
         let rest = &self.s[start..];
         if rest.starts_with(b"[policy]") {
@@ -255,7 +257,7 @@ impl<'a> Reader<'a> {
         (self.i > start).then(|| &self.text[start..self.i])
     }
 
-    fn value(&mut self, m: &mut RawManifest, table: Table, key: Field) -> Option<()> {
+    fn value(&mut self, m: &mut RawManifest<'a>, table: Table, key: Field) -> Option<()> {
         match table {
             Table::Root => m.version = Some(self.integer()?),
             Table::Policy => {
@@ -289,7 +291,7 @@ impl<'a> Reader<'a> {
                 match key {
                     Field::Id => z.id = Some(self.string()?),
                     Field::Path => z.path = Some(self.string()?),
-                    Field::Lines => z.lines = Some(self.string()?),
+                    Field::Lines => z.lines = Some(self.text()?),
                     Field::Reason => z.reason = Some(self.string()?.into_inner()),
                     Field::Signoffs => z.signoffs = Some(self.integer()?),
                     Field::Approvers => z.approvers = Some(self.array()?),
@@ -350,6 +352,13 @@ impl<'a> Reader<'a> {
 
     /// A single-line basic or literal string.
     fn string(&mut self) -> Option<Spanned<String>> {
+        let text = self.text()?;
+        Some(Spanned::new(text.span(), text.into_inner().into_owned()))
+    }
+
+    /// A single-line basic or literal string, borrowed from the text when it
+    /// has no escape.
+    fn text(&mut self) -> Option<Spanned<Cow<'a, str>>> {
         let start = self.i;
         let quote = self.peek()?;
         if quote != b'"' && quote != b'\'' {
@@ -361,6 +370,7 @@ impl<'a> Reader<'a> {
         let escapes = quote == b'"';
         let plain = if escapes { &BASIC_RUN } else { &LITERAL_RUN };
         let mut value = String::new();
+        let text = self.text;
         loop {
             // Tab, printable ASCII and non-ASCII bytes, up to the quote or an
             // escape; a control byte stops the run and is given up on below.
@@ -369,16 +379,17 @@ impl<'a> Reader<'a> {
                 .iter()
                 .take_while(|&&b| plain[b as usize])
                 .count();
-            let piece = &self.text[run..self.i];
+            let piece = &text[run..self.i];
             match self.peek()? {
                 b if b == quote => {
-                    // Most strings have no escape: one allocation of their size.
-                    if value.is_empty() {
-                        value = piece.to_owned();
+                    self.i += 1;
+                    // Most strings have no escape: the text's own bytes.
+                    let value = if value.is_empty() {
+                        Cow::Borrowed(piece)
                     } else {
                         value.push_str(piece);
-                    }
-                    self.i += 1;
+                        Cow::Owned(value)
+                    };
                     return Some(Spanned::new(start..self.i, value));
                 }
                 b'\\' if escapes => {

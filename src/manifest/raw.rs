@@ -3,18 +3,21 @@
 //! Every table denies unknown fields, and nothing is flattened (flatten would
 //! silently disable `deny_unknown_fields`): a typo in a policy is an error.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use toml::Spanned;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawManifest {
+pub struct RawManifest<'a> {
     pub version: Option<Spanned<i64>>,
     pub policy: Option<RawPolicy>,
     #[serde(default, rename = "instance")]
     pub instances: Vec<Spanned<RawInstance>>,
     #[serde(default, rename = "zone")]
-    pub zones: Vec<Spanned<RawZone>>,
+    #[serde(borrow)]
+    pub zones: Vec<Spanned<RawZone<'a>>>,
     #[serde(default, rename = "invariant")]
     pub invariants: Vec<Spanned<RawInvariant>>,
     #[serde(default, rename = "group")]
@@ -61,10 +64,13 @@ pub struct RawInstance {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawZone {
+pub struct RawZone<'a> {
     pub id: Option<Spanned<String>>,
     pub path: Option<Spanned<String>>,
-    pub lines: Option<Spanned<String>>,
+    /// Borrowed from the manifest's text where it can be (the quick reader
+    /// reads one without escapes so): it is read as a range and dropped.
+    #[serde(borrow)]
+    pub lines: Option<Spanned<Cow<'a, str>>>,
     pub reason: Option<String>,
     pub signoffs: Option<Spanned<i64>>,
     pub approvers: Option<Spanned<Vec<Spanned<String>>>>,

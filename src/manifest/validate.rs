@@ -90,7 +90,7 @@ impl Validator<'_> {
         self.problems.push(p);
     }
 
-    fn manifest(&mut self, raw: RawManifest) -> Manifest {
+    fn manifest(&mut self, raw: RawManifest<'_>) -> Manifest {
         let version = match raw.version {
             None => {
                 self.err(0..0, "missing required key `version` (add `version = 1`)");
@@ -312,7 +312,7 @@ impl Validator<'_> {
 
     fn zones(
         &mut self,
-        raw: Vec<Spanned<RawZone>>,
+        raw: Vec<Spanned<RawZone<'_>>>,
         known: &HashSet<String>,
         groups: &HashSet<String>,
     ) -> Vec<Zone> {
@@ -345,7 +345,7 @@ impl Validator<'_> {
 
     fn zone(
         &mut self,
-        item: Spanned<RawZone>,
+        item: Spanned<RawZone<'_>>,
         duplicate: bool,
         known: &HashSet<String>,
         groups: &HashSet<String>,
