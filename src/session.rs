@@ -255,42 +255,44 @@ fn amending(repo: &Repo) -> Amend {
     if let Ok(v) = std::env::var("GUARD_AMEND") {
         return if v == "1" { Amend::Yes } else { Amend::No };
     }
-    // git names the index to its commit hooks and to the editor of the
-    // message; without it no committing git runs this one, and the process
-    // tree is not read.
-    if std::env::var_os("GIT_INDEX_FILE").is_none() {
-        return Amend::No;
-    }
+    // git names the index to its commit hooks, but a hook manager may run
+    // guard without it: the committing git is looked for either way.
+    let in_hook = std::env::var_os("GIT_INDEX_FILE").is_some();
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..6 {
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        // "pid (comm) state ppid ...": comm, the executable's name (at most
+        // 15 bytes), may hold spaces and parentheses: split at the last ')'.
+        let Some(stat) = proc_file(pid, "stat") else {
             break;
         };
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let is_git = args.first().is_some_and(|a| {
-            std::path::Path::new(a)
-                .file_name()
-                .is_some_and(|n| n == "git")
-        });
-        if is_git {
-            return crate::amend::git_args(&args[1..], &|name| {
-                repo.config_string(&format!("alias.{name}"))
-                    .map_err(|e| e.to_string())
+        let stat = String::from_utf8_lossy(&stat);
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            break;
+        };
+        // Only a process whose executable is named git has its command line
+        // read: one file per ancestor, not two, for a check run by hand.
+        if head.split_once('(').is_some_and(|(_, comm)| comm == "git") {
+            let Some(cmdline) = proc_file(pid, "cmdline") else {
+                break;
+            };
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let is_git = args.first().is_some_and(|a| {
+                std::path::Path::new(a)
+                    .file_name()
+                    .is_some_and(|n| n == "git")
             });
+            if is_git {
+                return crate::amend::git_args(&args[1..], &|name| {
+                    repo.config_string(&format!("alias.{name}"))
+                        .map_err(|e| e.to_string())
+                });
+            }
         }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            break;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
-        let Some(ppid) = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse().ok())
-        else {
+        let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) else {
             break;
         };
         if ppid <= 1 {
@@ -298,7 +300,25 @@ fn amending(repo: &Repo) -> Amend {
         }
         pid = ppid;
     }
-    Amend::Unknown("the committing git process was not found".into())
+    if in_hook {
+        Amend::Unknown("the committing git process was not found".into())
+    } else {
+        Amend::No
+    }
+}
+
+/// A small file of `/proc/PID/`, read without asking its size first (it has
+/// none to give).
+fn proc_file(pid: u32, name: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(format!("/proc/{pid}/{name}")).ok()?;
+    let (mut out, mut buf) = (Vec::new(), [0u8; 1024]);
+    loop {
+        match file.read(&mut buf).ok()? {
+            0 => return Some(out),
+            n => out.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 /// Everything needed to judge the staged change.

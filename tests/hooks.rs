@@ -427,6 +427,34 @@ fn amend_is_recognised_as_git_parses_the_command_line() {
     assert_eq!(r.git(&["rev-list", "--count", "HEAD"]), "3");
 }
 
+/// A hook manager may run guard without `GIT_INDEX_FILE` (the pre-commit
+/// framework once removed it, others scrub git's variables): the committing
+/// git is still found among the hook's ancestors, and an amend that drops a
+/// zone change's sign-offs is still judged as an amend.
+#[test]
+fn an_amend_is_found_when_a_hook_runs_without_git_index_file() {
+    let r = installed();
+    touch_zone(&r, "x");
+    assert_eq!(r.commit_hooked(&signed("signed", &[ALPHA, BETA])).code, 0);
+    for hook in ["pre-commit", "commit-msg"] {
+        let path = r.file(&format!(".git/hooks/{hook}"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (shebang, rest) = text.split_once('\n').unwrap();
+        std::fs::write(&path, format!("{shebang}\nunset GIT_INDEX_FILE\n{rest}")).unwrap();
+    }
+    let out = r
+        .cmd("git")
+        .args(["commit", "-q", "--amend", "-m", "no more sign-offs"])
+        .env_remove("GUARD_AMEND")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("BLOCKED staged change"), "{err}");
+    assert!(!err.contains("cannot tell"), "{err}");
+    assert_eq!(r.git(&["log", "-1", "--format=%s"]), "signed");
+}
+
 /// git exits 1 when a hook refuses the commit; the hook's report says why.
 #[track_caller]
 fn assert_blocked(run: &Run) {
