@@ -132,18 +132,22 @@ fn the_pre_commit_hook_blocks_when_the_manifest_has_unstaged_edits() {
     assert!(run.stderr.contains("guard fix"), "{run:?}");
 }
 
+/// `git commit --amend` through the hooks, with a message that has no sign-offs.
+fn amend_dropping_signoffs(r: &Repo) -> std::process::Output {
+    r.cmd("git")
+        .args(["commit", "-q", "--amend", "-m", "no more sign-offs"])
+        .env_remove("GUARD_AMEND")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn amend_is_judged_against_the_parent() {
     let r = installed();
     touch_zone(&r, "x");
     assert_eq!(r.commit_hooked(&signed("signed", &[ALPHA, BETA])).code, 0);
     // Dropping the sign-offs by amending the message must not pass.
-    let out = r
-        .cmd("git")
-        .args(["commit", "-q", "--amend", "-m", "no more sign-offs"])
-        .env_remove("GUARD_AMEND")
-        .output()
-        .unwrap();
+    let out = amend_dropping_signoffs(&r);
     assert_ne!(
         out.status.code(),
         Some(0),
@@ -442,12 +446,7 @@ fn an_amend_is_found_when_a_hook_runs_without_git_index_file() {
         let (shebang, rest) = text.split_once('\n').unwrap();
         std::fs::write(&path, format!("{shebang}\nunset GIT_INDEX_FILE\n{rest}")).unwrap();
     }
-    let out = r
-        .cmd("git")
-        .args(["commit", "-q", "--amend", "-m", "no more sign-offs"])
-        .env_remove("GUARD_AMEND")
-        .output()
-        .unwrap();
+    let out = amend_dropping_signoffs(&r);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("BLOCKED staged change"), "{err}");
