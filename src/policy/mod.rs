@@ -348,7 +348,6 @@ impl<'r> Evaluator<'r> {
                     static IN_FORCE: RefCell<Option<(String, String, Option<Manifest>)>> =
                         const { RefCell::new(None) };
                 }
-                let key = |t: &String| (t.clone(), self.manifest_path.clone());
                 if let Some(t) = tree {
                     let hit = IN_FORCE.with(|memo| match &*memo.borrow() {
                         Some((at, path, m)) if at == t && *path == self.manifest_path => {
@@ -362,8 +361,8 @@ impl<'r> Evaluator<'r> {
                 }
                 let found = self.base_manifest_read(base)?;
                 if let Some(t) = tree {
-                    let (at, path) = key(t);
-                    IN_FORCE.with(|memo| *memo.borrow_mut() = Some((at, path, found.clone())));
+                    let kept = (t.clone(), self.manifest_path.clone(), found.clone());
+                    IN_FORCE.with(|memo| *memo.borrow_mut() = Some(kept));
                 }
                 Ok(found)
             }

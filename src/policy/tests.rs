@@ -219,3 +219,32 @@ fn judging_is_pure() {
     let v = judge(&manifest, subject(""), None).unwrap();
     assert!(v.passed() && v.rules && v.touched.is_empty());
 }
+
+/// The manifest in force is kept per tree and manifest path: another path,
+/// or another tree, is read again (one process judges several).
+#[test]
+fn the_manifest_in_force_is_kept_per_tree_and_path() {
+    use super::BaseManifest;
+    use crate::git::Side;
+    let other = MANIFEST.replace("id = \"auth\"", "id = \"other\"");
+    let mut mem = Memory::default();
+    let first = mem.text_tree(&[
+        ("guard.toml", MANIFEST),
+        ("other.toml", &other),
+        ("app.py", APP),
+    ]);
+    let second = mem.text_tree(&[("guard.toml", &other), ("app.py", APP)]);
+    let zone_at = |path: &str, tree: &str| {
+        let eval = Evaluator::new(&mem, path.into());
+        let m = eval
+            .base_manifest(&Side::Tree(tree.into()), &BaseManifest::InBase(path.into()))
+            .unwrap()
+            .unwrap();
+        m.zones[0].id.clone()
+    };
+    assert_eq!(zone_at("guard.toml", &first), "auth");
+    assert_eq!(zone_at("guard.toml", &first), "auth");
+    assert_eq!(zone_at("other.toml", &first), "other");
+    assert_eq!(zone_at("guard.toml", &second), "other");
+    assert_eq!(zone_at("guard.toml", &first), "auth");
+}
