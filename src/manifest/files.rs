@@ -24,9 +24,8 @@ pub fn check_files(
     // The line index is built only for a problem to place.
     let mut src = None;
     let mut problems = Vec::new();
-    // Each file is looked at once, however many zones it holds.
-    // The zones of one file are mostly written together: the last file
-    // asked is tried before the map.
+    // Each file is looked at once, however many zones it holds; the zones of
+    // one file are mostly written together, so the last file is tried first.
     let mut states: HashMap<&str, FileState> = HashMap::new();
     let mut last: Option<(&str, FileState)> = None;
     for z in manifest.zones.iter() {

@@ -60,9 +60,9 @@ impl Zones {
 
     /// Keeps the zones `keep` says to, which may move them (change their
     /// path and lines, never their id).
-    pub fn retain_mut(&mut self, mut keep: impl FnMut(&mut Zone) -> bool) {
+    pub fn retain_mut(&mut self, keep: impl FnMut(&mut Zone) -> bool) {
         let before = self.list.len();
-        self.list.retain_mut(|z| keep(z));
+        self.list.retain_mut(keep);
         if self.list.len() != before {
             self.index();
         }

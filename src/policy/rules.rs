@@ -294,7 +294,7 @@ impl Evaluator<'_> {
                     .get(&z.id)
                     .is_some_and(|b| b.path == z.path && b.lines == z.lines)
             });
-            if !file_changed && same_zone || stale.contains(z.id.as_str()) {
+            if (!file_changed && same_zone) || stale.contains(z.id.as_str()) {
                 continue;
             }
             let state = match states.get(p.as_str()) {
